@@ -1,0 +1,1 @@
+"""Reprise advisor API (FastAPI)."""
