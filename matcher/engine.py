@@ -1,0 +1,213 @@
+"""The facade: ``Engine.match(company)`` over an in-memory candidate index.
+
+The company's own employees are always considered (``employees:<siren>``, kind ``employees``),
+with their own features; they are listed when they rank.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine as DbEngine
+
+from . import store
+from .candidates import (COOP, KIND_CODE, KINDS, KIND_FILTER, NO_EMPLOYEES, CandidateIndex, generate)
+from .compare import Query, candidate_features, employees_features
+from .geo import departement_of, haversine_km
+from .rank import Scorer, TransparentScorer, explained_score, explanation, select_top
+from .schema import headcount_estimate
+
+log = logging.getLogger(__name__)
+EMPLOYEES = "employees"
+COOP_NEARBY_KM = 50.0
+
+
+@dataclass
+class Option:
+    siren: str
+    rank: int
+    candidate_id: str
+    kind: str
+    name: str
+    score: float
+    distance_km: float
+    explanation: dict
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class MatchResult:
+    siren: str
+    options: list[Option]
+    model_id: str
+    notes: list[str] = field(default_factory=list)
+    excluded_counts: dict[str, int] = field(default_factory=dict)
+    exclusions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Poles:
+    """Pole territories: which poles a company belongs to when its ``pole`` is empty."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = {r["pole_id"]: r for r in rows}
+
+    def containing(self, *, departement: str | None, commune: str | None, lat: float, lon: float) -> list[str]:
+        out = []
+        for pid, r in self.rows.items():
+            if departement and departement in (r.get("departements") or []):
+                out.append(pid)
+            elif commune and commune in (r.get("communes") or []):
+                out.append(pid)
+            elif r.get("lat") is not None and r.get("radius_km") and \
+                    haversine_km(r["lat"], r["lon"], np.array([lat]), np.array([lon]))[0] <= r["radius_km"]:
+                out.append(pid)
+        return out
+
+    def support(self, pole_ids: list[str]) -> bool:
+        return any(bool(self.rows.get(p, {}).get("cooperative_support")) for p in pole_ids)
+
+
+class Engine:
+    """Ranks takeover options for companies against a candidate index."""
+
+    def __init__(self, index: CandidateIndex, *, scorer: Scorer | None = None, poles: Poles | None = None,
+                 inferer: Any = None) -> None:
+        self.index = index
+        self.scorer = scorer or TransparentScorer()
+        self.poles = poles or Poles([])
+        self._inferer = inferer
+
+    @property
+    def inferer(self):
+        if self._inferer is None:
+            from .sectors import default_inferer
+            self._inferer = default_inferer()
+        return self._inferer
+
+    @classmethod
+    def from_store(cls, db: DbEngine, *, scorer: Scorer | None = None, inferer: Any = None) -> "Engine":
+        """Load all candidates and poles from the store into memory."""
+        with db.connect() as c:
+            frame = pd.DataFrame([dict(r._mapping) for r in c.execute(sa.select(store.candidates))])
+            difficulty = set(c.execute(sa.select(store.companies.c.siren)
+                                       .where(store.companies.c.procedure != "none")).scalars())
+        if frame.empty:
+            frame = pd.DataFrame(columns=[col.name for col in store.candidates.c])
+        pole_rows = store.fetch(db, store.poles)
+        engine = cls(CandidateIndex.from_frame(frame, difficulty_sirens=difficulty), scorer=scorer,
+                     poles=Poles(pole_rows), inferer=inferer)
+        engine.index = CandidateIndex.from_frame(frame, difficulty_sirens=difficulty,
+                                                 sought_inferred=engine._infer_sought(frame))
+        return engine
+
+    def _infer_sought(self, frame: pd.DataFrame) -> list[list[str]] | None:
+        """NAF sub-classes inferred once from each candidate's ``sought_activity`` text."""
+        if "sought_activity" not in frame or frame["sought_activity"].isna().all():
+            return None
+        texts = frame["sought_activity"].fillna("").astype(str).tolist()
+        unique = sorted(set(t for t in texts if t))
+        inferred = dict(zip(unique, self.inferer.infer(unique, top=2)))
+        return [[code for code, _ in inferred.get(t, [])] for t in texts]
+
+    def query_for(self, company: dict[str, Any]) -> tuple[Query, list[str]]:
+        """The features' view of a company, and notes on how it was read."""
+        notes: list[str] = []
+        naf_code = company.get("naf")
+        if not naf_code and company.get("activity"):
+            guesses = self.inferer.infer_one(str(company["activity"]))
+            if guesses:
+                naf_code, conf = guesses[0]
+                notes.append(f"sector inferred from the activity text {company['activity']!r} as "
+                             f"{naf_code} (confidence {conf:.2f})")
+            else:
+                notes.append(f"no sector could be inferred from the activity text {company['activity']!r}")
+        pole = company.get("pole")
+        if pole:
+            poles = [pole]
+        else:
+            dep = company.get("departement") or departement_of(company.get("commune"), company.get("postal_code"))
+            poles = self.poles.containing(departement=dep, commune=company.get("commune"),
+                                          lat=company["lat"], lon=company["lon"])
+        head = headcount_estimate(company.get("headcount"), company.get("headcount_band"))
+        revenue = company.get("revenue_eur")
+        q = Query(
+            siren=company["siren"], naf=naf_code, lat=float(company["lat"]), lon=float(company["lon"]),
+            headcount=head, revenue_eur=None if revenue is None or pd.isna(revenue) else float(revenue),
+            procedure=company.get("procedure") or "none", confidential=bool(company.get("confidential")),
+            ess=bool(company.get("ess")), legal_form=company.get("legal_form"), poles=poles,
+            cooperative_support=self.poles.support(poles),
+        )
+        return q, notes
+
+    def match(self, company: dict[str, Any], *, top: int = 10, kinds: list[str] | None = None,
+              explain_exclusions: bool = False) -> MatchResult:
+        """Ranked options for one company (a store row or a profile with the same fields)."""
+        q, notes = self.query_for(company)
+        ix = self.index
+        kind_set = set(kinds) if kinds else None
+        cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
+                        company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,
+                        explain=explain_exclusions)
+        if kind_set and not (kind_set - {EMPLOYEES}):
+            cons.excluded_counts[KIND_FILTER] = cons.excluded_counts.get(KIND_FILTER, 0) + len(cons.positions)
+            cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]
+        pos, dist = cons.positions, cons.distance_km
+        X = candidate_features(q, ix, pos, dist)
+        kind_codes = ix.kind[pos]
+        employees_reason = None
+        if kind_set and EMPLOYEES not in kind_set:
+            employees_reason = KIND_FILTER
+        elif q.headcount == 0:
+            employees_reason = NO_EMPLOYEES
+        if employees_reason is None:
+            coop_near = bool(np.any(((ix.flags[pos] & COOP) > 0) & (dist <= COOP_NEARBY_KM)))
+            X = np.vstack([X, employees_features(q, coop_nearby=coop_near)])
+            kind_codes = np.append(kind_codes, KIND_CODE[EMPLOYEES]).astype(np.int8)
+            dist = np.append(dist, 0.0)
+        is_emp = kind_codes == KIND_CODE[EMPLOYEES]
+        scores, contrib = self.scorer.score(X, is_emp)
+        chosen = select_top(scores, kind_codes, top)
+        options = []
+        for rank, i in enumerate(chosen, start=1):
+            emp = bool(is_emp[i])
+            expl = explanation(contrib[i], emp, notes if notes else None)
+            options.append(Option(
+                siren=q.siren, rank=rank,
+                candidate_id=f"employees:{q.siren}" if emp else str(ix.ids[pos[i]]),
+                kind=EMPLOYEES if emp else KINDS[int(kind_codes[i])],
+                name="Employees of the company (SCOP takeover)" if emp else str(ix.names[pos[i]]),
+                score=explained_score(expl), distance_km=round(float(dist[i]), 2), explanation=expl,
+            ))
+        result = MatchResult(siren=q.siren, options=options, model_id=self.scorer.model_id, notes=notes,
+                             excluded_counts=dict(cons.excluded_counts))
+        if employees_reason:
+            result.excluded_counts[employees_reason] = result.excluded_counts.get(employees_reason, 0) + 1
+        if explain_exclusions:
+            result.exclusions = [
+                {"candidate_id": str(ix.ids[p]), "kind": KINDS[int(ix.kind[p])], "name": str(ix.names[p]),
+                 "reason": reason, "distance_km": round(d, 2)}
+                for p, reason, d in sorted(cons.excluded, key=lambda t: (t[1] == "out_of_radius", t[2]))
+            ]
+            if employees_reason:
+                result.exclusions.insert(0, {"candidate_id": f"employees:{q.siren}", "kind": EMPLOYEES,
+                                             "name": "Employees of the company (SCOP takeover)",
+                                             "reason": employees_reason, "distance_km": 0.0})
+        return result
+
+
+def company_rows(db: DbEngine, sirens: list[str] | None = None, *, in_difficulty: bool = True) -> list[dict]:
+    """Stored companies (all in difficulty by default, or the given SIRENs)."""
+    where = []
+    if sirens is not None:
+        where.append(store.companies.c.siren.in_(sirens))
+    elif in_difficulty:
+        where.append(store.companies.c.procedure != "none")
+    rows = store.fetch(db, store.companies, where)
+    return sorted(rows, key=lambda r: r["siren"])

@@ -1,0 +1,118 @@
+"""Stage 3: scoring, explanations and the ranked list.
+
+A scorer maps the feature matrix to scores in [0, 1] and per-feature contributions that add up
+to each score. ``TransparentScorer`` is the day-one scorer with documented weights; a learned
+ranker (``matcher.learn``) follows the same protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .compare import CANDIDATE_FEATURES, EMPLOYEE_FEATURES, FEATURES
+
+# Weights of the transparent scorer. Candidate options and the employees' option each have
+# weights summing to 1, so every score lies in [0, 1] and each contribution is weight × feature.
+CANDIDATE_WEIGHTS = {
+    "sector": 0.20,       # same trade: the strongest sign a firm can run the activity
+    "interest": 0.14,     # it said it wants this trade
+    "experience": 0.06,   # a person who has run this trade
+    "value_chain": 0.06,  # upstream or downstream neighbour
+    "proximity": 0.12,    # local anchoring, jobs stay where they are
+    "workforce": 0.08,    # can take the employees on
+    "budget": 0.08,       # can pay the estimated price
+    "ess": 0.06,          # social and solidarity economy, ESUS
+    "pole": 0.06,         # member of the pole that follows the case
+    "partnership": 0.05,  # already cooperates with the company
+    "apprentices": 0.03,  # trains locally
+    "urgency": 0.04,      # ready to act fast when the procedure is urgent
+    "discretion": 0.02,   # trusted within the pole on a confidential case
+}
+EMPLOYEE_WEIGHTS = {
+    "emp_workforce": 0.30,         # enough employees to form a SCOP
+    "emp_procedure": 0.25,         # a procedure that leaves time (sauvegarde, redressement)
+    "emp_labour_intensive": 0.20,  # value lies in the people's skills
+    "emp_ess": 0.10,               # already in the social economy
+    "emp_coop_support": 0.15,      # a cooperative union or incubator supports them nearby
+}
+assert abs(sum(CANDIDATE_WEIGHTS.values()) - 1) < 1e-9 and abs(sum(EMPLOYEE_WEIGHTS.values()) - 1) < 1e-9
+assert tuple(CANDIDATE_WEIGHTS) == CANDIDATE_FEATURES and tuple(EMPLOYEE_WEIGHTS) == EMPLOYEE_FEATURES
+
+# A kind is viable enough to be kept in the list when its best option scores at least this
+# share of the best option overall (and at least MIN_VIABLE).
+MIX_SHARE = 0.6
+MIN_VIABLE = 0.3
+
+
+class Scorer(Protocol):
+    model_id: str
+
+    def score(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (n,) in [0, 1] and contributions (n, F) adding up to them."""
+
+
+class TransparentScorer:
+    """Weighted sum of features with the documented weights above."""
+
+    model_id = "transparent"
+
+    def __init__(self) -> None:
+        self.weights = np.array([CANDIDATE_WEIGHTS.get(f, 0.0) + EMPLOYEE_WEIGHTS.get(f, 0.0) for f in FEATURES],
+                                dtype=np.float32)
+
+    def score(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        contrib = X * self.weights
+        return contrib.sum(axis=1), contrib
+
+
+def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the top options, best first, keeping a mix of kinds when several are viable.
+
+    Each kind whose best option is viable (≥ MIN_VIABLE and ≥ MIX_SHARE × the best score) gets
+    at least one place, taken from the lowest-scored option of the most represented kind.
+    """
+    n = len(scores)
+    if n == 0 or top <= 0:
+        return np.zeros(0, dtype=np.int64)
+    k = min(top, n)
+    order = np.argpartition(-scores, k - 1)[:k] if n > k else np.arange(n)
+    order = order[np.lexsort((order, -scores[order]))]
+    chosen = list(order)
+    best = float(scores[chosen[0]])
+    floor = max(MIN_VIABLE, MIX_SHARE * best)
+    present = set(kinds[chosen].tolist())
+    for kind in np.unique(kinds):
+        if kind in present:
+            continue
+        members = np.flatnonzero(kinds == kind)
+        champion = members[np.argmax(scores[members])]
+        if scores[champion] < floor or len(chosen) < 2:
+            continue
+        counts: dict = {}
+        for i in chosen:
+            counts[kinds[i]] = counts.get(kinds[i], 0) + 1
+        crowded = max(counts, key=lambda kd: (counts[kd], -min(scores[i] for i in chosen if kinds[i] == kd)))
+        if counts[crowded] < 2:
+            continue
+        victim = min((i for i in chosen if kinds[i] == crowded), key=lambda i: (scores[i], -i))
+        chosen[chosen.index(victim)] = champion
+        present.add(kind)
+    chosen_arr = np.asarray(chosen)
+    return chosen_arr[np.lexsort((chosen_arr, -scores[chosen_arr]))]
+
+
+def explanation(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | None = None) -> dict:
+    """Feature -> contribution (4 decimals) for the option's own features, plus notes."""
+    names = EMPLOYEE_FEATURES if is_employees else CANDIDATE_FEATURES
+    offset = len(CANDIDATE_FEATURES) if is_employees else 0
+    out: dict = {name: round(float(contrib_row[offset + j]), 4) for j, name in enumerate(names)}
+    if notes:
+        out["notes"] = notes
+    return out
+
+
+def explained_score(expl: dict) -> float:
+    """The score an explanation adds up to."""
+    return round(sum(v for v in expl.values() if isinstance(v, (int, float))), 4)
