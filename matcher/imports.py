@@ -96,8 +96,10 @@ def import_frame(engine: Engine, kind: str, raw: pd.DataFrame, *, rejects_path: 
     ok = (reasons == "").to_numpy().copy()
     spec = _spec(kind)
     key_cols = list(spec.key)
-    keys = clean[key_cols].astype(str).agg("|".join, axis=1) if len(clean) else pd.Series(dtype=str)
-    dup = ok & keys.duplicated(keep="last").to_numpy()
+    parts = [clean[c].astype(object).where(clean[c].notna(), "").astype(str) for c in key_cols]
+    keys = parts[0].str.cat(parts[1:], sep="|") if len(clean) else pd.Series(dtype=str)
+    dup = np.zeros(len(keys), dtype=bool)
+    dup[ok] = keys[ok].duplicated(keep="last").to_numpy()
     if dup.any():
         last_line = pd.Series(raw["__line__"].to_numpy(), index=keys.to_numpy())
         last_line = last_line[ok].groupby(level=0).last()
