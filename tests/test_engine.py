@@ -1,0 +1,188 @@
+"""The engine through matcher functions and `reprise match`: exclusions, features, explanations."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matcher import naf, store
+from matcher.cli import main
+from matcher.engine import Engine, company_rows
+from matcher.imports import import_frame
+from matcher.rank import CANDIDATE_WEIGHTS, EMPLOYEE_WEIGHTS, explained_score, select_top
+
+NANTES = (47.218, -1.554)
+COMPANY = {"siren": "802649921", "name": "Menuiserie Durand", "naf": "43.32A", "lat": NANTES[0],
+           "lon": NANTES[1], "headcount": "8", "revenue_eur": "600000", "procedure": "redressement",
+           "pole": "P44"}
+
+
+def cand(cid, kind, name, lat, lon, **kw):
+    return {"candidate_id": cid, "kind": kind, "name": name, "lat": lat, "lon": lon, **kw}
+
+
+CANDIDATES = [
+    cand("732829320", "company", "Menuiserie Voisine", 47.25, -1.52, naf="43.32A", headcount="20", budget_eur="400000"),
+    cand("443061841", "cooperative", "SCOP Bois", 47.30, -1.60, naf="16.23Z", legal_form="5458", ess="true"),
+    cand("R-1", "repreneur", "Ana Martin", 47.20, -1.50, experience_naf="43.32A", budget_eur="150000", sought_naf="43.3"),
+    cand("552100554", "pole_member", "Bâti Solidaire", 47.22, -1.56, naf="41.20A", pole="P44", esus="true",
+         trains_apprentices="oui", partners="802649921"),
+    cand("R-FAR", "repreneur", "Far Away", 43.30, 5.37, sought_naf="43"),                 # Marseille
+    cand("489032136", "company", "In Trouble Too", 47.21, -1.55, naf="43.32A"),           # in difficulty
+    cand("R-SHY", "company", "Outsider", 47.30, -1.45, naf="43.32A", radius_km="5"),  # ~12 km away
+]
+OTHER_CASE = {"siren": "489032136", "name": "In Trouble Too", "naf": "43.32A", "lat": 47.21, "lon": -1.55,
+              "procedure": "liquidation", "headcount": "0"}
+
+
+@pytest.fixture
+def loaded(db):
+    r1 = import_frame(db, "companies", pd.DataFrame([COMPANY, OTHER_CASE]).fillna("").astype(str))
+    r2 = import_frame(db, "candidates", pd.DataFrame(CANDIDATES).astype(object).where(
+        pd.DataFrame(CANDIDATES).notna(), None))
+    assert r1.rejected == 0 and r2.rejected == 0, (r1.rejects.to_dict("records"), r2.rejects.to_dict("records"))
+    return db
+
+
+def engine_for(db) -> Engine:
+    return Engine.from_store(db)
+
+
+def test_exclusion_reasons_and_ranked_mix(loaded):
+    eng = engine_for(loaded)
+    company = company_rows(loaded, ["802649921"])[0]
+    result = eng.match(company, top=10, explain_exclusions=True)
+    by_id = {e["candidate_id"]: e["reason"] for e in result.exclusions}
+    assert by_id["R-FAR"] == "out_of_radius"
+    assert by_id["489032136"] == "in_difficulty"
+    assert by_id["R-SHY"] == "out_of_radius"  # its own 5 km radius does not reach the company
+    ids = [o.candidate_id for o in result.options]
+    assert set(ids) == {"732829320", "443061841", "R-1", "552100554", "employees:802649921"}
+    assert {o.kind for o in result.options} == {"company", "cooperative", "repreneur", "pole_member", "employees"}
+    assert [o.rank for o in result.options] == list(range(1, 6))
+    scores = [o.score for o in result.options]
+    assert scores == sorted(scores, reverse=True)
+    assert result.excluded_counts == {"out_of_radius": 2, "in_difficulty": 1}
+
+
+def test_explanations_add_up_to_scores_and_use_documented_weights(loaded):
+    result = engine_for(loaded).match(company_rows(loaded, ["802649921"])[0])
+    for o in result.options:
+        assert 0 <= o.score <= 1
+        assert explained_score(o.explanation) == pytest.approx(o.score, abs=1e-4)
+        weights = EMPLOYEE_WEIGHTS if o.kind == "employees" else CANDIDATE_WEIGHTS
+        assert set(k for k in o.explanation if k != "notes") == set(weights)
+        for feature, contribution in o.explanation.items():
+            if feature != "notes":
+                assert 0 <= contribution <= weights[feature] + 1e-9
+    best = {o.candidate_id: o.explanation for o in result.options}
+    assert best["732829320"]["sector"] == pytest.approx(CANDIDATE_WEIGHTS["sector"])  # same sub-class
+    assert best["443061841"]["value_chain"] == pytest.approx(CANDIDATE_WEIGHTS["value_chain"])  # wood -> joinery
+    assert best["443061841"]["sector"] == 0
+    assert best["R-1"]["experience"] == pytest.approx(CANDIDATE_WEIGHTS["experience"])
+    assert best["R-1"]["interest"] == pytest.approx(0.8 * CANDIDATE_WEIGHTS["interest"])  # group-level interest
+    assert best["552100554"]["pole"] == pytest.approx(CANDIDATE_WEIGHTS["pole"])
+    assert best["552100554"]["partnership"] == pytest.approx(CANDIDATE_WEIGHTS["partnership"])
+    assert best["552100554"]["ess"] == pytest.approx(CANDIDATE_WEIGHTS["ess"])
+    assert best["552100554"]["apprentices"] == pytest.approx(CANDIDATE_WEIGHTS["apprentices"])
+    assert best["732829320"]["proximity"] > best["443061841"]["proximity"]
+
+
+def test_employees_option_and_its_features(loaded):
+    eng = engine_for(loaded)
+    rich = eng.match(company_rows(loaded, ["802649921"])[0])
+    emp = next(o for o in rich.options if o.kind == "employees")
+    assert emp.candidate_id == "employees:802649921"
+    # 8 employees, joinery is labour-intensive, redressement leaves time, a SCOP 10 km away
+    assert emp.explanation["emp_labour_intensive"] == pytest.approx(EMPLOYEE_WEIGHTS["emp_labour_intensive"])
+    assert emp.explanation["emp_procedure"] == pytest.approx(0.8 * EMPLOYEE_WEIGHTS["emp_procedure"])
+    assert emp.explanation["emp_coop_support"] == pytest.approx(0.6 * EMPLOYEE_WEIGHTS["emp_coop_support"])
+    liquidation = dict(company_rows(loaded, ["802649921"])[0], procedure="liquidation", headcount=2)
+    weak = next(o for o in eng.match(liquidation).options if o.kind == "employees")
+    assert weak.score < emp.score
+    none_left = eng.match(company_rows(loaded, ["489032136"])[0], explain_exclusions=True)
+    assert "employees" not in {o.kind for o in none_left.options}
+    assert none_left.exclusions[0] == {"candidate_id": "employees:489032136", "kind": "employees",
+                                       "name": "Employees of the company (SCOP takeover)",
+                                       "reason": "no_employees", "distance_km": 0.0}
+
+
+def test_kind_filter_and_confidential_cases(loaded):
+    eng = engine_for(loaded)
+    company = company_rows(loaded, ["802649921"])[0]
+    only = eng.match(company, kinds=["repreneur", "employees"], explain_exclusions=True)
+    assert {o.kind for o in only.options} == {"repreneur", "employees"}
+    assert {e["candidate_id"] for e in only.exclusions if e["reason"] == "kind_filter"} == \
+        {"732829320", "443061841", "552100554"}
+    secret = dict(company, procedure="conciliation", confidential=True)
+    result = eng.match(secret, explain_exclusions=True)
+    reasons = {e["candidate_id"]: e["reason"] for e in result.exclusions}
+    assert reasons["732829320"] == "confidential_outside_pole"
+    assert reasons["R-1"] == "confidential_outside_pole"
+    assert {o.candidate_id for o in result.options} == {"552100554", "employees:802649921"}
+    pm = next(o for o in result.options if o.candidate_id == "552100554")
+    assert pm.explanation["discretion"] == pytest.approx(CANDIDATE_WEIGHTS["discretion"])
+    orphan = dict(secret, pole=None)
+    assert [o.kind for o in eng.match(orphan).options] == ["employees"]
+
+
+def test_same_company_is_never_its_own_buyer(db):
+    import_frame(db, "companies", pd.DataFrame([COMPANY]).astype(str))
+    import_frame(db, "candidates", pd.DataFrame([cand("802649921", "company", "Me", 47.2, -1.55, naf="43.32A")]))
+    # it is in difficulty and the same firm: the first reason that applies is reported
+    result = engine_for(db).match(company_rows(db)[0], explain_exclusions=True)
+    assert result.exclusions[0]["reason"] == "same_company"
+
+
+def test_select_top_keeps_a_viable_kind_in_the_list():
+    scores = np.array([0.9, 0.85, 0.8, 0.75, 0.6, 0.2])
+    kinds = np.array([0, 0, 0, 0, 3, 4], dtype=np.int8)
+    top = select_top(scores, kinds, 3)
+    assert list(top) == [0, 1, 4]  # the repreneur (0.6 ≥ 0.6 × 0.9) replaces the 3rd company
+    assert 5 not in select_top(scores, kinds, 5)  # 0.2 is not viable
+
+
+def test_naf_shared_levels_and_normalisation():
+    assert naf.normalize("4332A") == "43.32A" and naf.normalize(" 43.32 a") == "43.32A"
+    assert naf.normalize("4332") is None and naf.is_subclass("43.32A") and not naf.is_subclass("99.99Z")
+    assert [naf.shared_level("43.32A", b) for b in ("43.32A", "43.32B", "43.31Z", "43.21A", "41.20A", "56.30Z")] \
+        == [5, 4, 3, 2, 1, 0]
+    assert len(naf.nomenclature()) == 732
+    assert naf.normalize_prefix("433") == "43.3" and naf.normalize_prefix("77.77") is None
+    assert naf.label("43") == "Travaux de construction spécialisés"  # stray spaces removed
+
+
+def test_match_cli_formats(loaded, db_url, capsys, tmp_path):
+    assert main(["--db", db_url, "match", "802 649 921", "--format", "json", "--top", "3"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [o["rank"] for o in payload["options"]] == [1, 2, 3]
+    assert payload["model"] == "transparent"
+    assert main(["match", "802649921", "--format", "csv", "--db", db_url]) == 0
+    df = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(df.columns) == ["siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "explanation"]
+    for _, row in df.iterrows():
+        assert explained_score(json.loads(row["explanation"])) == pytest.approx(row["score"], abs=1e-4)
+    assert main(["--db", db_url, "match", "802649921", "--format", "table", "--explain-exclusions"]) == 0
+    table = capsys.readouterr().out
+    assert "Menuiserie Voisine" in table and "R-FAR" in table and "out_of_radius" in table
+    out = tmp_path / "all.csv"
+    assert main(["--db", db_url, "match", "--all", "--top", "2", "--out", str(out)]) == 0
+    all_rows = pd.read_csv(out, dtype={"siren": str})
+    assert sorted(all_rows["siren"].unique()) == ["489032136", "802649921"]
+    assert all_rows.groupby("siren")["rank"].max().max() == 2
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["match", "999999999"], "siren 999999999 is not a stored company"),
+    (["match", "802649921", "--top", "0"], "--top 0 is out of range"),
+    (["match", "802649921", "--kinds", "bank"], "--kinds bank is not a kind"),
+    (["match", "--all"], "--all needs --out"),
+    (["match"], "give either a SIREN or --all"),
+])
+def test_match_cli_errors(loaded, db_url, capsys, argv, message):
+    assert main(["--db", db_url, *argv]) == 2
+    assert message in capsys.readouterr().err
