@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine as DbEngine
 
 from . import store
 from .candidates import (COOP, KIND_CODE, KINDS, KIND_FILTER, NO_EMPLOYEES, CandidateIndex, generate)
-from .compare import Query, candidate_features, employees_features
+from .compare import FEATURES, Query, candidate_features, employees_features
 from .geo import departement_of, haversine_km
 from .rank import Scorer, TransparentScorer, explained_score, explanation, select_top
 from .schema import headcount_estimate
@@ -177,7 +177,8 @@ class Engine:
         options = []
         for rank, i in enumerate(chosen, start=1):
             emp = bool(is_emp[i])
-            expl = explanation(contrib[i], emp, notes if notes else None)
+            expl = explanation(contrib[i], emp, notes if notes else None,
+                               names=getattr(self.scorer, "contribution_names", None))
             options.append(Option(
                 siren=q.siren, rank=rank,
                 candidate_id=f"employees:{q.siren}" if emp else str(ix.ids[pos[i]]),
@@ -200,6 +201,48 @@ class Engine:
                                              "name": "Employees of the company (SCOP takeover)",
                                              "reason": employees_reason, "distance_km": 0.0})
         return result
+
+    def considered_ids(self, company: dict[str, Any]) -> list[str]:
+        """Ids of the options ``match`` would rank for a company (no kind filter, no top cut):
+        the candidates kept by generation, then ``employees:<siren>`` unless it has no employees."""
+        q, _ = self.query_for(company)
+        ids = [str(c) for c in self.index.ids[self._considered(q).positions]]
+        return ids + ([f"{EMPLOYEES}:{q.siren}"] if q.headcount != 0 else [])
+
+    def features_for(self, company: dict[str, Any], candidate_ids: list[str]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The features ``match`` computes, for given options of a company (considered or not).
+
+        Returns ``(X, kind_codes, is_employees, distance_km)`` in the order of ``candidate_ids``;
+        ``employees:<siren>`` is the company's own employees. Used to train the learned ranker
+        on exactly what it will see.
+        """
+        q, _ = self.query_for(company)
+        ix = self.index
+        own = f"{EMPLOYEES}:{q.siren}"
+        is_emp = np.array([c == own for c in candidate_ids], dtype=bool)
+        found = [ix.position(c) if c != own else 0 for c in candidate_ids]
+        unknown = [c for c, p in zip(candidate_ids, found) if p is None]
+        if unknown:
+            raise ValueError(f"candidate_id {unknown[0]!r} (and {len(unknown) - 1} more) is not in the candidate "
+                             f"index; expected a stored candidate or {own!r}")
+        pos = np.asarray(found, dtype=np.int64)[~is_emp]
+        dist = haversine_km(q.lat, q.lon, ix.lat[pos], ix.lon[pos])
+        X = np.zeros((len(candidate_ids), len(FEATURES)), dtype=np.float32)
+        X[~is_emp] = candidate_features(q, ix, pos, dist)
+        if is_emp.any():
+            cons = self._considered(q)
+            coop_near = bool(np.any(((ix.flags[cons.positions] & COOP) > 0) & (cons.distance_km <= COOP_NEARBY_KM)))
+            X[is_emp] = employees_features(q, coop_nearby=coop_near)
+        kind_codes = np.full(len(candidate_ids), KIND_CODE[EMPLOYEES], dtype=np.int8)
+        kind_codes[~is_emp] = ix.kind[pos]
+        distance = np.zeros(len(candidate_ids))
+        distance[~is_emp] = dist
+        return X, kind_codes, is_emp, distance
+
+    def _considered(self, q: Query):
+        return generate(self.index, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
+                        company_poles=q.poles, kinds=None)
 
 
 def company_rows(db: DbEngine, sirens: list[str] | None = None, *, in_difficulty: bool = True) -> list[dict]:

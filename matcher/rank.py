@@ -2,11 +2,12 @@
 
 A scorer maps the feature matrix to scores in [0, 1] and per-feature contributions that add up
 to each score. ``TransparentScorer`` is the day-one scorer with documented weights; a learned
-ranker (``matcher.learn``) follows the same protocol.
+ranker (``matcher.ranker``) follows the same protocol.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -50,7 +51,11 @@ class Scorer(Protocol):
     model_id: str
 
     def score(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores (n,) in [0, 1] and contributions (n, F) adding up to them."""
+        """Scores (n,) in [0, 1] and contributions (n, F) adding up to them.
+
+        A scorer with a baseline (a learned ranker) returns (n, F + 1) and names the columns in
+        a ``contribution_names`` attribute, the last one being the baseline.
+        """
 
 
 class TransparentScorer:
@@ -103,8 +108,21 @@ def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
     return chosen_arr[np.lexsort((chosen_arr, -scores[chosen_arr]))]
 
 
-def explanation(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | None = None) -> dict:
-    """Feature -> contribution (4 decimals) for the option's own features, plus notes."""
+def explanation(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | None = None, *,
+                names: Sequence[str] | None = None) -> dict:
+    """Feature -> contribution (4 decimals) for the option's own features, plus notes.
+
+    With ``names`` (a learned scorer's ``contribution_names``: its columns, the last one the
+    baseline), every non-zero contribution and the baseline; the baseline absorbs the rounding
+    so the explanation still adds up to the rounded score.
+    """
+    if names is not None:
+        row = np.asarray(contrib_row, dtype=np.float64)
+        out = {n: round(float(v), 4) for n, v in zip(names[:-1], row[:-1]) if round(float(v), 4) != 0}
+        out[names[-1]] = round(round(float(row.sum()), 4) - sum(out.values()), 4)
+        if notes:
+            out["notes"] = notes
+        return out
     names = EMPLOYEE_FEATURES if is_employees else CANDIDATE_FEATURES
     offset = len(CANDIDATE_FEATURES) if is_employees else 0
     out: dict = {name: round(float(contrib_row[offset + j]), 4) for j, name in enumerate(names)}
