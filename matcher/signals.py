@@ -173,6 +173,12 @@ def classify(famille: Any, nature: Any, complement: Any = None) -> str:
     return _first(NATURE_RULES, nat) or _first(FAMILLE_RULES, fold(famille)) or "other"
 
 
+def _decision_text(jug: dict) -> str:
+    """What says the decision: the nature, or the start of a catch-all judgment's text."""
+    nat = fold(jug.get("nature"))
+    return fold(jug.get("complementJugement"))[:DECISION_SPAN] if CATCH_ALL.match(nat) else nat
+
+
 def procedure_hint(*texts: Any) -> str | None:
     """The procedure a text names (liquidation before redressement before sauvegarde)."""
     folded = " ".join(fold(t) for t in texts)
@@ -305,7 +311,7 @@ def read_signal(record: dict, *, _decoded: dict | None = None, _valid: set[str] 
         "record_id": _record_id(record), "line": record.get("__line__"), "siren": siren,
         "name": _person_name(main) or _text(record.get("commercant")) or None,
         "person_type": fold(main.get("typePersonne")) or None, "category": category,
-        "procedure": CATEGORY_PROCEDURE.get(category), "procedure_hint": procedure_hint(jug.get("nature")),
+        "procedure": CATEGORY_PROCEDURE.get(category), "procedure_hint": procedure_hint(_decision_text(jug)),
         "actionable": category in ACTIONABLE and not reason,
         "judgment_date": parse_date(jug.get("date")), "publication_date": parse_date(record.get("dateparution")),
         "offer_deadline": offer_deadline(complement), "postal_code": cp[0] if cp else None,
