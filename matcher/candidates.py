@@ -3,9 +3,10 @@
 Candidates are held as compact numpy columns (about 200 bytes each with their id and name).
 A query first asks a spatial index which candidates could reach the company (each candidate's
 own radius), so the work per query grows with the candidates that can matter, not with all of
-them. Candidates are grouped by radius into a few buckets, each with a k-d tree over unit
-vectors; a bucket is searched with its largest radius and the exact great-circle distance then
-applies each candidate's own radius.
+them. Candidates are grouped by radius into a few buckets; within a bucket they are sorted by
+the cell of a latitude/longitude grid sized to the bucket's largest radius, so the candidates
+in the bounding box of that radius are a handful of contiguous slices (one per grid row, found
+by binary search). The exact great-circle distance then applies each candidate's own radius.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from . import naf
-from .geo import DEFAULT_RADIUS_KM, EARTH_RADIUS_KM, haversine_km, unit_vectors
+from .geo import DEFAULT_RADIUS_KM, haversine_km
 from .schema import CANDIDATE_KINDS, SCOP_LEGAL_FORMS
 
 KINDS = CANDIDATE_KINDS + ("employees",)
@@ -37,16 +37,30 @@ SELF = "same_company"
 NO_EMPLOYEES = "no_employees"
 
 
-def _postings(lists: pd.Series | list, keys_of) -> dict[str, np.ndarray]:
-    """key -> sorted int32 candidate positions, from each candidate's list of values."""
-    acc: dict[str, list[int]] = defaultdict(list)
-    for pos, values in enumerate(lists):
-        if values is None or (isinstance(values, float) and np.isnan(values)):
-            continue
-        for v in values:
-            for key in keys_of(v):
-                acc[key].append(pos)
-    return {k: np.unique(np.asarray(v, dtype=np.int32)) for k, v in acc.items()}
+def _postings(lists, keys_of=None) -> dict[str, np.ndarray]:
+    """key -> sorted int32 candidate positions, from each candidate's list of values.
+
+    ``keys_of`` maps a value to the keys it is posted under (e.g. a NAF code's ancestors).
+    """
+    s = pd.Series(list(lists), dtype=object)
+    s = s[s.map(lambda v: isinstance(v, (list, tuple)) and len(v) > 0)]
+    if s.empty:
+        return {}
+    flat = s.explode()
+    flat = flat[flat.notna()].astype(str)
+    pos = flat.index.to_numpy(dtype=np.int64)
+    vals = flat.to_numpy(dtype=object)
+    if keys_of is not None:
+        uniq = pd.unique(vals)
+        expanded = {u: keys_of(u) for u in uniq}
+        counts = np.array([len(expanded[v]) for v in vals])
+        pos = np.repeat(pos, counts)
+        vals = np.array([k for v in vals for k in expanded[v]], dtype=object)
+    order = np.lexsort((pos, vals.astype(str)))
+    vals, pos = vals[order], pos[order]
+    keys, starts = np.unique(vals.astype(str), return_index=True)
+    bounds = np.append(starts, len(vals))
+    return {k: np.unique(pos[bounds[i]:bounds[i + 1]]).astype(np.int32) for i, k in enumerate(keys)}
 
 
 def naf_ancestors(code: str) -> list[str]:
@@ -132,23 +146,22 @@ class CandidateIndex:
             capacity=cap,
             budget=_num(df, "budget_eur").astype(np.float32),
             flags=flags,
-            sought=_postings(sought_lists, lambda c: [c]),
+            sought=_postings(sought_lists),
             experience=_postings(df["experience_naf"] if "experience_naf" in df else [None] * n, naf_ancestors),
-            poles=_postings(df["pole"] if "pole" in df else [None] * n, lambda p: [p]),
-            partners=_postings(df["partners"] if "partners" in df else [None] * n, lambda s: [s]),
+            poles=_postings(df["pole"] if "pole" in df else [None] * n),
+            partners=_postings(df["partners"] if "partners" in df else [None] * n),
         )
         index._build_trees()
         return index
 
     def _build_trees(self) -> None:
-        xyz = unit_vectors(self.lat, self.lon).astype(np.float64) if len(self) else np.zeros((0, 3))
         self._trees = []
         lower = 0.0
         for upper in RADIUS_BUCKETS_KM:
             pos = np.flatnonzero((self.radius_km > lower) & (self.radius_km <= upper)).astype(np.int32)
             lower = upper
             if len(pos):
-                self._trees.append((upper, pos, cKDTree(xyz[pos])))
+                self._trees.append(_Grid.build(pos, self.lat[pos], self.lon[pos], upper))
 
     def position(self, candidate_id: str) -> int | None:
         if self._pos_by_id is None:
@@ -157,37 +170,85 @@ class CandidateIndex:
 
     def within_reach(self, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
         """Positions of candidates whose own radius reaches (lat, lon), and their distances (km)."""
-        q = unit_vectors(np.array([lat]), np.array([lon]))[0].astype(np.float64)
-        found = []
-        for upper, pos, tree in self._trees:
-            chord = 2 * np.sin(min(upper / EARTH_RADIUS_KM, np.pi) / 2) * (1 + 1e-9)
-            hits = tree.query_ball_point(q, chord)
-            if hits:
-                found.append(pos[np.asarray(hits, dtype=np.int64)])
+        found = [grid.around(lat, lon) for grid in self._trees]
+        found = [f for f in found if len(f)]
         if not found:
             return np.zeros(0, np.int32), np.zeros(0)
-        cand = np.sort(np.concatenate(found))
+        cand = np.concatenate(found)
+        # cheap flat-earth distance first (within 1% + 1 km of the truth at these ranges),
+        # then the exact great-circle distance on the few that may be in reach
+        dy = self.lat[cand] - lat
+        dx = (self.lon[cand] - lon) * np.cos(np.radians(lat))
+        rough = 111.195 * np.sqrt(dx * dx + dy * dy)
+        cand = np.sort(cand[rough <= self.radius_km[cand] * 1.02 + 2.0])
         dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
         keep = dist <= self.radius_km[cand]
         return cand[keep], dist[keep]
 
     def membership(self, postings: dict[str, np.ndarray], keys, positions: np.ndarray) -> np.ndarray:
         """For each position, whether it appears in the postings of any of ``keys``."""
-        hit = np.zeros(len(positions), dtype=bool)
-        for k in keys:
-            post = postings.get(k)
-            if post is not None and len(post):
-                hit |= np.isin(positions, post, assume_unique=False)
-        return hit
+        lists = [postings[k] for k in keys if k in postings and len(postings[k])]
+        if not lists:
+            return np.zeros(len(positions), dtype=bool)
+        mark = np.zeros(len(self), dtype=bool)  # O(posting + positions), no sort per query
+        for post in lists:
+            mark[post] = True
+        return mark[positions]
 
     def deepest(self, postings: dict[str, np.ndarray], code: str | None, positions: np.ndarray) -> np.ndarray:
         """Deepest NAF level (2 division .. 5 sub-class) at which positions are posted under code."""
-        level = np.zeros(len(positions), dtype=np.int8)
+        mark = None
         for depth, prefix in enumerate(naf_ancestors(code or ""), start=2):
             post = postings.get(prefix)
             if post is not None and len(post):
-                level[np.isin(positions, post)] = depth
-        return level
+                if mark is None:
+                    mark = np.zeros(len(self), dtype=np.int8)
+                mark[post] = depth  # ancestors come first, deeper levels overwrite
+        if mark is None:
+            return np.zeros(len(positions), dtype=np.int8)
+        return mark[positions]
+
+
+@dataclass
+class _Grid:
+    """Candidates of one radius bucket sorted by grid cell (row-major over lat, lon)."""
+
+    radius_km: float
+    cell_deg: float
+    positions: np.ndarray  # candidate positions in cell order
+    cells: np.ndarray  # int64 cell id of each, sorted
+
+    NCOLS = 100_000
+
+    @classmethod
+    def build(cls, pos: np.ndarray, lat: np.ndarray, lon: np.ndarray, radius_km: float) -> "_Grid":
+        cell_deg = min(max(radius_km, 10.0), 2000.0) / 111.0 / 2
+        cells = cls._cell(lat, lon, cell_deg)
+        order = np.argsort(cells, kind="stable")
+        return cls(radius_km, cell_deg, pos[order], cells[order])
+
+    @classmethod
+    def _cell(cls, lat, lon, cell_deg):
+        row = np.floor((np.asarray(lat) + 90.0) / cell_deg).astype(np.int64)
+        col = np.floor((np.asarray(lon) + 180.0) / cell_deg).astype(np.int64)
+        return row * cls.NCOLS + col
+
+    def around(self, lat: float, lon: float) -> np.ndarray:
+        """Candidates in the bounding box of this bucket's radius around (lat, lon)."""
+        if self.radius_km >= 5000:
+            return self.positions
+        dlat = self.radius_km / 110.574
+        top = min(89.0, abs(lat) + dlat)
+        dlon = self.radius_km / (111.320 * np.cos(np.radians(top)))
+        r0 = int(np.floor((lat - dlat + 90.0) / self.cell_deg))
+        r1 = int(np.floor((lat + dlat + 90.0) / self.cell_deg))
+        c0 = int(np.floor((lon - dlon + 180.0) / self.cell_deg))
+        c1 = int(np.floor((lon + dlon + 180.0) / self.cell_deg))
+        rows = np.arange(r0, r1 + 1, dtype=np.int64) * self.NCOLS
+        lo = np.searchsorted(self.cells, rows + c0, side="left")
+        hi = np.searchsorted(self.cells, rows + c1, side="right")
+        spans = [self.positions[a:b] for a, b in zip(lo, hi) if b > a]
+        return np.concatenate(spans) if spans else self.positions[:0]
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -228,7 +289,9 @@ def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confi
         reasons[new] = reason
         keep[new] = False
 
-    drop(index.ids[pos] == siren, SELF)
+    me = index.position(siren)
+    if me is not None:
+        drop(pos == me, SELF)
     drop((index.flags[pos] & IN_DIFFICULTY) > 0, IN_DIFFICULTY_REASON)
     if confidential:
         in_pole = index.membership(index.poles, company_poles, pos)

@@ -24,6 +24,9 @@ from .schema import headcount_estimate
 
 log = logging.getLogger(__name__)
 EMPLOYEES = "employees"
+INDEX_COLUMNS = ["candidate_id", "kind", "name", "naf", "sought_naf", "sought_activity", "experience_naf",
+                 "lat", "lon", "radius_km", "headcount", "budget_eur", "max_target_headcount", "legal_form",
+                 "ess", "esus", "pole", "partners", "trains_apprentices"]
 COOP_NEARBY_KM = 50.0
 
 
@@ -95,14 +98,11 @@ class Engine:
     def from_store(cls, db: DbEngine, *, scorer: Scorer | None = None, inferer: Any = None) -> "Engine":
         """Load all candidates and poles from the store into memory."""
         with db.connect() as c:
-            frame = pd.DataFrame([dict(r._mapping) for r in c.execute(sa.select(store.candidates))])
             difficulty = set(c.execute(sa.select(store.companies.c.siren)
                                        .where(store.companies.c.procedure != "none")).scalars())
-        if frame.empty:
-            frame = pd.DataFrame(columns=[col.name for col in store.candidates.c])
-        pole_rows = store.fetch(db, store.poles)
-        engine = cls(CandidateIndex.from_frame(frame, difficulty_sirens=difficulty), scorer=scorer,
-                     poles=Poles(pole_rows), inferer=inferer)
+        frame = store.read_frame(db, store.candidates)[INDEX_COLUMNS]
+        engine = cls(CandidateIndex.from_frame(frame.iloc[:0], difficulty_sirens=difficulty), scorer=scorer,
+                     poles=Poles(store.fetch(db, store.poles)), inferer=inferer)
         engine.index = CandidateIndex.from_frame(frame, difficulty_sirens=difficulty,
                                                  sought_inferred=engine._infer_sought(frame))
         return engine

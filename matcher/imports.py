@@ -74,6 +74,18 @@ def rows_for_store(kind: str, clean: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def store_frame(engine: Engine, kind: str, clean: pd.DataFrame, conn=None) -> int:
+    """Upsert validated rows (from :func:`validate_frame`) into the kind's table."""
+    table = TABLES[kind]
+    frame = clean[[c for c in clean.columns if c in table.c]].copy()
+    if kind == "outcomes":
+        frame["date"] = frame["date"].astype(object).where(frame["date"].notna(), "")
+    stamp_col = "recorded_at" if kind == "outcomes" else "updated_at"
+    if stamp_col in table.c:
+        frame[stamp_col] = store.now()
+    return store.upsert_frame(engine, table, frame, conn=conn)
+
+
 def import_file(engine: Engine, kind: str, path: str | Path, *, rejects_path: str | Path | None = None,
                 communes: Communes | None = None) -> ImportReport:
     """Import one contract file into the store; bad rows go to the rejects file."""
@@ -109,13 +121,12 @@ def import_frame(engine: Engine, kind: str, raw: pd.DataFrame, *, rejects_path: 
         ok &= ~dup
     table = TABLES[kind]
     before = _count(engine, table)
-    rows = rows_for_store(kind, clean[ok])
-    store.upsert(engine, table, rows)
+    stored = store_frame(engine, kind, clean[ok])
     new = _count(engine, table) - before
     rejects = _rejects_frame(raw, reasons, ~ok)
     if rejects_path is not None:
         write_rejects(rejects_path, rejects)
-    return ImportReport(kind=kind, read=len(raw), stored=len(rows), new=new, rejected=int((~ok).sum()),
+    return ImportReport(kind=kind, read=len(raw), stored=stored, new=new, rejected=int((~ok).sum()),
                         rejects_path=Path(rejects_path) if rejects_path else None, rejects=rejects)
 
 

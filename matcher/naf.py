@@ -80,6 +80,7 @@ def nomenclature() -> Nomenclature:
     )
 
 
+@lru_cache(maxsize=65536)
 def normalize(code: object) -> str | None:
     """``4332A``, ``43.32a``, `` 43 32 A`` -> ``43.32A``; None when the shape is not a sub-class.
 
@@ -98,6 +99,7 @@ def is_subclass(code: str | None) -> bool:
     return code is not None and code in nomenclature().index
 
 
+@lru_cache(maxsize=65536)
 def normalize_prefix(code: object) -> str | None:
     """A NAF code or prefix (``43``, ``43.3``, ``433``, ``43.32``, ``43.32A``) in dotted form.
 
@@ -117,10 +119,16 @@ def normalize_prefix(code: object) -> str | None:
                 out += letter
     elif letter:
         return None
-    nom = nomenclature()
-    if any(code_.startswith(out) for code_ in nom.codes):
-        return out
-    return None
+    return out if out in _prefixes() else None
+
+
+@lru_cache(maxsize=1)
+def _prefixes() -> frozenset[str]:
+    """Every division, group, class and sub-class code in dotted form."""
+    out: set[str] = set()
+    for code in nomenclature().codes:
+        out.update((code[:2], code[:4], code[:5], code))
+    return frozenset(out)
 
 
 def expand_prefix(prefix: str) -> list[int]:

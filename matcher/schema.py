@@ -108,6 +108,13 @@ def clean_siren(values: pd.Series) -> pd.Series:
     return values.str.replace(r"[\s\u00a0]", "", regex=True)
 
 
+def map_distinct(s: pd.Series, fn) -> pd.Series:
+    """``s.map(fn)`` computed once per distinct value (cells repeat a lot in real files)."""
+    uniq = pd.unique(s.to_numpy(dtype=object))
+    table = {u: fn(u) for u in uniq}
+    return pd.Series([table[v] for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+
+
 class Validator:
     """Validates a frame of raw cells (strings, lists or NaN) against a :class:`Spec`."""
 
@@ -125,11 +132,13 @@ class Validator:
         reasons = pd.Series([[] for _ in range(len(df))], index=df.index, dtype=object)
         out = pd.DataFrame(index=df.index)
 
-        def fail(mask: pd.Series | np.ndarray, messages: pd.Series | str) -> None:
+        def fail(mask: pd.Series | np.ndarray, messages) -> None:
             mask = np.asarray(mask, dtype=bool)
             if not mask.any():
                 return
             idx = df.index[mask]
+            if callable(messages):  # built only when some row fails
+                messages = messages()
             msgs = messages if isinstance(messages, str) else messages[mask]
             for i, m in zip(idx, [msgs] * len(idx) if isinstance(msgs, str) else msgs):
                 reasons.at[i].append(m)
@@ -158,11 +167,11 @@ class Validator:
     def _siren(self, col, s, fail):
         v = clean_siren(s)
         shape = v.str.fullmatch(r"\d{9}")
-        fail((s != "") & ~shape, col + " " + s + " is not 9 digits")
+        fail((s != "") & ~shape, lambda: col + " " + s + " is not 9 digits")
         ok = np.zeros(len(v), dtype=bool)
         if shape.any():
             ok[shape.to_numpy()] = luhn_valid(v[shape])
-        fail(shape & ~ok, col + " " + v + " fails the Luhn check (a SIREN's 9th digit is a check digit)")
+        fail(shape & ~ok, lambda: col + " " + v + " fails the Luhn check (a SIREN's 9th digit is a check digit)")
         return v.where(v != "", None)
 
     def _candidate_id(self, col, s, fail):
@@ -171,21 +180,21 @@ class Validator:
         ok = np.ones(len(v), dtype=bool)
         if looks_siren.any():
             ok[looks_siren.to_numpy()] = luhn_valid(v[looks_siren])
-        fail(looks_siren & ~ok, col + " " + v + " looks like a SIREN but fails the Luhn check")
+        fail(looks_siren & ~ok, lambda: col + " " + v + " looks like a SIREN but fails the Luhn check")
         return v.where(looks_siren, s.str.strip()).where(s != "", None)
 
     def _outcome_candidate(self, col, s, fail):
         emp = s.str.match(r"^employees:")
         tail = clean_siren(s.str.replace(r"^employees:", "", regex=True))
         bad_emp = emp & ~tail.str.fullmatch(r"\d{9}")
-        fail(bad_emp, col + " " + s + " must be employees:<siren> with a 9-digit SIREN")
+        fail(bad_emp, lambda: col + " " + s + " must be employees:<siren> with a 9-digit SIREN")
         ids = self._candidate_id(col, s.where(~emp, ""), fail)
         return ids.where(~emp, "employees:" + tail).where(s != "", None)
 
     def _naf(self, col, s, fail):
-        v = s.map(lambda x: naf.normalize(x) if x else "")
+        v = map_distinct(s, lambda x: naf.normalize(x) if x else "").astype(str)
         known = v.isin(naf.nomenclature().index.keys())
-        fail((s != "") & ~known, col + " " + s + " is not a NAF rév. 2 sub-class (expected e.g. 43.32A or 4332A)")
+        fail((s != "") & ~known, lambda: col + " " + s + " is not a NAF rév. 2 sub-class (expected e.g. 43.32A or 4332A)")
         return v.where(known, None)
 
     def _naf_list(self, col, s, fail, prefixes=False):
@@ -200,22 +209,22 @@ class Validator:
                 (good if n and (prefixes or n in known) else bad).append(n or x)
             return good, bad
 
-        parsed = s.map(parse)
+        parsed = map_distinct(s, parse)
         bad = parsed.map(lambda p: ", ".join(p[1]))
         what = "NAF codes or prefixes (43, 43.3, 43.32, 43.32A)" if prefixes else "NAF rév. 2 sub-classes"
-        fail(bad != "", col + " has " + bad + ", which are not " + what)
+        fail(bad != "", lambda: col + " has " + bad + ", which are not " + what)
         return parsed.map(lambda p: p[0])
 
     def _naf_prefixes(self, col, s, fail):
         return self._naf_list(col, s, fail, prefixes=True)
 
     def _list(self, col, s, fail):
-        return s.map(lambda c: [x.strip() for x in c.split(";") if x.strip()] if c else [])
+        return map_distinct(s, lambda c: [x.strip() for x in c.split(";") if x.strip()] if c else [])
 
     def _departements(self, col, s, fail):
         items = self._list(col, s, fail)
         bad = items.map(lambda xs: ", ".join(x for x in xs if not _is_departement(x)))
-        fail(bad != "", col + " has " + bad + ", which are not département codes (01..95, 2A, 2B, 971..976)")
+        fail(bad != "", lambda: col + " has " + bad + ", which are not département codes (01..95, 2A, 2B, 971..976)")
         return items
 
     def _siren_list(self, col, s, fail):
@@ -229,18 +238,18 @@ class Validator:
                 ok[shape.to_numpy()] = luhn_valid(flat[shape])
             bad_set = set(flat[~ok])
         bad = items.map(lambda xs: ", ".join(x for x in xs if x in bad_set))
-        fail(bad != "", col + " has " + bad + ", which are not valid SIRENs (9 digits, Luhn)")
+        fail(bad != "", lambda: col + " has " + bad + ", which are not valid SIRENs (9 digits, Luhn)")
         return items
 
     def _number(self, col, s, fail, *, integer=False, minimum=None, strict_min=False):
         num = pd.to_numeric(s.str.replace(",", ".", regex=False).str.replace(r"[\s\u00a0]", "", regex=True),
                             errors="coerce")
-        fail((s != "") & num.isna(), col + " " + s + " is not a number")
+        fail((s != "") & num.isna(), lambda: col + " " + s + " is not a number")
         if integer:
-            fail(num.notna() & (num != num.round()), col + " " + s + " is not a whole number")
+            fail(num.notna() & (num != num.round()), lambda: col + " " + s + " is not a whole number")
         if minimum is not None:
             low = (num <= minimum) if strict_min else (num < minimum)
-            fail(num.notna() & low, col + " " + s + (" must be > " if strict_min else " must be ≥ ") + str(minimum))
+            fail(num.notna() & low, lambda: col + " " + s + (" must be > " if strict_min else " must be ≥ ") + str(minimum))
         return num.astype(float).where(num.notna(), None)
 
     def _float(self, col, s, fail):
@@ -258,12 +267,12 @@ class Validator:
     def _bool(self, col, s, fail):
         low = s.str.lower()
         ok = low.isin(TRUE_WORDS | FALSE_WORDS) | (low == "")
-        fail(~ok, col + " " + s + " is not a boolean (true/false, 1/0, oui/non, yes/no, O/N)")
-        return low.map(lambda x: True if x in TRUE_WORDS else (False if x in FALSE_WORDS else None))
+        fail(~ok, lambda: col + " " + s + " is not a boolean (true/false, 1/0, oui/non, yes/no, O/N)")
+        return map_distinct(low, lambda x: True if x in TRUE_WORDS else (False if x in FALSE_WORDS else None))
 
     def _choice(self, col, s, fail, choices):
         low = s.str.lower()
-        fail((s != "") & ~low.isin(choices), col + " " + s + " is not one of " + ", ".join(choices))
+        fail((s != "") & ~low.isin(choices), lambda: col + " " + s + " is not one of " + ", ".join(choices))
         return low.where(low.isin(choices), None)
 
     def _procedure(self, col, s, fail):
@@ -278,17 +287,18 @@ class Validator:
     def _band(self, col, s, fail):
         v = s.str.upper().str.zfill(2).where(s != "", "")
         fail((s != "") & ~v.isin(HEADCOUNT_BANDS.keys()),
-             col + " " + s + " is not a SIRENE headcount band (" + ", ".join(HEADCOUNT_BANDS) + ")")
+             lambda: col + " " + s + " is not a SIRENE headcount band (" + ", ".join(HEADCOUNT_BANDS) + ")")
         return v.where(v.isin(HEADCOUNT_BANDS.keys()), None)
 
     def _legal_form(self, col, s, fail):
-        fail((s != "") & ~s.str.fullmatch(r"\d{4}"), col + " " + s + " is not a 4-digit SIRENE categorieJuridique code")
+        fail((s != "") & ~s.str.fullmatch(r"\d{4}"), lambda: col + " " + s + " is not a 4-digit SIRENE categorieJuridique code")
         return s.where(s.str.fullmatch(r"\d{4}"), None)
 
     def _date(self, col, s, fail):
-        d = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
-        fail((s != "") & d.isna(), col + " " + s + " is not an ISO date (YYYY-MM-DD)")
-        return d.dt.strftime("%Y-%m-%d").where(d.notna(), None)
+        shape = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+        d = pd.to_datetime(s.where(shape, None), format="%Y-%m-%d", errors="coerce")
+        fail((s != "") & d.isna(), lambda: col + " " + s + " is not an ISO date (YYYY-MM-DD)")
+        return s.where(d.notna(), None)
 
     # --- location: lat/lon, else INSEE commune, else postal code
     def _location(self, text, out, fail):
@@ -298,12 +308,12 @@ class Validator:
         half = (text["lat"] != "") ^ (text["lon"] != "")
         fail(half, "lat and lon must be given together")
         outside = has_ll & ~in_territory(lat.fillna(0), lon.fillna(0))
-        fail(outside, "lat/lon " + text["lat"] + "," + text["lon"]
+        fail(outside, lambda: "lat/lon " + text["lat"] + "," + text["lon"]
              + " is outside France métropolitaine and the DOM (lat 41.2..51.2, lon -5.3..9.7, or a DOM)")
         commune, postal = text["commune"], text["postal_code"]
         fail((commune != "") & ~commune.str.fullmatch(r"\d{5}|2[AB]\d{3}"),
-             "commune " + commune + " is not an INSEE commune code (5 characters, 2A/2B for Corsica)")
-        fail((postal != "") & ~postal.str.fullmatch(r"\d{5}"), "postal_code " + postal + " is not 5 digits")
+             lambda: "commune " + commune + " is not an INSEE commune code (5 characters, 2A/2B for Corsica)")
+        fail((postal != "") & ~postal.str.fullmatch(r"\d{5}"), lambda: "postal_code " + postal + " is not 5 digits")
         need = ~has_ll & ~half & ((commune != "") | (postal != ""))
         fail(~has_ll & ~half & (commune == "") & (postal == ""),
              "no location: give lat/lon, commune (INSEE code) or postal_code")
@@ -316,7 +326,7 @@ class Validator:
             lat.loc[need] = np.where(by_c["lat"].notna(), by_c["lat"], by_p["lat"])
             lon.loc[need] = np.where(by_c["lon"].notna(), by_c["lon"], by_p["lon"])
             unknown = need & lat.isna()
-            fail(unknown, "commune " + commune + " / postal_code " + postal + " is not in the communes file")
+            fail(unknown, lambda: "commune " + commune + " / postal_code " + postal + " is not in the communes file")
         out["lat"], out["lon"] = lat, lon
         out["commune"] = commune.where(commune != "", None)
         out["postal_code"] = postal.where(postal != "", None)
@@ -345,7 +355,9 @@ def _is_departement(code: str) -> bool:
 def _to_text(col: pd.Series) -> pd.Series:
     """Cells as stripped strings, '' for empty; JSON lists become ``;``-joined text."""
     def one(x):
-        if x is None or (isinstance(x, float) and np.isnan(x)):
+        if isinstance(x, (list, tuple)):
+            return ";".join(str(i) for i in x)
+        if x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and np.isnan(x)):
             return ""
         if isinstance(x, (list, tuple)):
             return ";".join(str(i) for i in x)
@@ -354,10 +366,19 @@ def _to_text(col: pd.Series) -> pd.Series:
         if isinstance(x, float) and x.is_integer():
             return str(int(x))
         return str(x).strip()
-    if col.dtype == object or str(col.dtype).startswith("str"):
-        if col.map(type).eq(str).all():
-            return col.str.strip()
-    return col.map(one)
+    if str(col.dtype) in ("str", "string") or (col.dtype == object and col.map(type).eq(str).all()):
+        return col.fillna("").astype(str).str.strip()
+    if str(col.dtype) in ("bool", "boolean"):
+        return col.map({True: "true", False: "false"}).fillna("").astype(str)
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return col.astype(object).where(col.notna(), "").astype(str)
+    if pd.api.types.is_float_dtype(col.dtype):
+        whole = col.notna() & (col == col.round())
+        text = col.astype(object).where(col.notna(), "").astype(str)
+        return text.where(~whole, col[whole].astype("int64").astype(str).reindex(col.index, fill_value=""))
+    if col.dtype == object:
+        return map_distinct(col.map(lambda x: tuple(x) if isinstance(x, list) else x), one).astype(str)
+    return col.astype(object).map(one).astype(str)
 
 
 def _extra_payload(raw: pd.DataFrame, extras: list[str]) -> pd.Series:
