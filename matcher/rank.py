@@ -14,8 +14,8 @@ import numpy as np
 
 from .compare import CANDIDATE_FEATURES, EMPLOYEE_FEATURES, FEATURES
 
-# Weights of the transparent scorer. Candidate options and the employees' option each have
-# weights summing to 1, so every score lies in [0, 1] and each contribution is weight × feature.
+# Weights of the transparent scorer: each contribution is weight × feature (features lie in
+# [0, 1]). A candidate's weights sum to 1, so its score lies in [0, 1].
 CANDIDATE_WEIGHTS = {
     "sector": 0.20,       # same trade: the strongest sign a firm can run the activity
     "interest": 0.14,     # it said it wants this trade
@@ -31,14 +31,19 @@ CANDIDATE_WEIGHTS = {
     "urgency": 0.04,      # ready to act fast when the procedure is urgent
     "discretion": 0.02,   # trusted within the pole on a confidential case
 }
+# The employees' option tops out at EMPLOYEE_CEILING rather than 1: even with every condition met,
+# a SCOP takeover still needs employees willing to invest their savings and severance, which no
+# feature observes, so a firm that fits perfectly stays ahead of it.
+EMPLOYEE_CEILING = 0.75
 EMPLOYEE_WEIGHTS = {
-    "emp_workforce": 0.30,         # enough employees to form a SCOP
-    "emp_procedure": 0.25,         # a procedure that leaves time (sauvegarde, redressement)
-    "emp_labour_intensive": 0.20,  # value lies in the people's skills
-    "emp_ess": 0.10,               # already in the social economy
-    "emp_coop_support": 0.15,      # a cooperative union or incubator supports them nearby
+    "emp_workforce": 0.22,         # enough employees to form a SCOP
+    "emp_procedure": 0.18,         # a procedure that leaves time (sauvegarde, redressement)
+    "emp_labour_intensive": 0.15,  # value lies in the people's skills
+    "emp_ess": 0.08,               # already in the social economy
+    "emp_coop_support": 0.12,      # a cooperative union or incubator supports them nearby
 }
-assert abs(sum(CANDIDATE_WEIGHTS.values()) - 1) < 1e-9 and abs(sum(EMPLOYEE_WEIGHTS.values()) - 1) < 1e-9
+assert abs(sum(CANDIDATE_WEIGHTS.values()) - 1) < 1e-9
+assert abs(sum(EMPLOYEE_WEIGHTS.values()) - EMPLOYEE_CEILING) < 1e-9
 assert tuple(CANDIDATE_WEIGHTS) == CANDIDATE_FEATURES and tuple(EMPLOYEE_WEIGHTS) == EMPLOYEE_FEATURES
 
 # A kind is viable enough to be kept in the list when its best option scores at least this
