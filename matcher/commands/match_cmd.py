@@ -24,6 +24,7 @@ def register(sub, db_option) -> None:
                    help="also list candidates considered and excluded, with the reason")
     p.add_argument("--engine", choices=["local", "dask"], default="local", help="where --all runs")
     p.add_argument("--scheduler", help="Dask scheduler address for --engine dask")
+    p.add_argument("--workers", type=int, help="local processes for --all (default: all cores)")
     p.set_defaults(handler=run)
 
 
@@ -59,7 +60,11 @@ def run(args, ctx) -> int:
                 raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
             df = match_all_dask(engine, companies, top=args.top, kinds=kinds, scheduler=args.scheduler)
         else:
-            df = match_all(engine, companies, top=args.top, kinds=kinds)
+            from ..batch import default_workers
+            workers = args.workers or default_workers()
+            if workers < 1:
+                raise UsageError(f"--workers {workers} must be at least 1")
+            df = match_all(engine, companies, top=args.top, kinds=kinds, workers=workers)
         to_csv(df, sys.stdout if args.out == "-" else args.out)
         if args.out != "-":
             ctx.print(f"ranked {len(companies)} companies, {len(df)} options -> {args.out}")

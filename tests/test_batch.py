@@ -1,0 +1,57 @@
+"""`reprise match --all` and the demo: the batch gives the same rows on one core or several."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from matcher import store
+from matcher.batch import match_all
+from matcher.cli import main
+from matcher.demo import generate
+from matcher.engine import Engine, company_rows
+from matcher.imports import import_file
+from matcher.rank import explained_score
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    files = generate(tmp / "files")
+    db = store.connect(f"sqlite:///{tmp / 'demo.db'}")
+    for kind in ("poles", "companies", "candidates", "outcomes"):
+        report = import_file(db, kind, files[kind])
+        assert report.rejected == 0, report.rejects.head().to_dict("records")
+    return db
+
+
+def test_parallel_batch_equals_sequential_row_for_row(demo_db):
+    engine = Engine.from_store(demo_db)
+    companies = company_rows(demo_db)
+    one = match_all(engine, companies, top=5)
+    two = match_all(engine, companies, top=5, workers=2, chunk=40)
+    assert len(one) > 4 * len(companies) * 0.9
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_demo_ranks_every_kind_with_explanations(demo_db):
+    engine = Engine.from_store(demo_db)
+    df = match_all(engine, company_rows(demo_db), top=10)
+    assert set(df["kind"]) == {"company", "pole_member", "cooperative", "repreneur", "employee_group", "employees"}
+    assert all(abs(explained_score(e) - s) < 1e-4 for e, s in zip(df["explanation"], df["score"]))
+    inferred = df[df["explanation"].map(lambda e: "notes" in e)]
+    assert len(inferred) > 0  # companies without naf had their sector inferred from the activity
+    assert inferred["explanation"].iloc[0]["notes"][0].startswith("sector inferred from the activity text")
+
+
+def test_demo_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REPRISE_DATABASE_URL", raising=False)
+    assert main(["demo", "--show", "2", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "candidates: read 1500, stored 1500" in out and "rejected 0" in out
+    assert "why (top contributions)" in out
+    assert (tmp_path / "reprise-demo" / "reprise.db").exists()
+    assert not (tmp_path / "reprise.db").exists()  # the demo never writes into ./reprise.db
+    matches = pd.read_csv(tmp_path / "reprise-demo" / "matches.csv")
+    assert list(matches.columns)[:3] == ["siren", "rank", "candidate_id"]
