@@ -1,0 +1,32 @@
+"""API settings from the environment (``REPRISE_*``), with the limits that keep the API safe.
+
+With ``matcher/cli.py``, the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the store and models are, and the limits applied to every request."""
+
+    model_config = SettingsConfigDict(env_prefix="REPRISE_", extra="ignore")
+
+    database_url: str = Field("sqlite:///reprise.db", description="store URL (REPRISE_DATABASE_URL)")
+    models_dir: Path = Field(Path("models"), description="trained rankers and their registry")
+    communes: str | None = Field(None, description="communes file placing commune/postal-code-only rows")
+    max_body_bytes: int = Field(2_000_000, ge=1_000, description="largest request body accepted (413 above)")
+    max_top: int = Field(100, ge=1, le=1000, description="largest `top` for match requests")
+    max_page_size: int = Field(500, ge=1, description="largest `limit` for list requests")
+    max_bulk_rows: int = Field(1000, ge=1, description="most records in one bulk write")
+    max_exclusions: int = Field(1000, ge=0, description="most exclusions listed with explain_exclusions")
+    index_poll_seconds: float = Field(
+        30.0, ge=0, description="how often the store is checked for changes made by other processes "
+                                "(another worker, `reprise import`); 0 disables")
+    refresh_wait_seconds: float = Field(
+        120.0, gt=0, description="how long a write waits for the index to include it before answering")
+    blas_threads: int = Field(1, ge=1, description="BLAS threads per server process (parallelism is across requests)")

@@ -1,0 +1,143 @@
+"""The engine being served, swapped atomically when the store or the promoted model changes.
+
+Reads take the current :class:`Serving` once and never wait. A write to candidates asks for a
+rebuild and waits until an index that includes it is serving (concurrent writers share one
+rebuild). Changes made by other processes (another worker, ``reprise import``) are picked up by
+a background poll of a cheap store signature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine as DbEngine
+
+from matcher import store
+from matcher.engine import Engine
+
+from .ranker import load_scorer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Serving:
+    engine: Engine
+    built_at: dt.datetime
+    signature: tuple
+
+
+def store_signature(db: DbEngine) -> tuple:
+    """Changes whenever what the index is built from changes: candidates, poles, and which
+    candidates are themselves companies in difficulty."""
+    cand, comp, pole = store.candidates, store.companies, store.poles
+    with db.connect() as c:
+        a = c.execute(sa.select(sa.func.count(), sa.func.max(cand.c.updated_at))).one()
+        b = c.execute(sa.select(sa.func.count(), sa.func.max(comp.c.updated_at))
+                      .select_from(comp.join(cand, cand.c.candidate_id == comp.c.siren))
+                      .where(comp.c.procedure != "none")).one()
+        p = c.execute(sa.select(sa.func.count()).select_from(pole)).scalar()
+    return (tuple(a), tuple(b), p)
+
+
+class LiveEngine:
+    """Holds the serving engine; rebuilds it on demand and when the store changes."""
+
+    def __init__(self, db: DbEngine, *, models_dir: Path, poll_seconds: float = 0.0) -> None:
+        self.db, self.models_dir, self.poll_seconds = db, Path(models_dir), poll_seconds
+        self._serving: Serving | None = None
+        self._inferer: Any = None
+        self._state = threading.Lock()
+        self._build = threading.Lock()
+        self._requested = self._built = 0
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+
+    @property
+    def serving(self) -> Serving | None:
+        return self._serving
+
+    @property
+    def engine(self) -> Engine:
+        serving = self._serving
+        if serving is None:
+            raise RuntimeError("the engine is not loaded yet")
+        return serving.engine
+
+    def load(self) -> None:
+        """Load the promoted ranker and build the index (startup)."""
+        try:
+            from matcher.sectors import default_inferer
+            self._inferer = default_inferer()
+        except ImportError:  # the engine loads it lazily, when first needed
+            self._inferer = None
+        with self._build:
+            self._rebuild(load_scorer(self.models_dir))
+
+    def start(self) -> None:
+        if self.poll_seconds > 0 and self._poller is None:
+            self._poller = threading.Thread(target=self._poll, name="index-poll", daemon=True)
+            self._poller.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=5)
+
+    def refresh(self, timeout: float | None = None) -> bool:
+        """Serve an index built after this call; False if that took longer than ``timeout``
+        (the rebuild then still happens, in the background)."""
+        with self._state:
+            self._requested += 1
+            ticket = self._requested
+        if not self._build.acquire(timeout=-1 if timeout is None else timeout):
+            log.warning("index refresh is taking over %.0f s; continuing in the background", timeout)
+            threading.Thread(target=self.refresh, name="index-refresh", daemon=True).start()
+            return False
+        try:
+            if self._built >= ticket:
+                return True
+            with self._state:
+                target = self._requested
+            self._rebuild(self.engine.scorer)
+            self._built = target
+            return True
+        finally:
+            self._build.release()
+
+    def holds_any(self, ids: list[str]) -> bool:
+        """Whether any of these ids is a candidate in the serving index."""
+        index = self.engine.index
+        return any(index.position(i) is not None for i in ids)
+
+    def reload_model(self) -> tuple[str, Serving]:
+        """Swap in the currently promoted ranker over the same index; returns the previous id."""
+        with self._build:
+            scorer = load_scorer(self.models_dir)
+            old = self._serving
+            engine = Engine(old.engine.index, scorer=scorer, poles=old.engine.poles, inferer=self._inferer)
+            self._serving = Serving(engine, old.built_at, old.signature)
+            return str(old.engine.scorer.model_id), self._serving
+
+    def _rebuild(self, scorer) -> None:
+        signature = store_signature(self.db)  # read first: a change during the build is seen next time
+        started = dt.datetime.now(dt.timezone.utc)
+        engine = Engine.from_store(self.db, scorer=scorer, inferer=self._inferer)
+        self._serving = Serving(engine, started, signature)
+        log.info("index rebuilt: %d candidates in %.1f s", len(engine.index),
+                 (dt.datetime.now(dt.timezone.utc) - started).total_seconds())
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                serving = self._serving
+                if serving is not None and store_signature(self.db) != serving.signature:
+                    self.refresh()
+            except Exception:  # the poller must outlive a store hiccup; the next round retries
+                log.exception("checking the store for changes failed")

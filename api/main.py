@@ -1,0 +1,74 @@
+"""The FastAPI application: ``create_app()``; the store, index and ranker load in the lifespan.
+
+Run it with ``reprise serve`` (uvicorn), or ``uvicorn --factory api.main:create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+from threadpoolctl import threadpool_limits
+
+from matcher import store
+from matcher.geo import Communes
+
+from .config import Settings
+from .live_engine import LiveEngine
+from .problems import RequestGuard, install_handlers, problem_openapi
+from .routes import candidates, companies, health, keys, matches, model, outcomes
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Ranked, explained takeover options for companies in difficulty.
+
+Send an API key as `Authorization: Bearer <key>` (an admin creates keys with
+`reprise keys create`). Confidential cases are visible to advisors of their pole only; to every
+other key they do not exist (404). Errors are RFC 9457 problem details
+(`application/problem+json`).
+"""
+TAGS = [
+    {"name": "companies", "description": "companies in difficulty (CONTRACT §1.1)"},
+    {"name": "candidates", "description": "takeover candidates (CONTRACT §1.2)"},
+    {"name": "matches", "description": "ranked options with explanations (CONTRACT §2)"},
+    {"name": "outcomes", "description": "what happened with an option (CONTRACT §1.3)"},
+    {"name": "model", "description": "the ranker in use"},
+    {"name": "admin", "description": "API keys and the audit log (admin keys)"},
+    {"name": "health", "description": "liveness and readiness, no key needed"},
+]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Open the store, build the candidate index and load the promoted ranker, once."""
+    settings: Settings = app.state.settings
+    limiter = threadpool_limits(limits=settings.blas_threads)  # parallelism is across requests
+    db = store.connect(settings.database_url)
+    communes = Communes.from_file(settings.communes) if settings.communes else None
+    live = LiveEngine(db, models_dir=settings.models_dir, poll_seconds=settings.index_poll_seconds)
+    await anyio.to_thread.run_sync(live.load)
+    live.start()
+    app.state.db, app.state.live, app.state.communes = db, live, communes
+    log.info("serving %d candidates with ranker %s", len(live.engine.index), live.engine.scorer.model_id)
+    try:
+        yield
+    finally:
+        live.stop()
+        db.dispose()
+        limiter.restore_original_limits()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API; settings from the environment (``REPRISE_*``) unless given."""
+    app = FastAPI(title="Reprise advisor API", version="1", description=DESCRIPTION,
+                  openapi_tags=TAGS, lifespan=lifespan)
+    app.state.settings = settings or Settings()
+    app.state.live = None
+    install_handlers(app)
+    app.add_middleware(RequestGuard, max_body_bytes=app.state.settings.max_body_bytes)
+    for module in (companies, candidates, matches, outcomes, model, keys, health):
+        app.include_router(module.router)
+    problem_openapi(app)
+    return app

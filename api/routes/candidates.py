@@ -1,0 +1,111 @@
+"""Takeover candidates: create/update (single and bulk), get, list, erase.
+
+Every write is in the serving index before the answer (reads keep using the previous index
+while the new one is built).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Body, Query, Response
+
+from matcher.schema import CANDIDATE_KINDS
+
+from ..deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
+from ..listing import list_candidates as query_candidates
+from ..params import check_range
+from ..problems import API_ERRORS, Problem, error_responses, invalid
+from ..schemas import CANDIDATE_EXAMPLE, BulkReport, CandidateIn, CandidateOut, CandidatePage
+from ..writes import erase_candidate, get_candidate, refusal_problem, write_records
+
+router = APIRouter(prefix="/v1/candidates", tags=["candidates"], responses=API_ERRORS)
+NOT_FOUND = error_responses(404)
+Kind = Literal[CANDIDATE_KINDS]  # type: ignore[valid-type]
+
+
+def _clean_id(candidate_id: str) -> str:
+    return "".join(candidate_id.split()) if candidate_id.replace(" ", "").isdigit() else candidate_id.strip()
+
+
+def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
+    written = write_records(db, "candidates", [record], principal=principal, poles=live.engine.poles,
+                            communes=communes)
+    if written.rejects:
+        raise refusal_problem(record, written.rejects[0])
+    live.refresh(settings.refresh_wait_seconds)
+    response.status_code = 201 if written.new else 200
+    return written.rows[0]
+
+
+@router.post("", response_model=CandidateOut, status_code=201,
+             responses={200: {"model": CandidateOut, "description": "an existing candidate was updated"}})
+def create_candidate(body: CandidateIn, response: Response, principal: WriterDep, db: DbDep, live: LiveDep,
+                     communes: CommunesDep, settings: SettingsDep) -> dict:
+    """Create or update one candidate (upsert by candidate_id), validated as in a file import."""
+    return _write_one(body.model_dump(), response, principal, db, live, communes, settings)
+
+
+@router.post("/bulk", response_model=BulkReport)
+def bulk_candidates(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
+                    settings: SettingsDep,
+                    body: list[CandidateIn] = Body(examples=[[CANDIDATE_EXAMPLE]])) -> dict:
+    """Create or update many candidates: good records are stored, each bad one is reported."""
+    if len(body) > settings.max_bulk_rows:
+        raise invalid("body", len(body), f"{len(body)} records in one request; at most "
+                                         f"{settings.max_bulk_rows} are accepted, split the list")
+    written = write_records(db, "candidates", [r.model_dump() for r in body], principal=principal,
+                            poles=live.engine.poles, communes=communes)
+    if written.rows:
+        live.refresh(settings.refresh_wait_seconds)
+    return {"read": len(body), "stored": len(written.rows), "new": written.new,
+            "rejected": len(written.rejects), "rejects": written.rejects}
+
+
+@router.get("", response_model=CandidatePage)
+def list_candidates(principal: PrincipalDep, db: DbDep, settings: SettingsDep,
+                    pole: str | None = Query(None, description="pole id the candidate belongs to"),
+                    kind: Kind | None = None,
+                    sector: str | None = Query(None, description="NAF code or prefix of its own activity"),
+                    departement: str | None = Query(None, description="département code: 44, 2A, 974"),
+                    after: str | None = Query(None, description="the `next` of the previous page"),
+                    limit: int = Query(50, ge=1, description="page size, at most max_page_size (500)")) -> dict:
+    """Candidates in candidate_id order."""
+    check_range("limit", limit, 1, settings.max_page_size)
+    items, nxt = query_candidates(db, pole=pole, kind=kind, sector=sector, departement=departement,
+                                  after=after, limit=limit)
+    return {"items": items, "next": nxt}
+
+
+@router.get("/{candidate_id}", response_model=CandidateOut, responses=NOT_FOUND)
+def get_candidate_route(candidate_id: str, principal: PrincipalDep, db: DbDep) -> dict:
+    """One candidate."""
+    row = get_candidate(db, _clean_id(candidate_id))
+    if row is None:
+        raise Problem(404, f"candidate_id {candidate_id} is not a stored candidate")
+    return row
+
+
+@router.put("/{candidate_id}", response_model=CandidateOut, status_code=200,
+            responses={201: {"model": CandidateOut, "description": "the candidate was created"}})
+def put_candidate(candidate_id: str, body: CandidateIn, response: Response, principal: WriterDep, db: DbDep,
+                  live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
+    """Replace (or create) the candidate with this id; fields left out become empty."""
+    key = _clean_id(candidate_id)
+    record = body.model_dump()
+    given = record.get("candidate_id")
+    if given not in (None, "") and _clean_id(str(given)) != key:
+        raise invalid("candidate_id", given, f"candidate_id {given} in the body differs from {key} in "
+                                             "the path; leave it out or make them equal")
+    record["candidate_id"] = key
+    return _write_one(record, response, principal, db, live, communes, settings)
+
+
+@router.delete("/{candidate_id}", status_code=204, response_class=Response, responses=NOT_FOUND)
+def delete_candidate(candidate_id: str, principal: WriterDep, db: DbDep, live: LiveDep,
+                     settings: SettingsDep) -> Response:
+    """Erase the candidate, the outcomes and the stored matches that name it."""
+    if not erase_candidate(db, _clean_id(candidate_id)):
+        raise Problem(404, f"candidate_id {candidate_id} is not a stored candidate")
+    live.refresh(settings.refresh_wait_seconds)
+    return Response(status_code=204)

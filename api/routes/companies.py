@@ -1,0 +1,118 @@
+"""Companies in difficulty: create/update (single and bulk), get, list, erase."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Body, Query, Response
+
+from matcher.schema import PROCEDURES
+
+from ..access import can_see
+from ..deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
+from ..listing import list_companies as query_companies
+from ..params import check_range, parse_siren
+from ..problems import API_ERRORS, Problem, error_responses, invalid
+from ..schemas import COMPANY_EXAMPLE, BulkReport, CompanyIn, CompanyOut, CompanyPage
+from ..writes import erase_company, get_company, refusal_problem, write_records
+
+router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=API_ERRORS)
+NOT_FOUND = error_responses(404)
+Procedure = Literal[PROCEDURES]  # type: ignore[valid-type]
+
+
+def not_found(siren: str) -> Problem:
+    return Problem(404, f"siren {siren} is not a stored company")
+
+
+def visible_company(db, live, principal, siren: str) -> dict:
+    """The stored company, or 404 when absent or not visible to this key (the same answer)."""
+    company = get_company(db, siren)
+    if company is None or not can_see(principal, company, live.engine.poles):
+        raise not_found(siren)
+    return company
+
+
+def _after_write(live, settings, sirens: list[str]) -> None:
+    # a company in difficulty is excluded as a candidate: only then does the index change
+    if sirens and live.holds_any(sirens):
+        live.refresh(settings.refresh_wait_seconds)
+
+
+def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
+    written = write_records(db, "companies", [record], principal=principal, poles=live.engine.poles,
+                            communes=communes)
+    if written.rejects:
+        raise refusal_problem(record, written.rejects[0])
+    _after_write(live, settings, [written.rows[0]["siren"]])
+    response.status_code = 201 if written.new else 200
+    return written.rows[0]
+
+
+@router.post("", response_model=CompanyOut, status_code=201,
+             responses={200: {"model": CompanyOut, "description": "an existing company was updated"}})
+def create_company(body: CompanyIn, response: Response, principal: WriterDep, db: DbDep, live: LiveDep,
+                   communes: CommunesDep, settings: SettingsDep) -> dict:
+    """Create or update one company (upsert by SIREN), validated as in a file import."""
+    return _write_one(body.model_dump(), response, principal, db, live, communes, settings)
+
+
+@router.post("/bulk", response_model=BulkReport)
+def bulk_companies(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
+                   settings: SettingsDep,
+                   body: list[CompanyIn] = Body(examples=[[COMPANY_EXAMPLE]])) -> dict:
+    """Create or update many companies: good records are stored, each bad one is reported."""
+    if len(body) > settings.max_bulk_rows:
+        raise invalid("body", len(body), f"{len(body)} records in one request; at most "
+                                         f"{settings.max_bulk_rows} are accepted, split the list")
+    written = write_records(db, "companies", [r.model_dump() for r in body], principal=principal,
+                            poles=live.engine.poles, communes=communes)
+    _after_write(live, settings, [r["siren"] for r in written.rows])
+    return {"read": len(body), "stored": len(written.rows), "new": written.new,
+            "rejected": len(written.rejects), "rejects": written.rejects}
+
+
+@router.get("", response_model=CompanyPage)
+def list_companies(principal: PrincipalDep, db: DbDep, live: LiveDep, settings: SettingsDep,
+                   pole: str | None = Query(None, description="pole id (its own cases and those of its territory)"),
+                   procedure: Procedure | None = None,
+                   sector: str | None = Query(None, description="NAF code or prefix: 43, 43.3, 43.32A"),
+                   departement: str | None = Query(None, description="département code: 44, 2A, 974"),
+                   after: str | None = Query(None, description="the `next` of the previous page"),
+                   limit: int = Query(50, ge=1, description="page size, at most max_page_size (500)")) -> dict:
+    """Companies this key may see, in SIREN order."""
+    check_range("limit", limit, 1, settings.max_page_size)
+    items, nxt = query_companies(db, principal, live.engine.poles, pole=pole, procedure=procedure, sector=sector,
+                     departement=departement, after=after, limit=limit)
+    return {"items": items, "next": nxt}
+
+
+@router.get("/{siren}", response_model=CompanyOut, responses=NOT_FOUND)
+def get_company_route(siren: str, principal: PrincipalDep, db: DbDep, live: LiveDep) -> dict:
+    """One company; 404 when absent or a confidential case outside the key's poles."""
+    return visible_company(db, live, principal, parse_siren(siren))
+
+
+@router.put("/{siren}", response_model=CompanyOut, status_code=200,
+            responses={201: {"model": CompanyOut, "description": "the company was created"}, **NOT_FOUND})
+def put_company(siren: str, body: CompanyIn, response: Response, principal: WriterDep, db: DbDep,
+                live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
+    """Replace (or create) the company with this SIREN; fields left out become empty."""
+    key = parse_siren(siren)
+    record = body.model_dump()
+    if record.get("siren") not in (None, "") and str(record["siren"]).replace(" ", "") != key:
+        raise invalid("siren", record["siren"], f"siren {record['siren']} in the body differs from "
+                                                f"{key} in the path; leave it out or make them equal")
+    record["siren"] = key
+    return _write_one(record, response, principal, db, live, communes, settings)
+
+
+@router.delete("/{siren}", status_code=204, response_class=Response, responses=NOT_FOUND)
+def delete_company(siren: str, principal: WriterDep, db: DbDep, live: LiveDep, settings: SettingsDep) -> Response:
+    """Erase the company, its recorded outcomes and its stored matches."""
+    key = parse_siren(siren)
+    visible_company(db, live, principal, key)
+    if not erase_company(db, key):
+        raise not_found(key)
+    _after_write(live, settings, [key])
+    return Response(status_code=204)

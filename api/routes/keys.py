@@ -1,0 +1,51 @@
+"""Admin: API keys (create, list, revoke) and the audit log of match reads."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from .. import audit_log
+from ..deps import AdminDep, DbDep, SettingsDep
+from ..params import check_range
+from ..problems import API_ERRORS, Problem, error_responses
+from ..schemas_admin import AuditPage, KeyCreate, KeyCreated, KeyOut
+from ..security import create_key, list_keys, revoke_key
+
+router = APIRouter(prefix="/v1", tags=["admin"], responses=API_ERRORS)
+
+
+@router.get("/keys", response_model=list[KeyOut])
+def get_keys(principal: AdminDep, db: DbDep) -> list[dict]:
+    """Every key (id, role, poles, label, dates); never the key itself."""
+    return list_keys(db)
+
+
+@router.post("/keys", response_model=KeyCreated, status_code=201)
+def post_key(body: KeyCreate, principal: AdminDep, db: DbDep) -> dict:
+    """Create a key; the response holds the secret key, shown this once."""
+    try:
+        row, key = create_key(db, role=body.role, poles=body.poles, label=body.label)
+    except ValueError as exc:
+        raise Problem(422, str(exc), errors=[{"field": "poles", "value": body.poles, "message": str(exc)}]) from exc
+    return {**row, "key": key}
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut, responses=error_responses(404))
+def delete_key(key_id: str, principal: AdminDep, db: DbDep) -> dict:
+    """Revoke a key: it stops working at once."""
+    row = revoke_key(db, key_id)
+    if row is None:
+        raise Problem(404, f"key_id {key_id} is not a key")
+    return row
+
+
+@router.get("/audit", response_model=AuditPage)
+def get_audit(principal: AdminDep, db: DbDep, settings: SettingsDep,
+              key_id: str | None = None, siren: str | None = None,
+              action: str | None = Query(None, description="read_matches, denied_matches or match_profile"),
+              before: int | None = Query(None, description="the `next` of the previous page"),
+              limit: int = Query(100, ge=1, description="entries per page, at most max_page_size")) -> dict:
+    """Who read which company's matches, and when; newest first."""
+    check_range("limit", limit, 1, settings.max_page_size)
+    items, nxt = audit_log.read(db, key_id=key_id, siren=siren, action=action, before=before, limit=limit)
+    return {"items": items, "next": nxt}

@@ -1,0 +1,77 @@
+"""Ranked takeover options: for a stored company (audited) or for a profile sent in the body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from matcher.engine import MatchResult
+from matcher.imports import rows_for_store
+
+from .. import audit_log
+from ..access import can_see
+from ..deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep
+from ..params import check_range, parse_kinds, parse_siren
+from ..problems import API_ERRORS, error_responses
+from ..schemas import CompanyIn, MatchResponse
+from ..writes import get_company, refusal_problem, validate
+from .companies import not_found
+
+router = APIRouter(prefix="/v1", tags=["matches"], responses=API_ERRORS)
+TOP = Query(10, ge=1, description="options to return, 1 to max_top (100)")
+KINDS = Query(None, description="comma-separated kinds to keep: company, pole_member, cooperative, "
+                                "repreneur, employee_group, employees")
+EXPLAIN = Query(False, description="also list the candidates considered and excluded, with the reason")
+
+
+def payload(result: MatchResult, *, explain: bool, max_exclusions: int) -> dict[str, Any]:
+    """The CLI's JSON layout: options as CONTRACT §2 rows, exclusion counts, optional exclusions."""
+    out: dict[str, Any] = {"siren": result.siren, "model": result.model_id, "notes": result.notes,
+                           "options": [o.as_dict() for o in result.options],
+                           "excluded_counts": result.excluded_counts}
+    if explain:
+        out["exclusions"] = result.exclusions[:max_exclusions]
+        out["exclusions_total"] = len(result.exclusions)
+    return out
+
+
+@router.get("/companies/{siren}/matches", response_model=MatchResponse, response_model_exclude_none=True,
+            responses=error_responses(404))
+def company_matches(siren: str, principal: PrincipalDep, db: DbDep, live: LiveDep, settings: SettingsDep,
+                    top: int = TOP, kinds: str | None = KINDS, explain_exclusions: bool = EXPLAIN) -> dict:
+    """The ranked options for a stored company, with each feature's contribution to the score.
+
+    Every call is written to the audit log (key, time, company).
+    """
+    key = parse_siren(siren)
+    check_range("top", top, 1, settings.max_top)
+    kind_list = parse_kinds(kinds)
+    engine = live.engine
+    company = get_company(db, key)
+    if company is None:
+        raise not_found(key)
+    if not can_see(principal, company, engine.poles):
+        audit_log.record(db, principal.key_id, key, audit_log.DENIED_MATCHES)
+        raise not_found(key)
+    result = engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
+    audit_log.record(db, principal.key_id, key, audit_log.READ_MATCHES)
+    return payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)
+
+
+@router.post("/match", response_model=MatchResponse, response_model_exclude_none=True)
+def match_profile(body: CompanyIn, principal: PrincipalDep, db: DbDep, live: LiveDep, settings: SettingsDep,
+                  communes: CommunesDep,
+                  top: int = TOP, kinds: str | None = KINDS, explain_exclusions: bool = EXPLAIN) -> dict:
+    """Rank options for a company profile given in the body (validated as a company record, not
+    stored)."""
+    check_range("top", top, 1, settings.max_top)
+    kind_list = parse_kinds(kinds)
+    record = body.model_dump()
+    clean, reasons = validate("companies", [record], communes=communes)
+    if reasons.iat[0]:
+        raise refusal_problem(record, {"reason": reasons.iat[0]})
+    company = rows_for_store("companies", clean)[0]
+    result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
+    audit_log.record(db, principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
+    return payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)

@@ -1,0 +1,265 @@
+"""Request and response bodies, with OpenAPI examples.
+
+Record bodies are deliberately loose (strings, numbers, booleans, lists): they are checked by the
+same validation as file imports (``matcher.imports.validate_frame``), so a bad SIREN or NAF gets
+the same message through the API as in a rejects file. Unknown fields are kept in ``extra``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Scalar = str | int | float | bool | None
+Listish = str | list[str | int | float] | None
+
+COMPANY_EXAMPLE = {
+    "siren": "802649921", "name": "Menuiserie Durand", "naf": "16.23Z",
+    "activity": "menuiserie bois, escaliers", "lat": 47.2184, "lon": -1.5536, "headcount": 12,
+    "procedure": "redressement", "procedure_date": "2026-10-02", "offer_deadline": "2026-12-15",
+    "pole": "ptce-estuaire", "ess": False,
+}
+CANDIDATE_EXAMPLE = {
+    "candidate_id": "552100554", "kind": "pole_member", "name": "Atelier Bois de l'Erdre",
+    "naf": "16.23Z", "sought_naf": ["16", "43.32"], "lat": 47.29, "lon": -1.52, "radius_km": 60,
+    "headcount": 25, "budget_eur": 300000, "ess": True, "pole": ["ptce-estuaire"],
+}
+OUTCOME_EXAMPLE = {"siren": "802649921", "candidate_id": "552100554", "outcome": "contacted",
+                   "date": "2026-11-20", "note": "meeting planned"}
+
+
+def _check_values(value: Any, path: str) -> None:
+    """Reject what the store cannot hold: NUL characters and non-finite numbers, at any depth."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path} contains a NUL character")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path} is {value}; only finite numbers are accepted")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_values(k, path)
+            _check_values(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_values(v, f"{path}.{i}")
+
+
+class RecordIn(BaseModel):
+    """A contract record; every field is validated as in a file import."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        _check_values(data, "")
+        return data
+
+
+class CompanyIn(RecordIn):
+    """A company in difficulty (CONTRACT §1.1)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [COMPANY_EXAMPLE]})
+    siren: Scalar = Field(None, description="9 digits, Luhn-valid; spaces allowed")
+    name: Scalar = None
+    naf: Scalar = Field(None, description="NAF rév. 2 sub-class, 43.32A or 4332A")
+    activity: Scalar = Field(None, description="free-text activity, used when naf is empty")
+    lat: Scalar = None
+    lon: Scalar = None
+    commune: Scalar = Field(None, description="INSEE code; needs REPRISE_COMMUNES without lat/lon")
+    postal_code: Scalar = None
+    headcount: Scalar = None
+    headcount_band: Scalar = None
+    revenue_eur: Scalar = None
+    procedure: Scalar = Field(None, description="none, mandat_ad_hoc, conciliation, sauvegarde, "
+                                                "redressement, liquidation")
+    procedure_date: Scalar = None
+    offer_deadline: Scalar = None
+    pole: Scalar = None
+    confidential: Scalar = Field(None, description="default true for mandat_ad_hoc and conciliation")
+    ess: Scalar = None
+    legal_form: Scalar = None
+    description: Scalar = None
+
+
+class CandidateIn(RecordIn):
+    """A takeover candidate (CONTRACT §1.2); lists as JSON arrays or ``;``-separated text."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CANDIDATE_EXAMPLE]})
+    candidate_id: Scalar = None
+    kind: Scalar = Field(None, description="company, pole_member, cooperative, repreneur, employee_group")
+    name: Scalar = None
+    naf: Scalar = None
+    sought_naf: Listish = None
+    sought_activity: Scalar = None
+    experience_naf: Listish = None
+    lat: Scalar = None
+    lon: Scalar = None
+    commune: Scalar = None
+    postal_code: Scalar = None
+    radius_km: Scalar = None
+    headcount: Scalar = None
+    revenue_eur: Scalar = None
+    budget_eur: Scalar = None
+    max_target_headcount: Scalar = None
+    legal_form: Scalar = None
+    ess: Scalar = None
+    esus: Scalar = None
+    pole: Listish = None
+    partners: Listish = None
+    trains_apprentices: Scalar = None
+
+
+class OutcomeIn(RecordIn):
+    """What happened with one option (CONTRACT §1.3)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [OUTCOME_EXAMPLE]})
+    siren: Scalar = None
+    candidate_id: Scalar = Field(None, description="a stored candidate, or employees:<siren>")
+    outcome: Scalar = Field(None, description="rejected, contacted, interested, offer, takeover")
+    date: Scalar = None
+    advisor: Scalar = None
+    note: Scalar = None
+
+
+class CompanyOut(BaseModel):
+    siren: str
+    name: str
+    naf: str | None = None
+    activity: str | None = None
+    lat: float
+    lon: float
+    commune: str | None = None
+    postal_code: str | None = None
+    departement: str | None = None
+    headcount: float | None = None
+    headcount_band: str | None = None
+    revenue_eur: float | None = None
+    procedure: str
+    procedure_date: str | None = None
+    offer_deadline: str | None = None
+    pole: str | None = None
+    confidential: bool
+    ess: bool | None = None
+    legal_form: str | None = None
+    description: str | None = None
+    source: str = Field(description="import, scan or api")
+    extra: dict[str, Any] | None = Field(None, description="fields outside the contract, kept as received")
+    updated_at: dt.datetime | None = None
+
+
+class CandidateOut(BaseModel):
+    candidate_id: str
+    kind: str
+    name: str
+    naf: str | None = None
+    sought_naf: list[str] | None = None
+    sought_activity: str | None = None
+    experience_naf: list[str] | None = None
+    lat: float
+    lon: float
+    commune: str | None = None
+    postal_code: str | None = None
+    departement: str | None = None
+    radius_km: float | None = None
+    headcount: float | None = None
+    revenue_eur: float | None = None
+    budget_eur: float | None = None
+    max_target_headcount: float | None = None
+    legal_form: str | None = None
+    ess: bool | None = None
+    esus: bool | None = None
+    pole: list[str] | None = None
+    partners: list[str] | None = None
+    trains_apprentices: bool | None = None
+    extra: dict[str, Any] | None = Field(None, description="fields outside the contract, kept as received")
+    updated_at: dt.datetime | None = None
+
+
+class OutcomeOut(BaseModel):
+    siren: str
+    candidate_id: str
+    outcome: str
+    date: str = Field(description="ISO date, empty when unknown")
+    advisor: str | None = None
+    note: str | None = None
+    recorded_at: dt.datetime | None = None
+
+
+class CompanyPage(BaseModel):
+    items: list[CompanyOut]
+    next: str | None = Field(None, description="pass as `after` for the next page; null on the last")
+
+
+class CandidatePage(BaseModel):
+    items: list[CandidateOut]
+    next: str | None = Field(None, description="pass as `after` for the next page; null on the last")
+
+
+class Reject(BaseModel):
+    index: int = Field(description="position of the record in the request array, from 0")
+    key: str | None = Field(None, description="siren or candidate_id as received")
+    reason: str
+
+
+class BulkReport(BaseModel):
+    """Like an import summary: good records are stored, each bad one is listed with its reason."""
+
+    read: int
+    stored: int
+    new: int
+    rejected: int
+    rejects: list[Reject]
+
+
+class MatchOption(BaseModel):
+    """One row of CONTRACT §2."""
+
+    siren: str
+    rank: int
+    candidate_id: str
+    kind: str
+    name: str
+    score: float
+    distance_km: float
+    explanation: dict[str, float | list[str]] = Field(
+        description="contribution of each feature to the score; `notes` lists how the company was read")
+
+
+class Exclusion(BaseModel):
+    candidate_id: str
+    kind: str
+    name: str
+    reason: str
+    distance_km: float
+
+
+class MatchResponse(BaseModel):
+    siren: str
+    model: str = Field(description="id of the ranker that produced the scores")
+    notes: list[str]
+    options: list[MatchOption]
+    excluded_counts: dict[str, int]
+    exclusions: list[Exclusion] | None = Field(None, description="with explain_exclusions=true")
+    exclusions_total: int | None = Field(None, description="exclusions before the listing limit")
+
+
+class FieldError(BaseModel):
+    field: str
+    value: Any = None
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
