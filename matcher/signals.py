@@ -10,45 +10,67 @@ text (``21 décembre 2007``, ``1er mars 2008``, with non-breaking spaces).
 A signal's category comes from ``jugement.nature`` (accents and case folded), the first matching
 rule in :data:`NATURE_RULES` winning; ``famille`` is the fallback when the nature says nothing. A
 catch-all judgment (``Autre jugement et ordonnance``, or a bare ``Jugement``) is classified from the
-start of its ``complementJugement`` by :data:`DECISION_RULES` when that text says what was decided,
-else it is ``other``. Natures mapped (each row is checked by the tests against :func:`classify`):
+start of its ``complementJugement`` by :data:`DECISION_RULES` when that text says what was decided
+(the other ``Autre …`` natures too, falling back on the nature), else it is ``other``. Natures mapped (each row is checked by the tests against :func:`classify`):
 
 | famille | nature | category |
 |---|---|---|
 | Jugement d'ouverture | Jugement d'ouverture d'une procédure de sauvegarde | opening_safeguard |
 | Jugement d'ouverture | Jugement d'ouverture d'une procédure de sauvegarde accélérée | opening_safeguard |
 | Jugement d'ouverture | Jugement d'ouverture d'une procédure de sauvegarde financière accélérée | opening_safeguard |
+| Jugement d'ouverture | Jugement d'extension d'une procédure de sauvegarde | opening_safeguard |
 | Jugement d'ouverture | Jugement d'ouverture d'une procédure de redressement judiciaire | opening_receivership |
 | Jugement d'ouverture | Jugement d'ouverture d'une procédure de traitement de sortie de crise | opening_receivership |
 | Jugement d'ouverture | Jugement d'extension d'une procédure de redressement judiciaire | opening_receivership |
 | Jugement prononçant | Jugement de conversion en redressement judiciaire de la procédure de sauvegarde | opening_receivership |
 | Jugement prononçant | Jugement prononçant la résolution du plan de sauvegarde et le redressement judiciaire | opening_receivership |
+| Jugement prononçant | Jugement prononçant la résolution du plan de traitement de sortie de crise et le redressement judiciaire | opening_receivership |
 | Jugement d'ouverture | Jugement d'ouverture de liquidation judiciaire | opening_liquidation |
 | Jugement d'ouverture | Jugement d'ouverture d'une procédure de liquidation judiciaire simplifiée | opening_liquidation |
 | Jugement d'ouverture | Jugement d'extension de liquidation judiciaire | opening_liquidation |
+| Jugement prononçant | Jugement prononçant la liquidation judiciaire | opening_liquidation |
 | Jugement prononçant | Jugement de conversion en liquidation judiciaire | opening_liquidation |
+| Jugement prononçant | Jugement de conversion en liquidation judiciaire de la procédure de sauvegarde financière accélérée | opening_liquidation |
 | Extrait de jugement | Jugement prononçant la résolution du plan de redressement et la liquidation judiciaire | opening_liquidation |
-| Jugement prononçant | Jugement prononçant la reprise de la procédure de liquidation judiciaire | opening_liquidation |
+| Jugement prononçant | Jugement prononçant la résolution du plan de cession et la liquidation judiciaire | opening_liquidation |
+| Jugement prononçant | Jugement de reprise de la procédure de liquidation judiciaire | opening_liquidation |
 | Jugement d'ouverture | Jugement d'ouverture de la procédure de rétablissement professionnel | other |
 | Extrait de jugement | Jugement de plan de redressement | plan |
 | Extrait de jugement | Jugement arrêtant le plan de sauvegarde | plan |
+| Extrait de jugement | Jugement arrêtant le plan de sauvegarde financière accélérée | plan |
+| Extrait de jugement | Jugement de plan de traitement de sortie de crise | plan |
 | Extrait de jugement | Jugement modifiant le plan de redressement | plan |
+| Extrait de jugement | Jugement modifiant le plan de continuation | plan |
 | Extrait de jugement | Jugement arrêtant le plan de cession | sale_plan |
+| Extrait de jugement | Jugement arrêtant un plan de cession | sale_plan |
 | Extrait de jugement | Jugement modifiant le plan de cession | sale_plan |
 | Jugement de clôture | Jugement de clôture pour insuffisance d'actif | closure |
+| Jugement de clôture | Jugement de clôture pour insuffisance d'actif et autorisant la reprise des poursuites individuelles | closure |
 | Jugement de clôture | Jugement de clôture pour extinction du passif | closure |
-| Jugement de clôture | Jugement mettant fin à la procédure de redressement judiciaire | closure |
 | Jugement de clôture | Jugement de clôture de la procédure de sauvegarde | closure |
+| Jugement de clôture | Jugement mettant fin à la procédure de redressement judiciaire | closure |
+| Jugement de clôture | Jugement mettant fin à la procédure de sauvegarde financière accélérée | closure |
+| Jugement de clôture | Autre jugement de clôture | closure |
 | Avis de dépôt | Dépôt de l'état des créances | claims |
 | Avis de dépôt | Dépôt de l'état des créances Loi de 1985 | claims |
+| Avis de dépôt | Dépôt de l'état des créances et du projet de répartition | claims |
+| Avis de dépôt | Dépôt de l'état de collocation | claims |
 | Avis de dépôt | Liste des créances nées après le jugement d'ouverture d'une procédure de redressement judiciaire | claims |
 | Avis de dépôt | Dépôt du projet de répartition | claims |
-| Avis de dépôt | Dépôt de l'état des créances complété par le relevé des créances salariales | claims |
+| Avis de dépôt | Autre avis de dépôt | claims |
+| Extrait de jugement | Jugement accordant un délai pour déposer la liste des créances | claims |
 | Extrait de jugement | Jugement d'interdiction de gérer | sanction |
+| Extrait de jugement | Jugement d'interdiction de gérer Loi de 1985 | sanction |
 | Extrait de jugement | Jugement de faillite personnelle | sanction |
+| Extrait de jugement | Jugement prononçant la résolution du plan de redressement | other |
 | Extrait de jugement | Jugement prononçant la prolongation de la période d'observation | other |
-| Arrêt de la Cour d'Appel | Arrêt de la Cour d'Appel | other |
+| Extrait de jugement | Jugement de désignation des organes de la procédure | other |
+| Extrait de jugement | Jugement modifiant la date de cessation des paiements | other |
+| Arrêt de la Cour d'Appel | Arrêt de la cour d'appel infirmant une décision soumise à publicité | other |
+| Arrêt de la Cour d'Appel | Autre arrêt de la Cour d'Appel | other |
 | Extrait de jugement | Autre jugement et ordonnance | from complementJugement, else other |
+| Jugement prononçant | Autre jugement prononçant | from complementJugement, else other |
+| Jugement d'ouverture | Autre jugement d'ouverture | from complementJugement, else other |
 
 ``procedure`` follows the contract: ``sauvegarde``/``redressement``/``liquidation`` for openings,
 ``none`` for closures, empty (unchanged) otherwise; ``procedure_hint`` is the procedure the nature
@@ -82,19 +104,20 @@ SIGNAL_COLUMNS = ["record_id", "siren", "name", "category", "procedure", "action
 FIELDS = ["record_id", "line", "siren", "name", "person_type", "category", "procedure", "procedure_hint",
           "actionable", "judgment_date", "publication_date", "offer_deadline", "postal_code", "city",
           "activity", "nature", "reason"]
-CATCH_ALL = re.compile(r"^(autre jugement( et ordonnance)?|jugement|ordonnance)?$")
+CATCH_ALL = re.compile(r"^(autre (jugement|ordonnance)\b.*|jugement|ordonnance|)$")
 
 _R = r"\W{0,3}"  # tolerate punctuation between words
 NATURE_RULES: tuple[tuple[str, str], ...] = (
-    (r"creances|repartition|releve de forclusion", "claims"),
+    (r"creances|repartition|releve de forclusion|collocation|\bdepot\b", "claims"),
     (r"retablissement professionnel", "other"),
     (r"resolution du plan.*liquidation|liquidation.*resolution du plan", "opening_liquidation"),
-    (r"resolution du plan.*redressement", "opening_receivership"),
+    (r"resolution du plan de (sauvegarde|traitement).*redressement", "opening_receivership"),
+    (r"resolution du plan", "other"),
     (r"conver\w*.*liquidation|reprise de (la )?(procedure de )?liquidation", "opening_liquidation"),
     (r"conver\w*.*redressement", "opening_receivership"),
     (r"(ouverture|extension).*sauvegarde", "opening_safeguard"),
-    (r"(ouverture|extension).*(redressement|sortie de crise)", "opening_receivership"),
-    (r"(ouverture|extension).*liquidation", "opening_liquidation"),
+    (r"(ouverture|extension|prononcant|ouvrant).*(redressement|sortie de crise)", "opening_receivership"),
+    (r"(ouverture|extension|prononcant|ouvrant).*liquidation", "opening_liquidation"),
     (r"cloture|mettant fin|extinction du passif|insuffisance d.actif", "closure"),
     (r"plan de cession|\bcession\b", "sale_plan"),
     (r"periode d.observation|prorog|prolong", "other"),
@@ -167,10 +190,10 @@ def _first(rules: tuple[tuple[str, str], ...], text: str) -> str | None:
 def classify(famille: Any, nature: Any, complement: Any = None) -> str:
     """The contract category of a judgment from its ``famille``, ``nature`` and text."""
     nat = fold(nature)
-    if CATCH_ALL.match(nat):
-        found = _first(DECISION_RULES, fold(complement)[:DECISION_SPAN])
-        return found or ("other" if nat else _first(FAMILLE_RULES, fold(famille)) or "other")
-    return _first(NATURE_RULES, nat) or _first(FAMILLE_RULES, fold(famille)) or "other"
+    found = _first(DECISION_RULES, fold(complement)[:DECISION_SPAN]) if CATCH_ALL.match(nat) else None
+    if found is None and nat.startswith("autre jugement et ordonnance"):
+        return "other"  # the catch-all proper: its text, not its famille, says what was decided
+    return found or _first(NATURE_RULES, nat) or _first(FAMILLE_RULES, fold(famille)) or "other"
 
 
 def _decision_text(jug: dict) -> str:

@@ -181,3 +181,16 @@ def test_offer_deadline_from_the_judgment_text():
     assert offer_deadline(text) == "2026-09-15"
     assert offer_deadline("Date limite de dépôt des offres : 02/10/2026") == "2026-10-02"
     assert offer_deadline("Date de cessation des paiements : 12 novembre 2007") is None
+
+
+@pytest.mark.parametrize("famille, nature, complement, category", [
+    ("Jugement d'ouverture", "Autre jugement d'ouverture",
+     "Jugement prononçant l'ouverture d'une procédure de liquidation judiciaire simplifiée", "opening_liquidation"),
+    ("Jugement prononçant", "Autre jugement prononçant", "Prononce la conversion en redressement judiciaire",
+     "opening_receivership"),
+    ("Jugement prononçant", "Autre jugement prononçant", "Désigne un nouveau liquidateur", "other"),
+    ("Jugement de clôture", "Autre jugement de clôture", "Clôt la procédure", "closure"),
+    ("Avis de dépôt", "Autre avis de dépôt", "Le relevé des créances salariales est déposé", "claims"),
+])
+def test_other_catch_all_natures_read_their_text_then_their_nature(famille, nature, complement, category):
+    assert classify(famille, nature, complement) == category
