@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, advance, total)
 NO_COMMUNES = ("postal code {} can only be placed with a communes file: set REPRISE_COMMUNES "
                "(or give --sirene-etablissements)")
+MIN_FORK_CHUNK = 25  # below this many companies per process, forking costs more than it saves
 COMPANY_FILL = ("naf", "activity", "headcount_band", "legal_form", "ess", "commune", "postal_code")
 
 
@@ -212,11 +213,12 @@ def store_matches(db: DbEngine, sirens: list[str], df: pd.DataFrame, model_id: s
 
 def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = None,
               sirene_units: str | Path | None = None, sirene_establishments: str | Path | None = None,
-              scorer: Any = None, top: int = 10, scheduler: str | Any | None = None, chunk: int = 2000,
-              rank_chunk: int = 500, progress: Progress | None = None) -> ScanReport:
+              scorer: Any = None, top: int = 10, scheduler: str | Any | None = None, workers: int = 1,
+              chunk: int = 2000, rank_chunk: int = 500, progress: Progress | None = None) -> ScanReport:
     """Scan one BODACC file into the store and rank the newly actionable companies.
 
-    ``scheduler`` (a Dask address or Client) runs the ranking on a Dask cluster.
+    ``scheduler`` (a Dask address or Client) runs the ranking on a Dask cluster; otherwise
+    ``workers`` local processes rank (same rows either way).
     """
     from .sectors import default_inferer
     from .sirene import enrichment
@@ -249,7 +251,7 @@ def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = Non
         actionable=int(sig["actionable"].sum()), new_signals=new_sig, new_companies=new_co,
         updated_companies=upd_co, rejected=int((sig["reason"] != "").sum()), ranked=0,
         signals=sig[SIGNAL_COLUMNS].copy())
-    rank_pending(db, report, scorer=scorer, inferer=inferer, top=top, scheduler=scheduler,
+    rank_pending(db, report, scorer=scorer, inferer=inferer, top=top, scheduler=scheduler, workers=workers,
                  chunk=rank_chunk, progress=progress, signals=sig)
     return report
 
@@ -270,8 +272,8 @@ def _as_stored(db: DbEngine, sig: pd.DataFrame, first: np.ndarray, batch: int = 
     return sig
 
 
-def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any, top: int,
-                 scheduler: Any, chunk: int, progress: Progress | None, signals: pd.DataFrame) -> None:
+def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any, top: int, scheduler: Any,
+                 workers: int, chunk: int, progress: Progress | None, signals: pd.DataFrame) -> None:
     """Rank every company with an actionable signal not yet ranked; chunk by chunk, stored atomically."""
     from .engine import Engine, company_rows
 
@@ -290,7 +292,8 @@ def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any,
             sirens = pending[lo:lo + chunk]
             wanted = set(sirens)
             batch = [c for c in companies if c["siren"] in wanted]
-            df = ranker.rank(batch, top=top) if ranker and batch else match_all(engine, batch, top=top)
+            df = ranker.rank(batch, top=top) if ranker and batch else \
+                match_all(engine, batch, top=top, workers=workers, chunk=max(MIN_FORK_CHUNK, -(-len(batch) // workers)))
             store_matches(db, sirens, df, engine.scorer.model_id)
             frames.append(df)
             report.ranked += len(batch)

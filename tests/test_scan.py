@@ -233,3 +233,33 @@ def test_bad_input_is_a_usage_error(sqlite_url, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert scan(sqlite_url, shared_path(*SAMPLE_2026), "--engine", "dask") == 2
     assert "--scheduler" in capsys.readouterr().err
+
+
+def test_local_worker_processes_rank_like_one(tmp_path):
+    """80 openings around Nantes ranked by 2 forked processes: the rows of a single process."""
+    from matcher.schema import luhn_valid
+
+    nums = pd.Series([f"{i:09d}" for i in range(812000000, 812001000)])
+    sirens = list(nums[luhn_valid(nums)][:80])
+    template = json.loads(shared_path(*SAMPLE_2026).read_text(encoding="utf-8"))["results"][2]
+    records = []
+    for i, siren in enumerate(sirens):
+        person = {"typePersonne": "pm", "denomination": f"SOCIETE {i}",
+                  "activite": ["menuiserie", "boulangerie", "couverture", "restaurant"][i % 4],
+                  "adresseSiegeSocial": {"codePostal": ["44000", "44100", "44200", "44300"][i % 4]}}
+        records.append({**template, "id": f"T{i}", "registre": [siren], "cp": "44000",
+                        "listepersonnes": json.dumps({"personne": person})})
+    path = write(tmp_path, "many.json", json.dumps(records))
+    cands = write(tmp_path, "candidates.csv", "candidate_id,kind,name,naf,lat,lon\n" + "\n".join(
+        f"P-{i},repreneur,Person {i},{['16.23Z', '10.71C', '43.91B', '56.10A'][i % 4]},"
+        f"{47.1 + (i % 7) * 0.03},{-1.7 + (i % 5) * 0.05}" for i in range(60)))
+    communes = Communes.from_file(shared_path("data", "communes.csv"))
+    results = []
+    for workers in (1, 2):
+        url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
+        assert main(["--db", url, "import", "candidates", str(cands)]) == 0
+        db = store.connect(url)
+        results.append(scan_file(db, path, communes=communes, top=5, workers=workers).matches)
+        db.dispose()
+    assert results[0]["siren"].nunique() == 80
+    pd.testing.assert_frame_equal(results[1], results[0])

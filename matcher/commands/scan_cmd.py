@@ -22,6 +22,7 @@ def register(sub, db_option) -> None:
                    help="SIRENE StockEtablissement extract (CSV or Parquet)")
     p.add_argument("--engine", choices=["local", "dask"], default="local", help="where the ranking runs")
     p.add_argument("--scheduler", help="Dask scheduler address for --engine dask")
+    p.add_argument("--workers", type=int, help="local processes for the ranking (default: all cores)")
     p.set_defaults(handler=run)
 
 
@@ -58,6 +59,10 @@ def run(args, ctx) -> int:
         if not args.scheduler:
             raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
         scheduler = args.scheduler
+    from ..batch import default_workers
+    workers = args.workers or default_workers()
+    if workers < 1:
+        raise UsageError(f"--workers {workers} must be at least 1")
     for opt in ("sirene_unites", "sirene_etablissements"):
         path = getattr(args, opt)
         if path and not Path(path).exists():
@@ -66,7 +71,7 @@ def run(args, ctx) -> int:
         try:
             report = scan_file(ctx.db(), args.file, communes=ctx.communes(), sirene_units=args.sirene_unites,
                                sirene_establishments=args.sirene_etablissements, scorer=ctx.scorer(),
-                               top=args.top, scheduler=scheduler, progress=progress)
+                               top=args.top, scheduler=scheduler, workers=workers, progress=progress)
         except InputFileError as exc:
             raise UsageError(str(exc)) from exc
         except (ValueError, FileNotFoundError, ConnectionError) as exc:
