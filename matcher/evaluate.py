@@ -113,7 +113,7 @@ def _plots(out: Path, metrics: dict, importance: dict, scores: dict[str, np.ndar
 
 
 def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None = None,
-           engine: Engine | None = None) -> tuple[Path, dict[str, dict[str, float]]]:
+           engine: Engine | None = None, repeats: int = 3) -> tuple[Path, dict[str, dict[str, float]]]:
     """Write ``report.md`` and its plots into ``out_dir``; returns its path and the metrics."""
     cards = registry.cards()
     if not cards:
@@ -130,7 +130,8 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
         scorers[current_id] = registry.load(current_id)
     scores = {name: s.score(pairs.X, pairs.is_employees)[0] for name, s in scorers.items()}
     metrics = {name: ranking_metrics(pairs.siren, pairs.grade, s) for name, s in scores.items()}
-    importance = permutation_importance(scorers[new_id], sample_options(pairs, per_company=IMPORTANCE_OPTIONS))
+    importance = permutation_importance(scorers[new_id], sample_options(pairs, per_company=IMPORTANCE_OPTIONS),
+                                        repeats=repeats)
     other = current_id if current_id and current_id != new_id else "transparent"
     diffs = disagreements(pairs, scores[new_id], scores[other])
     out = Path(out_dir)
@@ -148,7 +149,7 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
         "better.", "", "## Metrics per model", "", metrics_table(metrics, markdown=True), "",
         "![metrics](metrics.png)", "", f"## Permutation importance ({new_id})", "",
         f"On every labelled option and never-contacted ones drawn at random, up to {IMPORTANCE_OPTIONS} "
-        "options per held-out company; 3 shuffles per feature.", "",
+        f"options per held-out company; {repeats} shuffle(s) per feature.", "",
         "| feature | drop in NDCG@10 | std |", "|---|---|---|",
         *[f"| {f} | {m:.4f} | {s:.4f} |" for f, (m, s) in sorted(importance.items(), key=lambda kv: -kv[1][0])],
         "", "![permutation importance](permutation_importance.png)", "",

@@ -175,11 +175,12 @@ class Registry:
         import joblib
 
         from .ranker import LearnedRanker
-        self.verify(model_id)
+        card = self.verify(model_id)
         ranker = joblib.load(self.root / model_id / MODEL_FILE)
         if not isinstance(ranker, LearnedRanker):
             raise ModelRefused(f"model {model_id}: {MODEL_FILE} holds a {type(ranker).__name__}, not a LearnedRanker")
         ranker.model_id = model_id
+        ranker.card = card  # shown by the API's model endpoint
         return ranker
 
     # -- promotion ------------------------------------------------------------------------

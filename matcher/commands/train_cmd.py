@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from ..cli import UsageError, dumps
-from ..learn import UNLABELLED_RATIO, UNLABELLED_WEIGHT
+
+# the defaults of matcher.learn, repeated here so that building the parser does not import
+# scikit-learn for every `reprise` command (test_registry checks they agree)
+UNLABELLED_RATIO, UNLABELLED_WEIGHT = 2.0, 0.5
 
 
 def register(sub, db_option) -> None:
@@ -18,6 +21,8 @@ def register(sub, db_option) -> None:
                    help=f"never-contacted candidates sampled per labelled pair (default {UNLABELLED_RATIO:g})")
     p.add_argument("--unlabelled-weight", type=float, default=UNLABELLED_WEIGHT,
                    help=f"training weight of those grade-0 pairs (default {UNLABELLED_WEIGHT:g})")
+    p.add_argument("--max-iter", type=int, default=150, help="boosting iterations (default 150)")
+    p.add_argument("--learning-rate", type=float, default=0.1, help="boosting learning rate (default 0.1)")
     p.add_argument("--threads", type=int, default=None, help="threads for fitting (default: all cores)")
     p.set_defaults(handler=run_train)
 
@@ -36,6 +41,7 @@ def register(sub, db_option) -> None:
     db_option(e)
     e.add_argument("--out", default="evaluation", help="report folder (default ./evaluation)")
     e.add_argument("--model", help="model to evaluate (default: the newest)")
+    e.add_argument("--repeats", type=int, default=3, help="shuffles per feature for permutation importance (default 3)")
     e.set_defaults(handler=run_evaluate)
 
 
@@ -58,6 +64,8 @@ def run_train(args, ctx) -> int:
     from ..learn import train
     from ..measures import metrics_table
 
+    if args.max_iter < 1 or args.learning_rate <= 0:
+        raise UsageError(f"--max-iter {args.max_iter} / --learning-rate {args.learning_rate}: expected >= 1 and > 0")
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size {args.test_size} is out of range; expected a share between 0 and 1")
     current = _current(ctx)
@@ -65,7 +73,8 @@ def run_train(args, ctx) -> int:
     try:
         result = train(engine, ctx.db(), current=current, seed=args.seed, test_size=args.test_size,
                        unlabelled_ratio=args.unlabelled_ratio, unlabelled_weight=args.unlabelled_weight,
-                       params={"n_threads": args.threads})
+                       params={"n_threads": args.threads, "max_iter": args.max_iter,
+                               "learning_rate": args.learning_rate})
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     ranker, metrics = result.ranker, result.metrics
@@ -140,7 +149,7 @@ def run_evaluate(args, ctx) -> int:
     from ..registry import ModelRefused
 
     try:
-        path, metrics = report(ctx.db(), _registry(ctx), args.out, model_id=args.model)
+        path, metrics = report(ctx.db(), _registry(ctx), args.out, model_id=args.model, repeats=args.repeats)
     except (ModelRefused, ValueError) as exc:
         raise UsageError(str(exc)) from exc
     ctx.print(metrics_table(metrics))

@@ -1,0 +1,246 @@
+"""The learned ranker: measures, training pairs, the never-contacted choice, the estimator contract."""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from matcher import learn, store
+from matcher.compare import FEATURES
+from matcher.demo import generate
+from matcher.engine import Engine, company_rows
+from matcher.evaluate import sample_options
+from matcher.imports import import_file
+from matcher.measures import ranking_metrics
+from matcher.rank import TransparentScorer, explained_score
+from matcher.ranker import LearnedRanker
+
+SMALL = {"n_threads": 1, "max_iter": 60, "learning_rate": 0.2}
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory):
+    """The demo territory imported once into a SQLite file; each test copies it."""
+    folder = tmp_path_factory.mktemp("demo")
+    files = generate(folder, seed=2026)
+    db = store.connect(f"sqlite:///{folder / 'template.db'}")
+    for kind in ("poles", "companies", "candidates", "outcomes"):
+        report = import_file(db, kind, files[kind], rejects_path=folder / f"{kind}.rejects.csv")
+        assert report.summary()
+    db.dispose()
+    return folder / "template.db"
+
+
+@pytest.fixture(scope="module")
+def trained(demo_template):
+    """One training on the demo (read-only for the tests that use it)."""
+    db = store.connect(f"sqlite:///{demo_template}")
+    yield db, learn.train(Engine.from_store(db), db, seed=0, params=SMALL)
+    db.dispose()
+
+
+@pytest.fixture
+def demo_db(demo_template, tmp_path):
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_template, path)
+    db = store.connect(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+# -- measures --------------------------------------------------------------------------------
+
+def test_measures_on_a_hand_computed_list():
+    groups = ["a", "a", "a", "b", "b"]
+    grades = np.array([0, 4, 2, 1, 0])
+    scores = np.array([0.9, 0.5, 0.1, 0.3, 0.3])
+    m = ranking_metrics(groups, grades, scores)
+    dcg = 15 / math.log2(3) + 3 / math.log2(4)
+    idcg = 15 + 3 / math.log2(3)
+    assert m["ndcg@10"] == pytest.approx(dcg / idcg)
+    assert m["map"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert m["recall@10"] == 1.0
+    assert m["companies"] == 1  # "b" has no relevant option (contacted only): left out
+
+
+def test_measures_reward_the_right_order_and_ties_gain_nothing():
+    groups = ["a"] * 4
+    grades = np.array([0, 0, 3, 4])
+    assert ranking_metrics(groups, grades, np.array([0.0, 0.1, 0.8, 0.9]))["ndcg@5"] == pytest.approx(1.0)
+    tied = ranking_metrics(groups, grades, np.zeros(4))
+    assert tied["ndcg@5"] < 1.0 and tied["map"] < 1.0  # ties keep the input order, relevant last
+    with pytest.raises(ValueError, match="same length"):
+        ranking_metrics(groups, grades, np.zeros(3))
+
+
+# -- the estimator --------------------------------------------------------------------------
+
+def _synthetic(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, len(FEATURES))).astype(np.float32)
+    y = np.clip(np.round(4 * (0.6 * X[:, 0] * X[:, 4] + 0.3 * X[:, 1] + 0.1 * rng.random(n))), 0, 4)
+    return X, y
+
+
+def test_estimator_contract_clone_and_joblib_round_trip():
+    X, y = _synthetic()
+    ranker = LearnedRanker(max_iter=40, learning_rate=0.2, n_threads=1, random_state=3)
+    assert ranker.get_params()["max_iter"] == 40 and ranker.get_params()["random_state"] == 3
+    with pytest.raises(NotFittedError):
+        ranker.score(X[:5])
+    assert ranker.fit(X, y) is ranker
+    twin = clone(ranker)
+    assert twin.get_params() == ranker.get_params()
+    assert not hasattr(twin, "model_")
+    assert list(ranker.get_feature_names_out()) == [*FEATURES, "baseline"]
+    buf = io.BytesIO()
+    joblib.dump(ranker, buf)
+    buf.seek(0)
+    loaded = joblib.load(buf)
+    s1, c1 = ranker.score(X[:200])
+    s2, c2 = loaded.score(X[:200])
+    assert np.array_equal(s1, s2) and np.array_equal(c1, c2)
+    assert np.array_equal(clone(ranker).fit(X, y).predict(X[:200]), s1)  # deterministic refit
+
+
+def test_contributions_add_up_to_the_boosters_prediction_and_the_score():
+    X, y = _synthetic(seed=1)
+    ranker = LearnedRanker(max_iter=50, n_threads=1).fit(X, y)
+    raw = ranker.model_.predict(X[:500])
+    assert np.allclose(ranker.baseline_ + ranker.raw_contributions(X[:500]).sum(axis=1), raw, atol=1e-9)
+    scores, contrib = ranker.score(X[:500], np.zeros(500, bool))
+    assert contrib.shape == (500, len(FEATURES) + 1)
+    assert np.allclose(contrib.sum(axis=1), scores) and scores.min() >= 0 and scores.max() <= 1
+    assert np.all(contrib[:, -1] == contrib[0, -1])  # one baseline for every option
+
+
+def test_scores_are_clipped_to_0_1_and_still_add_up():
+    # stumps are additive, so they fit "either feature high" with an overshoot at both, and an
+    # undershoot at neither
+    rng = np.random.default_rng(2)
+    X = rng.random((400, 3))
+    y = np.where((X[:, 0] > 0.5) | (X[:, 1] > 0.5), 4.0, 0.0)
+    ranker = LearnedRanker(max_iter=50, max_leaf_nodes=2, n_threads=1).fit(X, y)
+    far = rng.random((100, 3))
+    raw = ranker.model_.predict(far)
+    scores, contrib = ranker.score(far)
+    assert raw.max() > 1 or raw.min() < 0, "the data should make the booster overshoot"
+    assert scores.min() >= 0 and scores.max() <= 1
+    assert np.allclose(contrib.sum(axis=1), scores)
+    assert np.array_equal(np.sign(contrib[:, :-1]), np.sign(ranker.raw_contributions(far)))
+
+
+def test_bad_grades_are_refused_with_the_range():
+    X, _ = _synthetic(n=50)
+    with pytest.raises(ValueError, match=r"grades must lie in \[0, 4"):
+        LearnedRanker(n_threads=1).fit(X, np.full(50, 7.0))
+
+
+# -- training pairs on the demo ---------------------------------------------------------------
+
+def test_features_for_are_the_engines_own(demo_db):
+    engine = Engine.from_store(demo_db)
+    company = company_rows(demo_db)[3]
+    result = engine.match(company, top=10)
+    ids = [o.candidate_id for o in result.options]
+    X, kinds, is_emp, dist = engine.features_for(company, ids)
+    scores, contrib = TransparentScorer().score(X, is_emp)
+    assert [round(float(s), 4) for s in scores] == pytest.approx([o.score for o in result.options], abs=2e-4)
+    assert np.allclose(dist, [o.distance_km for o in result.options], atol=0.01)
+    with pytest.raises(ValueError, match="not in the candidate index"):
+        engine.features_for(company, ["no-such-candidate"])
+
+
+def test_best_grade_per_pair_and_employees_included(demo_db):
+    store.upsert(demo_db, store.outcomes, [
+        {"siren": "732829320", "candidate_id": "X-1", "outcome": "interested", "date": "2026-01-02"},
+        {"siren": "732829320", "candidate_id": "X-1", "outcome": "contacted", "date": "2026-01-01"},
+        {"siren": "732829320", "candidate_id": "X-1", "outcome": "offer", "date": "2026-02-01"},
+    ])
+    grades = learn.best_grades(demo_db)
+    row = grades[(grades.siren == "732829320") & (grades.candidate_id == "X-1")]
+    assert row["grade"].tolist() == [3]
+    assert not grades.duplicated(["siren", "candidate_id"]).any()
+    assert grades["candidate_id"].str.startswith("employees:").any()
+
+
+def test_never_contacted_are_sampled_from_the_considered_set_as_weighted_zeros(demo_db):
+    engine = Engine.from_store(demo_db)
+    grades = learn.best_grades(demo_db)
+    sirens = sorted(set(grades.siren))[:12]
+    companies = company_rows(demo_db, sirens)
+    pairs = learn.training_pairs(engine, companies, grades, unlabelled_ratio=2, unlabelled_weight=0.5, seed=7)
+    assert pairs.stats["unlabelled"] > 0
+    un = ~pairs.labelled
+    assert np.all(pairs.grade[un] == 0) and np.all(pairs.weight[un] == 0.5) and np.all(pairs.weight[~un] == 1)
+    for company in companies:
+        mine = pairs.siren == company["siren"]
+        labelled = set(grades[grades.siren == company["siren"]].candidate_id)
+        sampled = set(pairs.candidate_id[mine & un])
+        pool = set(engine.considered_ids(company)) - labelled
+        assert sampled <= pool and not (sampled & labelled)
+        assert len(sampled) == min(len(pool), math.ceil(2 * int((mine & ~un).sum())))
+    # the sample of a company does not depend on which other companies are trained on
+    alone = learn.training_pairs(engine, companies[:1], grades, unlabelled_ratio=2, unlabelled_weight=0.5, seed=7)
+    first = pairs.siren == companies[0]["siren"]
+    assert list(alone.candidate_id) == list(pairs.candidate_id[first])
+    none = learn.training_pairs(engine, companies, grades, unlabelled_ratio=0)
+    assert none.stats["unlabelled"] == 0 and none.labelled.all()
+    # a company without any outcome contributes nothing
+    silent = [c for c in company_rows(demo_db) if c["siren"] not in set(grades.siren)][:3]
+    assert len(learn.training_pairs(engine, silent, grades)) == 0
+
+
+def test_never_contacted_pairs_improve_the_held_out_ranking(demo_db):
+    """The documented choice: with sampled never-contacted pairs, the held-out lists advisors see
+    are better ranked than when training on contacted pairs alone (3 folds by company)."""
+    engine = Engine.from_store(demo_db)
+    grades = learn.best_grades(demo_db)
+    sirens = np.array(sorted(set(grades.siren)))
+    companies = company_rows(demo_db, list(sirens))
+    # every labelled option and never-contacted ones up to 150 per company keep the test fast
+    full = sample_options(learn.ranking_pairs(engine, companies, grades), per_company=150)
+    with_unlabelled = learn.training_pairs(engine, companies, grades, seed=0)
+    contacted_only = with_unlabelled.subset(with_unlabelled.labelled)
+    ndcg = {"default": [], "contacted only": []}
+    for k in range(3):
+        test = sirens[k::3]
+        held = np.isin(full.siren, test)
+        for name, pairs in (("default", with_unlabelled), ("contacted only", contacted_only)):
+            fit = ~np.isin(pairs.siren, test)
+            ranker = LearnedRanker(**SMALL).fit(pairs.X[fit], pairs.grade[fit], sample_weight=pairs.weight[fit])
+            scores = ranker.predict(full.X[held])
+            ndcg[name].append(ranking_metrics(full.siren[held], full.grade[held], scores)["ndcg@10"])
+    assert np.mean(ndcg["default"]) > np.mean(ndcg["contacted only"]) + 0.01, ndcg
+
+
+def test_training_beats_the_transparent_scorer_on_held_out_companies(trained):
+    _, result = trained
+    new, base = result.metrics["new"], result.metrics["transparent"]
+    assert new["ndcg@10"] > base["ndcg@10"] + 0.05, result.metrics
+    assert new["ndcg@5"] > base["ndcg@5"] and new["map"] > base["map"]
+    assert new["companies"] == base["companies"] >= 20
+    assert not set(result.train.siren) & set(result.test_sirens)  # never the same company in both
+    assert set(result.heldout.siren) <= set(result.test_sirens)
+
+
+def test_learned_explanations_add_up_and_transparent_ones_are_unchanged(trained):
+    demo_db, result = trained
+    ranker = result.ranker
+    company = company_rows(demo_db)[0]
+    learned = Engine.from_store(demo_db, scorer=ranker).match(company, top=5)
+    for o in learned.options:
+        assert "baseline" in o.explanation
+        assert explained_score(o.explanation) == pytest.approx(o.score, abs=1e-9)
+        assert all(v != 0 for k, v in o.explanation.items() if k not in ("baseline", "notes"))
+    plain = Engine.from_store(demo_db).match(company, top=5)
+    for o in plain.options:
+        assert "baseline" not in o.explanation
+        assert explained_score(o.explanation) == pytest.approx(o.score, abs=1e-9)

@@ -1,0 +1,243 @@
+"""The model registry through `reprise train|models|evaluate|match`: promotion, safety, rollback."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+
+import pytest
+
+from matcher import store
+from matcher.cli import main
+from matcher.demo import generate
+from matcher.engine import company_rows
+from matcher.imports import import_file
+from matcher.registry import ModelRefused, Registry, current_scorer, promoted_id
+
+FAST = ["--threads", "1", "--max-iter", "60", "--learning-rate", "0.2"]
+
+
+def _import_demo(url: str, folder) -> None:
+    files = generate(folder, seed=2026)
+    db = store.connect(url)
+    for kind in ("poles", "companies", "candidates", "outcomes"):
+        import_file(db, kind, files[kind], rejects_path=folder / f"{kind}.rejects.csv")
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    _import_demo(f"sqlite:///{folder / 'template.db'}", folder)
+    return folder / "template.db"
+
+
+@pytest.fixture
+def demo(demo_template, tmp_path, monkeypatch):
+    """A copy of the demo store and an empty models folder; returns the store URL."""
+    shutil.copy(demo_template, tmp_path / "demo.db")
+    monkeypatch.setenv("REPRISE_MODELS_DIR", str(tmp_path / "models"))
+    return f"sqlite:///{tmp_path / 'demo.db'}"
+
+
+@pytest.fixture(scope="module")
+def trained_template(demo_template, tmp_path_factory):
+    """The demo store with one model trained and promoted (`reprise train --promote`)."""
+    models = tmp_path_factory.mktemp("models") / "models"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPRISE_MODELS_DIR", str(models))
+        assert main(["--db", f"sqlite:///{demo_template}", "train", "--promote", *FAST]) == 0
+    return models
+
+
+@pytest.fixture
+def trained(demo, trained_template, tmp_path):
+    """Like ``demo``, with a copy of the trained models folder."""
+    shutil.copytree(trained_template, tmp_path / "models")
+    return demo
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sirens(url: str, n: int = 3) -> list[str]:
+    db = store.connect(url)
+    rows = [r["siren"] for r in company_rows(db)]
+    db.dispose()
+    return rows[:: max(1, len(rows) // n)][:n]
+
+
+def ranking(capsys, url: str, companies: list[str]) -> str:
+    out = []
+    for s in companies:
+        code, text, _ = run(capsys, "--db", url, "match", s, "--format", "csv")
+        assert code == 0
+        out.append(text)
+    return "".join(out)
+
+
+class Boom:
+    """A pickle that creates a marker file if it is ever unpickled."""
+
+    def __init__(self, marker) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_train_on_postgresql_promotes_and_match_serves_the_model(pg_url, tmp_path, monkeypatch, capsys):
+    _import_demo(pg_url, tmp_path)
+    monkeypatch.setenv("REPRISE_MODELS_DIR", str(tmp_path / "models"))
+    code, out, _ = run(capsys, "--db", pg_url, "train", "--promote", *FAST)
+    assert code == 0
+    assert "transparent" in out and "ndcg@10" in out and "promoted ranker-" in out
+    model_id = promoted_id(tmp_path / "models")
+    assert model_id and f"new ({model_id})" in out
+    code, out, _ = run(capsys, "--db", pg_url, "match", sirens(pg_url, 1)[0], "--format", "json")
+    assert json.loads(out)["model"] == model_id
+
+
+def test_match_serves_the_promoted_model_with_explanations(trained, tmp_path, capsys):
+    db_url = trained
+    model_id = promoted_id(tmp_path / "models")
+    siren = sirens(db_url, 1)[0]
+    code, out, _ = run(capsys, "--db", db_url, "match", siren, "--format", "json", "--top", "3")
+    payload = json.loads(out)
+    assert payload["model"] == model_id
+    expl = payload["options"][0]["explanation"]
+    assert "baseline" in expl
+    assert round(sum(v for v in expl.values() if isinstance(v, float)), 4) == payload["options"][0]["score"]
+
+
+def test_card_holds_what_an_auditor_needs(trained, tmp_path, capsys):
+    demo = trained
+    registry = Registry(tmp_path / "models")
+    (card,) = registry.cards()
+    for key in ("id", "created", "library_versions", "features", "parameters", "metrics", "baseline_metrics",
+                "sha256", "training"):
+        assert key in card, key
+    assert card["library_versions"]["scikit-learn"]
+    assert len(card["training"]["training_data_sha256"]) == 64
+    assert card["parameters"]["max_iter"] == 60
+    assert card["training"]["heldout_companies"] == len(card["training"]["heldout_sirens"]) > 0
+    code, out, _ = run(capsys, "--db", demo, "models", "show", card["id"])
+    assert code == 0 and json.loads(out)["sha256"] == card["sha256"]
+    code, out, _ = run(capsys, "--db", demo, "models", "list")
+    assert f"* {card['id']}" in out
+    assert current_scorer(tmp_path / "models").model_id == card["id"]
+    assert run(capsys, "--db", demo, "models", "rollback")[0] == 0
+    assert "none promoted" in run(capsys, "--db", demo, "models", "list")[1]
+    assert current_scorer(tmp_path / "models") is None  # stored but not promoted: transparent serves
+
+
+def test_promotion_refuses_a_model_that_does_not_beat_the_current_one(trained, tmp_path, capsys):
+    demo = trained
+    good = promoted_id(tmp_path / "models")
+    code, out, _ = run(capsys, "--db", demo, "train", "--promote", "--threads", "1", "--max-iter", "1",
+                       "--learning-rate", "0.01")
+    assert code == 0 and "not promoted" in out
+    assert promoted_id(tmp_path / "models") == good
+    # --force promotes anyway
+    code, out, _ = run(capsys, "--db", demo, "train", "--force", "--threads", "1", "--max-iter", "1")
+    assert code == 0 and "[forced]" in out and promoted_id(tmp_path / "models") != good
+
+
+def test_a_tampered_model_file_is_refused_and_never_unpickled(trained, tmp_path, capsys):
+    demo = trained
+    models = tmp_path / "models"
+    model_id = promoted_id(models)
+    marker = tmp_path / "pwned"
+    (models / model_id / "model.joblib").write_bytes(pickle.dumps(Boom(marker)))
+    with pytest.raises(ModelRefused, match="SHA-256"):
+        Registry(models).load(model_id)
+    with pytest.raises(ModelRefused, match="runs code"):
+        main(["--db", demo, "match", sirens(demo, 1)[0]])
+    code, _, err = run(capsys, "--db", demo, "models", "promote", model_id)
+    assert code == 2 and "refusing to load" in err
+    # editing the card to the new checksum is not enough: the registry recorded the original
+    card_path = models / model_id / "card.json"
+    card = json.loads(card_path.read_text())
+    import hashlib
+    card["sha256"] = hashlib.sha256((models / model_id / "model.joblib").read_bytes()).hexdigest()
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ModelRefused, match="SHA-256"):
+        Registry(models).load(model_id)
+    assert not marker.exists()
+    # the analyst's way out: roll back to the transparent scorer
+    assert run(capsys, "--db", demo, "models", "rollback")[0] == 0
+    assert run(capsys, "--db", demo, "match", sirens(demo, 1)[0], "--format", "csv")[0] == 0
+
+
+def test_a_model_made_with_another_scikit_learn_is_refused(trained, tmp_path, capsys):
+    demo = trained
+    models = tmp_path / "models"
+    assert run(capsys, "--db", demo, "models", "rollback")[0] == 0
+    (card,) = Registry(models).cards()
+    card["library_versions"]["scikit-learn"] = "0.24.2"
+    (models / card["id"] / "card.json").write_text(json.dumps(card))
+    marker = tmp_path / "pwned"
+    (models / card["id"] / "model.joblib").write_bytes(pickle.dumps(Boom(marker)))
+    with pytest.raises(ModelRefused, match=r"made with scikit-learn 0\.24\.2"):
+        Registry(models).load(card["id"])
+    code, _, err = run(capsys, "--db", demo, "models", "promote", card["id"])
+    assert code == 2 and "0.24.2" in err
+    assert not marker.exists() and promoted_id(models) is None
+
+
+def test_rollback_restores_the_previous_ranking_exactly(demo, trained_template, tmp_path, capsys):
+    companies = sirens(demo, 2)
+    transparent = ranking(capsys, demo, companies)
+    shutil.copytree(trained_template, tmp_path / "models")  # `reprise train --promote` done once for the module
+    first = ranking(capsys, demo, companies)
+    assert first != transparent
+    assert run(capsys, "--db", demo, "train", "--force", "--seed", "5", "--threads", "1", "--max-iter", "20")[0] == 0
+    second = ranking(capsys, demo, companies)
+    assert second != first
+    code, out, _ = run(capsys, "--db", demo, "models", "rollback")
+    assert code == 0 and promoted_id(tmp_path / "models") in out
+    assert ranking(capsys, demo, companies) == first
+    assert run(capsys, "--db", demo, "models", "rollback")[0] == 0
+    assert ranking(capsys, demo, companies) == transparent
+    code, _, err = run(capsys, "--db", demo, "models", "rollback")
+    assert code == 2 and "nothing to roll back" in err
+    events = [e["action"] for e in Registry(tmp_path / "models").history()]
+    assert events == ["promote", "promote", "rollback", "rollback"]
+
+
+def test_unknown_or_malformed_model_ids_are_refused(demo, tmp_path, capsys):
+    code, _, err = run(capsys, "--db", demo, "models", "show", "../../etc")
+    assert code == 2 and "not valid" in err
+    code, _, err = run(capsys, "--db", demo, "models", "promote", "ranker-nope")
+    assert code == 2 and "not in the registry" in err
+
+
+def test_train_without_outcomes_says_what_to_do(sqlite_url, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("REPRISE_MODELS_DIR", str(tmp_path / "models"))
+    code, _, err = run(capsys, "--db", sqlite_url, "train")
+    assert code == 2 and "reprise import outcomes" in err
+
+
+def test_evaluate_writes_a_report_with_plots(trained, tmp_path, capsys):
+    demo = trained
+    out_dir = tmp_path / "report"
+    code, out, _ = run(capsys, "--db", demo, "evaluate", "--out", str(out_dir), "--repeats", "1")
+    assert code == 0 and "transparent" in out
+    text = (out_dir / "report.md").read_text()
+    for heading in ("## Metrics per model", "## Permutation importance", "## Score distributions by option kind",
+                    "disagrees most with"):
+        assert heading in text
+    assert "| sector |" in text
+    for png in ("metrics.png", "permutation_importance.png", "scores_by_kind.png"):
+        assert (out_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| ranker-" in text and "| transparent |" in text
+
+
+def test_cli_defaults_are_the_library_defaults():
+    from matcher import learn
+    from matcher.commands import train_cmd
+    assert (train_cmd.UNLABELLED_RATIO, train_cmd.UNLABELLED_WEIGHT) == (learn.UNLABELLED_RATIO, learn.UNLABELLED_WEIGHT)
