@@ -85,6 +85,7 @@ import html
 import json
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +157,29 @@ _OFFER = re.compile(r"offres?\b[^.]{0,160}?(" + _ANY_DATE + ")")
 _ADDRESS_KEYS = ("adresseSiegeSocial", "adresseEtablissementPrincipal", "adressePP", "adresse")
 
 
+def _fold_table() -> dict[int, str]:
+    """Latin letters with diacritics -> base letters, typographic spaces and quotes -> plain ones."""
+    table = {cp: "".join(c for c in unicodedata.normalize("NFKD", chr(cp)) if not unicodedata.combining(c))
+             for cp in range(0xC0, 0x250)}
+    table.update({ord("\u0153"): "oe", ord("\u0152"): "OE", ord("\u00e6"): "ae", ord("\u00c6"): "AE",
+                  ord("\u2019"): "'", ord("\u02bc"): "'", 0xA0: " ", 0x202F: " ", 0x2009: " "})
+    return {cp: rep for cp, rep in table.items() if rep != chr(cp)}
+
+
+_FOLD = _fold_table()
+
+
 def fold(text: Any) -> str:
     """Lower-case, accent-free, single-spaced text (non-breaking spaces and curly quotes too)."""
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ""
-    text = unicodedata.normalize("NFKD", str(text).replace("\u2019", "'"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.lower().split())
+    return " ".join(str(text).translate(_FOLD).lower().split())
+
+
+@lru_cache(maxsize=4096)
+def _fold_label(text: Any) -> str:
+    """:func:`fold` for the few distinct short labels (nature, famille), cached."""
+    return fold(text)
 
 
 def parse_date(text: Any) -> str | None:
@@ -189,17 +206,31 @@ def _first(rules: tuple[tuple[str, str], ...], text: str) -> str | None:
 
 def classify(famille: Any, nature: Any, complement: Any = None) -> str:
     """The contract category of a judgment from its ``famille``, ``nature`` and text."""
-    nat = fold(nature)
-    found = _first(DECISION_RULES, fold(complement)[:DECISION_SPAN]) if CATCH_ALL.match(nat) else None
+    nat = _fold_label(nature) if isinstance(nature, str) else fold(nature)
+    found = _decision(complement) if CATCH_ALL.match(nat) else None
     if found is None and nat.startswith("autre jugement et ordonnance"):
         return "other"  # the catch-all proper: its text, not its famille, says what was decided
-    return found or _first(NATURE_RULES, nat) or _first(FAMILLE_RULES, fold(famille)) or "other"
+    return found or _nature_category(nat) or _first(FAMILLE_RULES, fold(famille)) or "other"
+
+
+@lru_cache(maxsize=4096)
+def _nature_category(nat: str) -> str | None:
+    return _first(NATURE_RULES, nat)
+
+
+def _decision(complement: Any) -> str | None:
+    return _first(DECISION_RULES, _head(complement))
+
+
+def _head(complement: Any) -> str:
+    """The folded start of a judgment's text, where the decision is stated."""
+    return fold(str(complement)[:DECISION_SPAN + 100] if isinstance(complement, str) else complement)[:DECISION_SPAN]
 
 
 def _decision_text(jug: dict) -> str:
     """What says the decision: the nature, or the start of a catch-all judgment's text."""
     nat = fold(jug.get("nature"))
-    return fold(jug.get("complementJugement"))[:DECISION_SPAN] if CATCH_ALL.match(nat) else nat
+    return _head(jug.get("complementJugement")) if CATCH_ALL.match(nat) else nat
 
 
 def procedure_hint(*texts: Any) -> str | None:
@@ -210,6 +241,8 @@ def procedure_hint(*texts: Any) -> str | None:
 
 def offer_deadline(complement: Any) -> str | None:
     """The date by which takeover offers must be filed, when the judgment's text gives one."""
+    if not isinstance(complement, str) or "offre" not in complement.lower():
+        return None
     m = _OFFER.search(fold(complement))
     return parse_date(m.group(1)) if m else None
 
@@ -249,7 +282,7 @@ def _siren_values(record: dict, persons: list[dict]) -> list[str]:
         for i in _as_list(imm):
             if isinstance(i, dict) and i.get("numeroIdentification"):
                 values.append(str(i["numeroIdentification"]))
-    cleaned = [re.sub(r"[\s\u00a0\u202f]", "", v) for v in values]
+    cleaned = ["".join(v.split()) for v in values]  # str.split() also splits on non-breaking spaces
     return list(dict.fromkeys(v for v in cleaned if v))
 
 
