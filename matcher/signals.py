@@ -305,7 +305,9 @@ def _postal_codes(objs: list[dict]) -> list[str]:
 def _record_id(record: dict) -> str:
     rid = record.get("id")
     if rid not in (None, "") and not (isinstance(rid, float) and np.isnan(rid)):
-        return str(rid)
+        rid = str(rid).strip()
+        # the store keeps 64 characters: a longer id is replaced by its digest, stable across runs
+        return rid if len(rid) <= 64 else "sha1:" + hashlib.sha1(rid.encode("utf-8")).hexdigest()[:24]
     payload = json.dumps({k: v for k, v in record.items() if not k.startswith("__")}, sort_keys=True,
                          default=str, ensure_ascii=False)
     return "sha1:" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:24]

@@ -194,3 +194,13 @@ def test_offer_deadline_from_the_judgment_text():
 ])
 def test_other_catch_all_natures_read_their_text_then_their_nature(famille, nature, complement, category):
     assert classify(famille, nature, complement) == category
+
+
+def test_record_ids_fit_the_store_and_are_stable(tmp_path):
+    long_id = "X" * 100
+    rec = _record(long_id, registre=["802649921"])
+    no_id = {k: v for k, v in _record("", registre=["802649921"]).items() if k != "id"}
+    path = write(tmp_path, "ids.jsonl", "\n".join(json.dumps(r) for r in (rec, no_id)))
+    first, second = read_signals(path), read_signals(path)
+    assert all(first["record_id"].str.len() <= 64) and first["record_id"].str.startswith("sha1:").all()
+    assert first["record_id"].tolist() == second["record_id"].tolist()
