@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from .compare import FEATURES
 
 BASELINE = "baseline"
+SMALL_FIT = 100_000  # below this many pairs, fit on one thread unless n_threads says otherwise
 
 
 class LearnedRanker(BaseEstimator):
@@ -39,9 +40,9 @@ class LearnedRanker(BaseEstimator):
 
     Parameters are those of the booster (``max_iter``, ``learning_rate``, ``max_leaf_nodes``,
     ``min_samples_leaf``, ``l2_regularization``, ``random_state``), ``max_grade``, the grade
-    that maps to a score of 1 (4 = takeover), and ``n_threads`` for fitting (None = all cores;
-    1 is faster on small data or a busy machine). Scoring always walks the trees on one thread:
-    the engine parallelises across queries.
+    that maps to a score of 1 (4 = takeover), and ``n_threads`` for fitting (None = one thread
+    below ``SMALL_FIT`` pairs, all cores above; 1 is faster on a busy machine). Scoring always
+    walks the trees on one thread: the engine parallelises across queries.
     """
 
     model_id = "learned"  # the registry sets the id of a stored model on load
@@ -74,7 +75,9 @@ class LearnedRanker(BaseEstimator):
             max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
             early_stopping=False, random_state=self.random_state)
-        with threadpool_limits(self.n_threads, user_api="openmp"):
+        # small fits gain nothing from threads and lose a lot when the cores are busy
+        threads = self.n_threads if self.n_threads is not None else (1 if len(X) < SMALL_FIT else None)
+        with threadpool_limits(threads, user_api="openmp"):
             booster.fit(X, y / self.max_grade, sample_weight=sample_weight)
         self.model_ = booster
         self.n_features_in_ = X.shape[1]

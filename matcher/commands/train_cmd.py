@@ -23,7 +23,8 @@ def register(sub, db_option) -> None:
                    help=f"training weight of those grade-0 pairs (default {UNLABELLED_WEIGHT:g})")
     p.add_argument("--max-iter", type=int, default=150, help="boosting iterations (default 150)")
     p.add_argument("--learning-rate", type=float, default=0.1, help="boosting learning rate (default 0.1)")
-    p.add_argument("--threads", type=int, default=None, help="threads for fitting (default: all cores)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for fitting (default: 1 below 100,000 pairs, else all cores)")
     p.set_defaults(handler=run_train)
 
     m = sub.add_parser("models", help="list, show, promote or roll back trained rankers")
