@@ -184,14 +184,17 @@ class Registry:
         return ranker
 
     # -- promotion ------------------------------------------------------------------------
-    def promote(self, model_id: str, *, reason: str = "") -> None:
-        """Make a model the current one (it must load cleanly first)."""
+    def promote(self, model_id: str, *, reason: str = "") -> bool:
+        """Make a model the current one (it must pass its checks first); False if it already is."""
         self.verify(model_id)
         index = self._index()
+        if (index.get("promoted") or [None])[-1] == model_id:
+            return False
         index.setdefault("promoted", []).append(model_id)
         index.setdefault("events", []).append({"at": _now(), "action": "promote", "model": model_id,
                                                "reason": reason})
         self._save_index(index)
+        return True
 
     def rollback(self) -> str | None:
         """Undo the last promotion; returns the model now current (None = transparent)."""

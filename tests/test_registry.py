@@ -129,6 +129,7 @@ def test_card_holds_what_an_auditor_needs(trained, tmp_path, capsys):
     assert code == 0 and json.loads(out)["sha256"] == card["sha256"]
     code, out, _ = run(capsys, "--db", demo, "models", "list")
     assert f"* {card['id']}" in out
+    assert "already the promoted model" in run(capsys, "--db", demo, "models", "promote", card["id"])[1]
     assert current_scorer(tmp_path / "models").model_id == card["id"]
     assert run(capsys, "--db", demo, "models", "rollback")[0] == 0
     assert "none promoted" in run(capsys, "--db", demo, "models", "list")[1]

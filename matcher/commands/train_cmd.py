@@ -134,8 +134,8 @@ def run_models(args, ctx) -> int:
             card = registry.card(args.model_id)
             ctx.print(dumps({**card, "promoted": registry.promoted_id() == args.model_id}))
         elif args.action == "promote":
-            registry.promote(args.model_id, reason="promoted by hand")
-            ctx.print(f"promoted {args.model_id}")
+            changed = registry.promote(args.model_id, reason="promoted by hand")
+            ctx.print(f"promoted {args.model_id}" if changed else f"{args.model_id} is already the promoted model")
         else:
             now = registry.rollback()
             ctx.print(f"rolled back; now serving {now or 'the transparent scorer'}")
