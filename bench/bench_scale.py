@@ -216,9 +216,9 @@ def main() -> None:
             db_path = str(Path(tmp) / f"scale-{n}.db")
             e = in_child(engine_phase, n, db_path, sirens, args.companies, args.profile if n == max(sizes) else 0,
                          args.excl_queries if n < 1_000_000 else min(10, args.excl_queries))
-            k = args.big_queries if n >= 1_000_000 else args.plain_queries
+            k = min(args.big_queries, args.plain_queries) if n >= 1_000_000 else args.plain_queries
             p = in_child(plain_phase, n, sirens[:k], args.companies) if k else None
-            k = args.big_queries if n >= 1_000_000 else args.peer_queries
+            k = min(args.big_queries, args.peer_queries) if n >= 1_000_000 else args.peer_queries
             r = in_child(peer_phase, n, sirens[:k], args.companies, clf) if clf and k and n <= args.peer_max else None
             results[n] = (e, p, r)
             report(n, e, p, r)
