@@ -281,21 +281,20 @@ def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any,
     if not pending:
         return
     engine = Engine.from_store(db, scorer=scorer, inferer=inferer)
-    companies = [c for c in company_rows(db, pending) if c["procedure"] != "none"]
     ranker = None
-    if scheduler is not None and companies:
+    if scheduler is not None:
         from .distributed import DaskRanker
         ranker = DaskRanker(engine, scheduler)
-    frames = []
+    frames, companies = [], []
     try:
         for lo in range(0, len(pending), chunk):
             sirens = pending[lo:lo + chunk]
-            wanted = set(sirens)
-            batch = [c for c in companies if c["siren"] in wanted]
-            df = ranker.rank(batch, top=top) if ranker and batch else \
-                match_all(engine, batch, top=top, workers=workers, chunk=max(MIN_FORK_CHUNK, -(-len(batch) // workers)))
+            batch = [c for c in company_rows(db, sirens) if c["procedure"] != "none"]  # closed since: skip
+            df = ranker.rank(batch, top=top) if ranker and batch else match_all(
+                engine, batch, top=top, workers=workers, chunk=max(MIN_FORK_CHUNK, -(-len(batch) // workers)))
             store_matches(db, sirens, df, engine.scorer.model_id)
             frames.append(df)
+            companies += batch
             report.ranked += len(batch)
             if progress:
                 progress("ranking", len(sirens), len(pending))
