@@ -86,10 +86,9 @@ def index_bytes(ix) -> int:
         total += getattr(ix, name).nbytes
     for arr in (ix.ids, ix.names):
         total += arr.nbytes + sum(sys.getsizeof(s) for s in arr)
-    for postings in (ix.sought, ix.experience, ix.poles, ix.partners):
+    for postings in (ix.sought, ix.experience, ix.poles, ix.partners, ix.by_division):
         total += sum(v.nbytes + sys.getsizeof(k) for k, v in postings.items())
-    for grid in ix._trees:
-        total += grid.positions.nbytes + grid.cells.nbytes
+    total += ix.keys.nbytes
     if ix._pos_by_id is not None:
         total += sys.getsizeof(ix._pos_by_id)
     return total

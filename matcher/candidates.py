@@ -1,12 +1,16 @@
 """Stage 1: the in-memory candidate index and candidate generation with exclusion reasons.
 
 Candidates are held as compact numpy columns (about 200 bytes each with their id and name).
-A query first asks a spatial index which candidates could reach the company (each candidate's
-own radius), so the work per query grows with the candidates that can matter, not with all of
-them. Candidates are grouped by radius into a few buckets; within a bucket they are sorted by
-the cell of a latitude/longitude grid sized to the bucket's largest radius, so the candidates
-in the bounding box of that radius are a handful of contiguous slices (one per grid row, found
-by binary search). The exact great-circle distance then applies each candidate's own radius.
+A query first asks the spatial index which candidates could reach the company (each
+candidate's own radius), so the work per query grows with the candidates that can matter, not
+with all of them. The index stores candidates in spatial order: by radius bucket (15, 30, 60,
+100, 160, 250, 400 km, beyond), then by the cell of a latitude/longitude grid sized to the
+bucket. The bounding box of a bucket's radius around a company is then a few ranges of
+positions (one per grid row, found by binary search), and because every posting list (NAF
+division, declared interest, experience, pole, partners) is a sorted array of positions, the
+candidates of a posting inside the box come from two vectorised binary searches as well. A cheap
+flat-earth distance discards most of the box; the exact great-circle distance then applies each
+candidate's own radius.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ CONFIDENTIAL = "confidential_outside_pole"
 KIND_FILTER = "kind_filter"
 SELF = "same_company"
 NO_EMPLOYEES = "no_employees"
+NOT_SCORED = "not_scored"  # out of reach, or unlinked to the trade and unable to reach the list
 
 
 def _postings(lists, keys_of=None) -> dict[str, np.ndarray]:
@@ -93,7 +98,8 @@ class CandidateIndex:
     experience: dict[str, np.ndarray]
     poles: dict[str, np.ndarray]
     partners: dict[str, np.ndarray]
-    _trees: list = field(default_factory=list, repr=False)
+    by_division: dict[str, np.ndarray] = field(default_factory=dict)  # own NAF division -> positions
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # spatial sort key, sorted
     _pos_by_id: dict[str, int] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -108,10 +114,17 @@ class CandidateIndex:
         """
         n = len(df)
         nom = naf.nomenclature()
-        kind = df["kind"].map(KIND_CODE).to_numpy(dtype=np.int8) if n else np.zeros(0, np.int8)
         radius = pd.to_numeric(df.get("radius_km"), errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
         default = df["kind"].map(DEFAULT_RADIUS_KM).to_numpy(dtype=float) if n else np.zeros(0)
         radius = np.where(np.isnan(radius), default, radius).astype(np.float32)
+        keys = _spatial_keys(radius, df["lat"].to_numpy(dtype=float) if n else np.zeros(0),
+                             df["lon"].to_numpy(dtype=float) if n else np.zeros(0))
+        order = np.argsort(keys, kind="stable")
+        df = df.iloc[order].reset_index(drop=True)
+        radius, keys = radius[order], keys[order]
+        if sought_inferred is not None:
+            sought_inferred = [sought_inferred[i] for i in order]
+        kind = df["kind"].map(KIND_CODE).to_numpy(dtype=np.int8) if n else np.zeros(0, np.int8)
         naf_idx = df["naf"].map(lambda c: nom.index.get(c, -1) if isinstance(c, str) else -1)
         head = _num(df, "headcount")
         cap = _num(df, "max_target_headcount")
@@ -150,105 +163,145 @@ class CandidateIndex:
             experience=_postings(df["experience_naf"] if "experience_naf" in df else [None] * n, naf_ancestors),
             poles=_postings(df["pole"] if "pole" in df else [None] * n),
             partners=_postings(df["partners"] if "partners" in df else [None] * n),
+            keys=keys,
         )
-        index._build_trees()
+        index.by_division = _postings([[str(d)] for d in index.divisions])
         return index
 
-    def _build_trees(self) -> None:
-        self._trees = []
-        lower = 0.0
-        for upper in RADIUS_BUCKETS_KM:
-            pos = np.flatnonzero((self.radius_km > lower) & (self.radius_km <= upper)).astype(np.int32)
-            lower = upper
-            if len(pos):
-                self._trees.append(_Grid.build(pos, self.lat[pos], self.lon[pos], upper))
+    @property
+    def divisions(self) -> np.ndarray:
+        """NAF division of each candidate's own activity (0 when unknown)."""
+        divs = naf.nomenclature().divisions
+        return np.where(self.naf_idx >= 0, divs[np.maximum(self.naf_idx, 0)], 0).astype(np.int16)
 
     def position(self, candidate_id: str) -> int | None:
         if self._pos_by_id is None:
             self._pos_by_id = {c: i for i, c in enumerate(self.ids)}
         return self._pos_by_id.get(candidate_id)
 
-    def within_reach(self, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of candidates whose own radius reaches (lat, lon), and their distances (km)."""
-        found = [grid.around(lat, lon) for grid in self._trees]
-        found = [f for f in found if len(f)]
-        if not found:
-            return np.zeros(0, np.int32), np.zeros(0)
-        cand = np.concatenate(found)
+    def box_ranges(self, lat: float, lon: float, max_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
+        ``max_km``) could reach (lat, lon): one range per bucket and grid row of its box."""
+        los, his = [], []
+        for b, upper in enumerate(RADIUS_BUCKETS_KM):
+            radius = upper if max_km is None else min(upper, max_km)
+            base = np.int64(b) << BUCKET_SHIFT
+            if radius >= 5000:
+                los.append(base)
+                his.append(base + (np.int64(1) << BUCKET_SHIFT))
+                continue
+            cell = _cell_deg(upper)
+            dlat = radius / 110.574
+            dlon = radius / (111.320 * np.cos(np.radians(min(89.0, abs(lat) + dlat))))
+            rows = np.arange(int((lat - dlat + 90.0) // cell), int((lat + dlat + 90.0) // cell) + 1, dtype=np.int64)
+            c0, c1 = int((lon - dlon + 180.0) // cell), int((lon + dlon + 180.0) // cell)
+            los.append(base + rows * NCOLS + c0)
+            his.append(base + rows * NCOLS + c1 + 1)
+        lo = np.searchsorted(self.keys, np.concatenate([np.atleast_1d(x) for x in los]), side="left")
+        hi = np.searchsorted(self.keys, np.concatenate([np.atleast_1d(x) for x in his]), side="left")
+        keep = hi > lo
+        return lo[keep], hi[keep]
+
+    def within_reach(self, lat: float, lon: float, *, divisions: list[int] | None = None,
+                     linked: list[np.ndarray] | None = None, near_km: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of candidates whose own radius reaches (lat, lon), and their distances (km).
+
+        With ``divisions``, only candidates whose own activity is in those NAF divisions, those
+        in the ``linked`` postings, and the other candidates within ``near_km`` are examined.
+        """
+        lo, hi = self.box_ranges(lat, lon)
+        if divisions is None:
+            cand = _expand(lo, hi)
+            limit = self.radius_km[cand]
+        else:
+            posts = [self.by_division.get(str(d)) for d in divisions] + list(linked or [])
+            mark = np.zeros(len(self), dtype=np.int8)  # union by marking: no sort, no hash
+            for p in posts:
+                if p is not None and len(p):
+                    mark[_take(p, lo, hi)] = 2
+            if near_km > 0:
+                near = _expand(*self.box_ranges(lat, lon, max_km=near_km))
+                mark[near] = np.maximum(mark[near], 1)
+            cand = np.flatnonzero(mark)
+            limit = np.where(mark[cand] == 2, self.radius_km[cand], np.minimum(self.radius_km[cand], near_km))
         # cheap flat-earth distance first (within 1% + 1 km of the truth at these ranges),
         # then the exact great-circle distance on the few that may be in reach
         dy = self.lat[cand] - lat
         dx = (self.lon[cand] - lon) * np.cos(np.radians(lat))
-        rough = 111.195 * np.sqrt(dx * dx + dy * dy)
-        cand = np.sort(cand[rough <= self.radius_km[cand] * 1.02 + 2.0])
+        close = 111.195 * np.sqrt(dx * dx + dy * dy) <= limit * 1.02 + 2.0
+        cand, limit = cand[close], limit[close]
         dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
-        keep = dist <= self.radius_km[cand]
-        return cand[keep], dist[keep]
+        keep = dist <= limit
+        return cand[keep].astype(np.int64), dist[keep]
+
+    def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
+        """Postings of candidates linked to a company: declared interest or experience in its
+        trade, membership of its poles, or partnership with it."""
+        parts = [self.sought.get(p) for p in naf_ancestors(naf_code or "")]
+        parts += [self.experience.get(p) for p in naf_ancestors(naf_code or "")]
+        parts += [self.poles.get(p) for p in poles] + [self.partners.get(siren)]
+        return [p for p in parts if p is not None and len(p)]
 
     def membership(self, postings: dict[str, np.ndarray], keys, positions: np.ndarray) -> np.ndarray:
         """For each position, whether it appears in the postings of any of ``keys``."""
-        lists = [postings[k] for k in keys if k in postings and len(postings[k])]
-        if not lists:
-            return np.zeros(len(positions), dtype=bool)
-        mark = np.zeros(len(self), dtype=bool)  # O(posting + positions), no sort per query
-        for post in lists:
-            mark[post] = True
-        return mark[positions]
+        hit = np.zeros(len(positions), dtype=bool)
+        for k in keys:
+            post = postings.get(k)
+            if post is not None and len(post):
+                hit |= _in_sorted(post, positions)
+        return hit
 
     def deepest(self, postings: dict[str, np.ndarray], code: str | None, positions: np.ndarray) -> np.ndarray:
         """Deepest NAF level (2 division .. 5 sub-class) at which positions are posted under code."""
-        mark = None
+        level = np.zeros(len(positions), dtype=np.int8)
         for depth, prefix in enumerate(naf_ancestors(code or ""), start=2):
             post = postings.get(prefix)
             if post is not None and len(post):
-                if mark is None:
-                    mark = np.zeros(len(self), dtype=np.int8)
-                mark[post] = depth  # ancestors come first, deeper levels overwrite
-        if mark is None:
-            return np.zeros(len(positions), dtype=np.int8)
-        return mark[positions]
+                level[_in_sorted(post, positions)] = depth  # deeper levels overwrite
+        return level
 
 
-@dataclass
-class _Grid:
-    """Candidates of one radius bucket sorted by grid cell (row-major over lat, lon)."""
+BUCKET_SHIFT = 40
+NCOLS = 1 << 16
 
-    radius_km: float
-    cell_deg: float
-    positions: np.ndarray  # candidate positions in cell order
-    cells: np.ndarray  # int64 cell id of each, sorted
 
-    NCOLS = 100_000
+def _cell_deg(radius_km: float) -> float:
+    """Grid cell size of a radius bucket: half its radius, in degrees of latitude."""
+    return min(max(radius_km, 10.0), 2000.0) / 111.0 / 2
 
-    @classmethod
-    def build(cls, pos: np.ndarray, lat: np.ndarray, lon: np.ndarray, radius_km: float) -> "_Grid":
-        cell_deg = min(max(radius_km, 10.0), 2000.0) / 111.0 / 2
-        cells = cls._cell(lat, lon, cell_deg)
-        order = np.argsort(cells, kind="stable")
-        return cls(radius_km, cell_deg, pos[order], cells[order])
 
-    @classmethod
-    def _cell(cls, lat, lon, cell_deg):
-        row = np.floor((np.asarray(lat) + 90.0) / cell_deg).astype(np.int64)
-        col = np.floor((np.asarray(lon) + 180.0) / cell_deg).astype(np.int64)
-        return row * cls.NCOLS + col
+def _spatial_keys(radius: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Sort key of each candidate: radius bucket, then grid row and column within the bucket."""
+    bucket = np.searchsorted(np.asarray(RADIUS_BUCKETS_KM, dtype=np.float32), radius, side="left")
+    bucket = np.minimum(bucket, len(RADIUS_BUCKETS_KM) - 1).astype(np.int64)
+    cell = np.asarray([_cell_deg(r) for r in RADIUS_BUCKETS_KM])[bucket]
+    row = ((lat + 90.0) // cell).astype(np.int64)
+    col = ((lon + 180.0) // cell).astype(np.int64)
+    return (bucket << BUCKET_SHIFT) + row * NCOLS + col
 
-    def around(self, lat: float, lon: float) -> np.ndarray:
-        """Candidates in the bounding box of this bucket's radius around (lat, lon)."""
-        if self.radius_km >= 5000:
-            return self.positions
-        dlat = self.radius_km / 110.574
-        top = min(89.0, abs(lat) + dlat)
-        dlon = self.radius_km / (111.320 * np.cos(np.radians(top)))
-        r0 = int(np.floor((lat - dlat + 90.0) / self.cell_deg))
-        r1 = int(np.floor((lat + dlat + 90.0) / self.cell_deg))
-        c0 = int(np.floor((lon - dlon + 180.0) / self.cell_deg))
-        c1 = int(np.floor((lon + dlon + 180.0) / self.cell_deg))
-        rows = np.arange(r0, r1 + 1, dtype=np.int64) * self.NCOLS
-        lo = np.searchsorted(self.cells, rows + c0, side="left")
-        hi = np.searchsorted(self.cells, rows + c1, side="right")
-        spans = [self.positions[a:b] for a, b in zip(lo, hi) if b > a]
-        return np.concatenate(spans) if spans else self.positions[:0]
+
+def _expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """All positions in the ranges [lo, hi), without a Python loop."""
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return starts + np.arange(total, dtype=np.int64)
+
+
+def _in_sorted(posting: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Whether each position is in a sorted posting (binary search; no array of all candidates)."""
+    idx = np.searchsorted(posting, positions)
+    idx[idx == len(posting)] = 0
+    return posting[idx] == positions
+
+
+def _take(posting: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The positions of a sorted posting that fall in the ranges [lo, hi)."""
+    a = np.searchsorted(posting, lo, side="left")
+    b = np.searchsorted(posting, hi, side="left")
+    return posting[_expand(a, b)]
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -274,13 +327,17 @@ class Considered:
 
 
 def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confidential: bool,
-             company_poles: list[str], kinds: set[str] | None, explain: bool = False) -> Considered:
+             company_poles: list[str], kinds: set[str] | None, explain: bool = False,
+             divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
+             near_km: float = 0.0) -> Considered:
     """Who is considered for a company, and why each other candidate is excluded.
 
     Without ``explain`` only the counts of exclusions are returned (out-of-radius counted as
-    every candidate the spatial index did not return).
+    every candidate the spatial index did not return). With ``divisions``/``linked`` only those
+    candidates are examined (see :meth:`CandidateIndex.within_reach`); the others are counted
+    as ``not_scored``.
     """
-    pos, dist = index.within_reach(lat, lon)
+    pos, dist = index.within_reach(lat, lon, divisions=divisions, linked=linked, near_km=near_km)
     keep = np.ones(len(pos), dtype=bool)
     reasons = np.full(len(pos), "", dtype=object)
 
@@ -302,7 +359,7 @@ def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confi
     counts: dict[str, int] = defaultdict(int)
     for r in reasons[~keep]:
         counts[r] += 1
-    counts[OUT_OF_RADIUS] = len(index) - len(pos)
+    counts[OUT_OF_RADIUS if divisions is None else NOT_SCORED] = len(index) - len(pos)
     excluded: list[tuple[int, str, float]] = []
     if explain:
         excluded = [(int(p), r, float(d)) for p, r, d in zip(pos[~keep], reasons[~keep], dist[~keep])]

@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from . import store
-from .candidates import (COOP, KIND_CODE, KINDS, KIND_FILTER, NO_EMPLOYEES, CandidateIndex, generate)
-from .compare import FEATURES, Query, candidate_features, employees_features
+from .candidates import (CONFIDENTIAL, COOP, KIND_CODE, KINDS, KIND_FILTER, NO_EMPLOYEES, NOT_SCORED, OUT_OF_RADIUS,
+                         CandidateIndex, generate)
+from .compare import FEATURES, Query, candidate_features, employees_features, value_chain_matrix
 from .geo import departement_of, haversine_km
-from .rank import Scorer, TransparentScorer, explained_score, explanation, select_top
+from .rank import MIN_VIABLE, MIX_SHARE, Scorer, TransparentScorer, explained_score, explanation, select_top
 from .schema import headcount_estimate
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ INDEX_COLUMNS = ["candidate_id", "kind", "name", "naf", "sought_naf", "sought_ac
                  "lat", "lon", "radius_km", "headcount", "budget_eur", "max_target_headcount", "legal_form",
                  "ess", "esus", "pole", "partners", "trains_apprentices"]
 COOP_NEARBY_KM = 50.0
+EMPLOYEES_NAME = "Employees of the company (SCOP takeover)"
 
 
 @dataclass
@@ -148,13 +150,52 @@ class Engine:
 
     def match(self, company: dict[str, Any], *, top: int = 10, kinds: list[str] | None = None,
               explain_exclusions: bool = False) -> MatchResult:
-        """Ranked options for one company (a store row or a profile with the same fields)."""
+        """Ranked options for one company (a store row or a profile with the same fields).
+
+        When the scorer can bound the score of candidates with no link to the company's trade
+        (``unlinked_reach_km``), linked candidates are scored first: those whose own activity is
+        in the company's NAF division or a value-chain neighbour, and those tied to it by a
+        declared interest, experience, pole or partnership. The list's threshold then tells how
+        near an unlinked candidate must be to possibly enter it; only those are scored next.
+        The answer is the same as scoring every candidate in reach, which is what happens when
+        the scorer offers no bound or exclusions are asked for.
+        """
         q, notes = self.query_for(company)
-        ix = self.index
         kind_set = set(kinds) if kinds else None
+        reach = getattr(self.scorer, "unlinked_reach_km", None)
+        if q.confidential and not explain_exclusions:
+            # only the members of its poles may see a confidential case: examine them alone
+            members = [self.index.poles[p] for p in q.poles if p in self.index.poles]
+            ranked = self._rank(q, kind_set, top, explain=False, divisions=[], linked=members)
+            unseen = ranked.cons.excluded_counts.pop(NOT_SCORED, 0)
+            n_members = len(np.unique(np.concatenate(members))) if members else 0
+            counts = ranked.cons.excluded_counts
+            counts[CONFIDENTIAL] = counts.get(CONFIDENTIAL, 0) + len(self.index) - n_members
+            if unseen - (len(self.index) - n_members) > 0:
+                counts[OUT_OF_RADIUS] = unseen - (len(self.index) - n_members)
+            return ranked.result(q, notes, self.scorer, explain=False)
+        if reach is not None and not explain_exclusions and q.naf_idx >= 0:
+            divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
+            linked = self.index.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
+            ranked = self._rank(q, kind_set, top, explain=False, divisions=divisions, linked=linked)
+            threshold = ranked.threshold(top)
+            near_km = reach(q, threshold) if threshold is not None else None
+            if near_km == 0.0:
+                return ranked.result(q, notes, self.scorer, explain=False)
+            if near_km is not None:  # unlinked candidates nearer than this could still rank
+                ranked = self._rank(q, kind_set, top, explain=False, divisions=divisions, linked=linked,
+                                    near_km=near_km)
+                return ranked.result(q, notes, self.scorer, explain=False)
+        ranked = self._rank(q, kind_set, top, explain=explain_exclusions)
+        return ranked.result(q, notes, self.scorer, explain=explain_exclusions)
+
+    def _rank(self, q: Query, kind_set: set[str] | None, top: int, *, explain: bool,
+              divisions: list[int] | None = None, linked: np.ndarray | None = None,
+              near_km: float = 0.0) -> "_Ranked":
+        ix = self.index
         cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,
-                        explain=explain_exclusions)
+                        explain=explain, divisions=divisions, linked=linked, near_km=near_km)
         if kind_set and not (kind_set - {EMPLOYEES}):
             cons.excluded_counts[KIND_FILTER] = cons.excluded_counts.get(KIND_FILTER, 0) + len(cons.positions)
             cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]
@@ -174,33 +215,7 @@ class Engine:
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]
         scores, contrib = self.scorer.score(X, is_emp)
         chosen = select_top(scores, kind_codes, top)
-        options = []
-        for rank, i in enumerate(chosen, start=1):
-            emp = bool(is_emp[i])
-            expl = explanation(contrib[i], emp, notes if notes else None,
-                               names=getattr(self.scorer, "contribution_names", None))
-            options.append(Option(
-                siren=q.siren, rank=rank,
-                candidate_id=f"employees:{q.siren}" if emp else str(ix.ids[pos[i]]),
-                kind=EMPLOYEES if emp else KINDS[int(kind_codes[i])],
-                name="Employees of the company (SCOP takeover)" if emp else str(ix.names[pos[i]]),
-                score=explained_score(expl), distance_km=round(float(dist[i]), 2), explanation=expl,
-            ))
-        result = MatchResult(siren=q.siren, options=options, model_id=self.scorer.model_id, notes=notes,
-                             excluded_counts=dict(cons.excluded_counts))
-        if employees_reason:
-            result.excluded_counts[employees_reason] = result.excluded_counts.get(employees_reason, 0) + 1
-        if explain_exclusions:
-            result.exclusions = [
-                {"candidate_id": str(ix.ids[p]), "kind": KINDS[int(ix.kind[p])], "name": str(ix.names[p]),
-                 "reason": reason, "distance_km": round(d, 2)}
-                for p, reason, d in sorted(cons.excluded, key=lambda t: (t[1] == "out_of_radius", t[2]))
-            ]
-            if employees_reason:
-                result.exclusions.insert(0, {"candidate_id": f"employees:{q.siren}", "kind": EMPLOYEES,
-                                             "name": "Employees of the company (SCOP takeover)",
-                                             "reason": employees_reason, "distance_km": 0.0})
-        return result
+        return _Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, chosen, employees_reason)
 
     def considered_ids(self, company: dict[str, Any]) -> list[str]:
         """Ids of the options ``match`` would rank for a company (no kind filter, no top cut):
@@ -243,6 +258,62 @@ class Engine:
     def _considered(self, q: Query):
         return generate(self.index, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=None)
+
+
+@dataclass
+class _Ranked:
+    """One scoring pass over a set of considered candidates."""
+
+    ix: CandidateIndex
+    cons: Any
+    pos: np.ndarray
+    dist: np.ndarray
+    kind_codes: np.ndarray
+    is_emp: np.ndarray
+    scores: np.ndarray
+    contrib: np.ndarray
+    chosen: np.ndarray
+    employees_reason: str | None
+
+    def threshold(self, top: int) -> float | None:
+        """The score an unscored candidate must beat to change the list: the last option's score
+        and the floor for keeping a kind in the mix, whichever is lower (None when the list is
+        not full, as then any candidate could enter)."""
+        if len(self.chosen) < top:
+            return None
+        last = float(self.scores[self.chosen].min())
+        floor = max(MIN_VIABLE, MIX_SHARE * float(self.scores[self.chosen].max()))
+        return min(last, floor)
+
+    def result(self, q: Query, notes: list[str], scorer: Scorer, *, explain: bool) -> MatchResult:
+        ix, pos = self.ix, self.pos
+        names = getattr(scorer, "contribution_names", None)
+        options = []
+        for rank, i in enumerate(self.chosen, start=1):
+            emp = bool(self.is_emp[i])
+            expl = explanation(self.contrib[i], emp, notes if notes else None, names=names)
+            options.append(Option(
+                siren=q.siren, rank=rank,
+                candidate_id=f"employees:{q.siren}" if emp else str(ix.ids[pos[i]]),
+                kind=EMPLOYEES if emp else KINDS[int(self.kind_codes[i])],
+                name=EMPLOYEES_NAME if emp else str(ix.names[pos[i]]),
+                score=explained_score(expl), distance_km=round(float(self.dist[i]), 2), explanation=expl,
+            ))
+        result = MatchResult(siren=q.siren, options=options, model_id=scorer.model_id, notes=notes,
+                             excluded_counts=dict(self.cons.excluded_counts))
+        reason = self.employees_reason
+        if reason:
+            result.excluded_counts[reason] = result.excluded_counts.get(reason, 0) + 1
+        if explain:
+            result.exclusions = [
+                {"candidate_id": str(ix.ids[p]), "kind": KINDS[int(ix.kind[p])], "name": str(ix.names[p]),
+                 "reason": why, "distance_km": round(d, 2)}
+                for p, why, d in sorted(self.cons.excluded, key=lambda t: (t[1] == "out_of_radius", t[2]))
+            ]
+            if reason:
+                result.exclusions.insert(0, {"candidate_id": f"employees:{q.siren}", "kind": EMPLOYEES,
+                                             "name": EMPLOYEES_NAME, "reason": reason, "distance_km": 0.0})
+        return result
 
 
 def company_rows(db: DbEngine, sirens: list[str] | None = None, *, in_difficulty: bool = True) -> list[dict]:

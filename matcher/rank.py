@@ -12,7 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .compare import CANDIDATE_FEATURES, EMPLOYEE_FEATURES, FEATURES
+from .compare import (CANDIDATE_FEATURES, EMPLOYEE_FEATURES, FEATURES, PROCEDURE_URGENCY,
+                      PROXIMITY_SCALE_KM, SECTOR_LEVEL_VALUE, Query)
 
 # Weights of the transparent scorer: each contribution is weight × feature (features lie in
 # [0, 1]). A candidate's weights sum to 1, so its score lies in [0, 1].
@@ -75,6 +76,33 @@ class TransparentScorer:
     def score(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         contrib = X * self.weights
         return contrib.sum(axis=1), contrib
+
+    def unrelated_bound(self, q: Query) -> float:
+        """The best score a candidate can reach with no link to the company's trade.
+
+        "No link": its own activity is neither in the company's NAF division nor in a
+        value-chain neighbour, and no posting (interest, experience, pole, partnership) ties it
+        to the company. Every other feature is taken at its maximum.
+        """
+        w = CANDIDATE_WEIGHTS
+        return float(w["sector"] * SECTOR_LEVEL_VALUE[1] + w["proximity"] + w["workforce"] + w["budget"]
+                     + w["ess"] + w["apprentices"] + w["urgency"] * PROCEDURE_URGENCY.get(q.procedure, 0.1)
+                     + (w["discretion"] if q.confidential else 0.0))
+
+    def unlinked_reach_km(self, q: Query, threshold: float) -> float | None:
+        """Distance beyond which a candidate with no link to the trade scores below ``threshold``.
+
+        Its proximity term is w·e^(−d/30), so its bound falls with distance. 0 when none can
+        reach the threshold even next door; None when distance alone cannot rule them out.
+        """
+        top = self.unrelated_bound(q)
+        if top < threshold:
+            return 0.0
+        w = CANDIDATE_WEIGHTS["proximity"]
+        room = threshold - (top - w)  # what proximity may add and stay below the threshold
+        if room <= 0:
+            return None
+        return float(-PROXIMITY_SCALE_KM * np.log(room / w)) + 0.5  # margin for rounding
 
 
 def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:

@@ -55,3 +55,28 @@ def test_demo_command(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "reprise.db").exists()  # the demo never writes into ./reprise.db
     matches = pd.read_csv(tmp_path / "reprise-demo" / "matches.csv")
     assert list(matches.columns)[:3] == ["siren", "rank", "candidate_id"]
+
+
+class _NoBound:
+    """The transparent scorer without its bound: forces the engine to score every candidate."""
+
+    model_id = "transparent"
+
+    def __init__(self):
+        from matcher.rank import TransparentScorer
+        self._inner = TransparentScorer()
+
+    def score(self, X, is_employees):
+        return self._inner.score(X, is_employees)
+
+
+def test_scoring_only_linked_candidates_gives_the_exact_list(demo_db):
+    bounded = Engine.from_store(demo_db)
+    full = Engine.from_store(demo_db, scorer=_NoBound())
+    used_bound = 0
+    for company in company_rows(demo_db):
+        for top in (3, 10):
+            a, b = bounded.match(company, top=top), full.match(company, top=top)
+            assert [o.as_dict() for o in a.options] == [o.as_dict() for o in b.options]
+            used_bound += "not_scored" in a.excluded_counts
+    assert used_bound >= 50  # 71 of 460 on this small territory; most lists at 1M candidates

@@ -186,3 +186,13 @@ def test_match_cli_formats(loaded, db_url, capsys, tmp_path):
 def test_match_cli_errors(loaded, db_url, capsys, argv, message):
     assert main(["--db", db_url, *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_confidential_counts_split_by_reason(loaded):
+    eng = engine_for(loaded)
+    secret = dict(company_rows(loaded, ["802649921"])[0], procedure="conciliation", confidential=True)
+    result = eng.match(secret)
+    # one pole member (in reach); the six others are outside the pole
+    assert result.excluded_counts == {"confidential_outside_pole": 6}
+    assert [o.candidate_id for o in result.options] == ["552100554", "employees:802649921"] or \
+        {o.candidate_id for o in result.options} == {"552100554", "employees:802649921"}
