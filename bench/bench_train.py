@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 from common import machine, peak_rss_mb, timed
+from threadpoolctl import threadpool_limits
 
 from matcher import learn, store
 from matcher.demo import generate

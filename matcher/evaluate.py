@@ -140,16 +140,16 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
     names = {r["siren"]: r["name"] for r in company_rows(db, heldout_sirens)}
     lines = [
         f"# Ranker evaluation — {new_id}", "",
-        f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC. Current (promoted) model: "
-        f"{current_id or 'none (transparent scorer)'}.", "",
-        f"Held-out companies: {len(heldout_sirens)} (never trained on), {len(pairs)} considered options; "
-        f"{pairs.stats.get('labelled_not_considered', 0)} recorded outcomes name options the engine does "
-        "not consider (out of radius, in difficulty...) and cannot be ranked by any model. Grades: rejected 0 "
-        "< contacted 1 < interested 2 < offer 3 < takeover 4, never contacted 0; relevant = interested or "
-        "better.", "", "## Metrics per model", "", metrics_table(metrics, markdown=True), "",
+        (f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Current (promoted) model: "
+         f"{current_id or 'none (transparent scorer)'}."), "",
+        (f"Held-out companies: {len(heldout_sirens)} (never trained on), {len(pairs)} considered options; "
+         f"{pairs.stats.get('labelled_not_considered', 0)} recorded outcomes name options the engine does "
+         "not consider (out of radius, in difficulty...) and cannot be ranked by any model. Grades: rejected 0 "
+         "< contacted 1 < interested 2 < offer 3 < takeover 4, never contacted 0; relevant = interested or "
+         "better."), "", "## Metrics per model", "", metrics_table(metrics, markdown=True), "",
         "![metrics](metrics.png)", "", f"## Permutation importance ({new_id})", "",
-        f"On every labelled option and never-contacted ones drawn at random, up to {IMPORTANCE_OPTIONS} "
-        f"options per held-out company; {repeats} shuffle(s) per feature.", "",
+        (f"On every labelled option and never-contacted ones drawn at random, up to {IMPORTANCE_OPTIONS} "
+         f"options per held-out company; {repeats} shuffle(s) per feature."), "",
         "| feature | drop in NDCG@10 | std |", "|---|---|---|",
         *[f"| {f} | {m:.4f} | {s:.4f} |" for f, (m, s) in sorted(importance.items(), key=lambda kv: -kv[1][0])],
         "", "![permutation importance](permutation_importance.png)", "",

@@ -64,7 +64,7 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.grade)
 
-    def subset(self, mask: np.ndarray) -> "Pairs":
+    def subset(self, mask: np.ndarray) -> Pairs:
         return Pairs(**{f.name: getattr(self, f.name)[mask] for f in fields(self) if f.name != "stats"})
 
     def sha256(self) -> str:
@@ -215,7 +215,7 @@ def train(engine: Engine, db: DbEngine, *, current: Any = None, seed: int = 0, t
     missing = len(set(grades["siren"]) - set(rows))
     if missing:
         log.warning("%d companies named in outcomes are not stored; their outcomes are ignored", missing)
-    pick = lambda sirens: [rows[s] for s in sirens if s in rows]  # noqa: E731
+    pick = lambda sirens: [rows[s] for s in sirens if s in rows]
     train_pairs = training_pairs(engine, pick(train_sirens), grades, unlabelled_ratio=unlabelled_ratio,
                                  unlabelled_weight=unlabelled_weight, seed=seed)
     if not train_pairs.labelled.any():

@@ -89,6 +89,6 @@ def metrics_table(rows: Mapping[str, Mapping[str, float]], *, markdown: bool = F
         lines += ["| " + " | ".join(r) + " |" for r in body]
         return "\n".join(lines)
     widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
-    fmt = lambda r: "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)  # noqa: E731
+    fmt = lambda r: "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
                               for i, (v, w) in enumerate(zip(r, widths)))
     return "\n".join([fmt(header), *(fmt(r) for r in body)])

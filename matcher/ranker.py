@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 from scipy import sparse
+from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingRegressor
+
 # Private but stable since 0.21; the registry refuses models made with another scikit-learn version
 # and the tests check that the attributions add up to the booster's own predictions.
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
@@ -59,7 +60,7 @@ class LearnedRanker(BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
 
-    def fit(self, X, y, sample_weight=None) -> "LearnedRanker":
+    def fit(self, X, y, sample_weight=None) -> LearnedRanker:
         """Fit on features ``X`` (n, F) and relevance grades ``y`` (0 .. max_grade)."""
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)

@@ -60,7 +60,7 @@ def library_versions() -> dict[str, str]:
         from importlib.metadata import version
         out["reprise"] = version("reprise")
     except Exception:  # noqa: BLE001 - running from a source tree without metadata
-        pass
+        out["reprise"] = "unknown"
     return out
 
 
@@ -119,7 +119,7 @@ class Registry:
         staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
         joblib.dump(ranker, staging / MODEL_FILE)
         digest = sha256_file(staging / MODEL_FILE)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         model_id = f"{prefix}-{now:%Y%m%d-%H%M%S}-{digest[:8]}"
         n = 1
         while (self.root / model_id).exists():
@@ -211,7 +211,7 @@ class Registry:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def promoted_id(models_dir: str | Path) -> str | None:

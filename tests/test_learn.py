@@ -150,8 +150,8 @@ def test_features_for_are_the_engines_own(demo_db):
     company = company_rows(demo_db)[3]
     result = engine.match(company, top=10)
     ids = [o.candidate_id for o in result.options]
-    X, kinds, is_emp, dist = engine.features_for(company, ids)
-    scores, contrib = TransparentScorer().score(X, is_emp)
+    X, _, is_emp, dist = engine.features_for(company, ids)
+    scores, _ = TransparentScorer().score(X, is_emp)
     assert [round(float(s), 4) for s in scores] == pytest.approx([o.score for o in result.options], abs=2e-4)
     assert np.allclose(dist, [o.distance_km for o in result.options], atol=0.01)
     with pytest.raises(ValueError, match="not in the candidate index"):

@@ -107,6 +107,7 @@ def test_match_serves_the_promoted_model_with_explanations(trained, tmp_path, ca
     model_id = promoted_id(tmp_path / "models")
     siren = sirens(db_url, 1)[0]
     code, out, _ = run(capsys, "--db", db_url, "match", siren, "--format", "json", "--top", "3")
+    assert code == 0
     payload = json.loads(out)
     assert payload["model"] == model_id
     expl = payload["options"][0]["explanation"]
