@@ -95,7 +95,7 @@ SPECS = {"companies": COMPANY, "candidates": CANDIDATE, "outcomes": OUTCOME, "po
 
 def luhn_valid(digits: pd.Series) -> np.ndarray:
     """Luhn check of 9-digit strings, vectorised; La Poste's SIREN 356000000 is accepted."""
-    arr = np.frombuffer("".join(digits).encode("ascii"), dtype=np.uint8).reshape(-1, 9) - 48
+    arr = np.frombuffer("".join(digits.to_numpy(dtype=object)).encode("ascii"), dtype=np.uint8).reshape(-1, 9) - 48
     arr = arr.astype(np.int16)
     doubled = arr[:, 1::2] * 2  # from the right, every second digit of 9 is at odd positions
     doubled = doubled - 9 * (doubled > 9)
@@ -105,7 +105,7 @@ def luhn_valid(digits: pd.Series) -> np.ndarray:
 
 def clean_siren(values: pd.Series) -> pd.Series:
     """Strip spaces (``"802 649 921"`` -> ``"802649921"``)."""
-    return values.str.replace(r"[\s\u00a0]", "", regex=True)
+    return values.str.replace("[\\s\u00a0]", "", regex=True)
 
 
 def map_distinct(s: pd.Series, fn) -> pd.Series:
@@ -242,7 +242,7 @@ class Validator:
         return items
 
     def _number(self, col, s, fail, *, integer=False, minimum=None, strict_min=False):
-        num = pd.to_numeric(s.str.replace(",", ".", regex=False).str.replace(r"[\s\u00a0]", "", regex=True),
+        num = pd.to_numeric(s.str.replace(",", ".", regex=False).str.replace("[\\s\u00a0]", "", regex=True),
                             errors="coerce")
         fail((s != "") & num.isna(), lambda: col + " " + s + " is not a number")
         if integer:
@@ -352,33 +352,40 @@ def _is_departement(code: str) -> bool:
     return code.isdigit() and len(code) == 3 and 971 <= int(code) <= 976
 
 
+ARROW_STR = pd.StringDtype("pyarrow")
+
+
 def _to_text(col: pd.Series) -> pd.Series:
-    """Cells as stripped strings, '' for empty; JSON lists become ``;``-joined text."""
+    """Cells as stripped Arrow-backed strings, '' for empty; JSON lists become ``;``-joined text.
+
+    Arrow strings make every later ``.str`` operation run in C++ instead of per cell in Python.
+    """
     def one(x):
         if isinstance(x, (list, tuple)):
             return ";".join(str(i) for i in x)
         if x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and np.isnan(x)):
             return ""
-        if isinstance(x, (list, tuple)):
-            return ";".join(str(i) for i in x)
         if isinstance(x, bool):
             return "true" if x else "false"
         if isinstance(x, float) and x.is_integer():
             return str(int(x))
-        return str(x).strip()
-    if str(col.dtype) in ("str", "string") or (col.dtype == object and col.map(type).eq(str).all()):
-        return col.fillna("").astype(str).str.strip()
-    if str(col.dtype) in ("bool", "boolean"):
-        return col.map({True: "true", False: "false"}).fillna("").astype(str)
-    if pd.api.types.is_integer_dtype(col.dtype):
-        return col.astype(object).where(col.notna(), "").astype(str)
-    if pd.api.types.is_float_dtype(col.dtype):
+        return str(x)
+    kind = pd.api.types.infer_dtype(col, skipna=True)
+    if kind in ("string", "empty"):
+        text = col.astype(ARROW_STR)
+    elif str(col.dtype) in ("bool", "boolean"):
+        text = col.map({True: "true", False: "false"}).astype(ARROW_STR)
+    elif pd.api.types.is_integer_dtype(col.dtype):
+        text = col.astype(ARROW_STR)
+    elif pd.api.types.is_float_dtype(col.dtype):
         whole = col.notna() & (col == col.round())
-        text = col.astype(object).where(col.notna(), "").astype(str)
-        return text.where(~whole, col[whole].astype("int64").astype(str).reindex(col.index, fill_value=""))
-    if col.dtype == object:
-        return map_distinct(col.map(lambda x: tuple(x) if isinstance(x, list) else x), one).astype(str)
-    return col.astype(object).map(one).astype(str)
+        text = col.astype(ARROW_STR)
+        text[whole] = col[whole].astype("int64").astype(ARROW_STR)
+    elif col.dtype == object:
+        text = map_distinct(col.map(lambda x: tuple(x) if isinstance(x, list) else x), one).astype(ARROW_STR)
+    else:
+        text = col.astype(object).map(one).astype(ARROW_STR)
+    return text.fillna("").str.strip()
 
 
 def _extra_payload(raw: pd.DataFrame, extras: list[str]) -> pd.Series:
