@@ -201,7 +201,9 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     head = subprocess.run(["git", "log", "--oneline", "-1"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    print(machine(), "\ncode at", head or f"{ROOT} (not a git checkout)")
+    if not head and (ROOT / "COMMIT").exists():  # a `git archive` snapshot, with its commit noted
+        head = (ROOT / "COMMIT").read_text().strip() + f" (snapshot in {ROOT})"
+    print(machine(), "\ncode at", head)
     comps = synth_companies(args.companies, seed=QUERY_SEED, places=places())
     sirens = [str(s) for s in np.random.default_rng(0).choice(comps["siren"].to_numpy(), size=args.queries)]
     clf = None
@@ -243,7 +245,7 @@ def report(n: int, e: dict, p: dict | None, r: dict | None) -> None:
     print(f"import: {e['stored']:,} stored, {e['rejected']} rejected in {e['import_s']:.1f}s = "
           f"{e['rows_per_s']:,.0f} rows/s ({e['import_load']}); generation {e['gen_s']:.1f}s")
     print(f"index: built in {e['build_s']:.1f}s, {e['bytes_per_candidate']:,.0f} bytes/candidate, process grew "
-          f"{e['index_grew_mb']:,.0f} MB; median candidates considered per query {e['considered']:,.0f}")
+          f"{e['index_grew_mb']:,.0f} MB; median candidates scored per query {e['considered']:,.0f}")
     print(f"{'approach':<46}{'p50 ms':>10}{'p99 ms':>10}{'n':>6}{'peak MB':>10}{'top10 overlap':>15}  load")
     rows = [("engine (top 10 + explanations)", e, None),
             ("engine + exclusion reasons", {**e, "q": e["q_excl"]}, None)]
