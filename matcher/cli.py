@@ -59,11 +59,12 @@ class Context:
         return Engine.from_store(self.db(), scorer=self.scorer())
 
     def scorer(self):
+        """The promoted ranker of the registry, or None for the transparent scorer."""
+        from .registry import ModelRefused, current_scorer
         try:
-            from .registry import current_scorer
-        except ImportError:
-            return None
-        return current_scorer(self.models_dir)
+            return current_scorer(self.models_dir)
+        except ModelRefused as exc:
+            raise UsageError(str(exc)) from exc
 
     def print(self, *args: Any) -> None:
         print(*args, file=self.out)
