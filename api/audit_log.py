@@ -1,7 +1,14 @@
-"""The audit log: every read of a company's matches, with the key, the time and the company."""
+"""The audit log: every read of a company's matches, with the key, the time and the company.
+
+Rows are written before the answer leaves, by group commit: concurrent requests hand their row
+to whichever of them is writing, which inserts all pending rows in one transaction. One
+transaction at a time per process keeps SQLite writers from queueing on its lock (its busy
+handler sleeps in steps of up to 100 ms) while every row is stored before its response.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,9 +21,51 @@ DENIED_MATCHES = "denied_matches"   # asked for a case the key may not see (answ
 MATCH_PROFILE = "match_profile"     # options ranked for a profile sent in the request
 
 
-def record(db: DbEngine, key_id: str, siren: str | None, action: str) -> None:
-    with db.begin() as c:
-        c.execute(sa.insert(store.audit).values(key_id=key_id, at=store.now(), siren=siren, action=action))
+class _Pending:
+    __slots__ = ("row", "done", "error")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row, self.done, self.error = row, threading.Event(), None
+
+
+class AuditLog:
+    """Writes audit rows of one process, batching those that arrive together."""
+
+    def __init__(self, db: DbEngine) -> None:
+        self.db = db
+        self._lock = threading.Lock()
+        self._queue: list[_Pending] = []
+        self._writing = False
+
+    def record(self, key_id: str, siren: str | None, action: str) -> None:
+        """Store one row; returns once it is committed (raises if the store refused it)."""
+        item = _Pending({"key_id": key_id, "at": store.now(), "siren": siren, "action": action})
+        with self._lock:
+            self._queue.append(item)
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            self._drain()
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._writing = False
+                    return
+            error = None
+            try:
+                with self.db.begin() as c:
+                    c.execute(sa.insert(store.audit), [p.row for p in batch])
+            except sa.exc.SQLAlchemyError as exc:
+                error = exc
+            for p in batch:
+                p.error = error
+                p.done.set()
 
 
 def read(db: DbEngine, *, key_id: str | None = None, siren: str | None = None, action: str | None = None,

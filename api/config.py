@@ -29,4 +29,6 @@ class Settings(BaseSettings):
                                 "(another worker, `reprise import`); 0 disables")
     refresh_wait_seconds: float = Field(
         120.0, gt=0, description="how long a write waits for the index to include it before answering")
+    threads: int | None = Field(None, ge=1, description="threads running requests per process "
+                                                        "(default: anyio's 40)")
     blas_threads: int = Field(1, ge=1, description="BLAS threads per server process (parallelism is across requests)")

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from matcher.geo import Communes
 
 from .access import ADMIN_ROLES, OUTCOME_ROLES, WRITE_ROLES, require
+from .audit_log import AuditLog
 from .config import Settings
 from .live_engine import LiveEngine
 from .problems import Problem
@@ -36,10 +37,15 @@ def get_communes(request: Request) -> Communes | None:
     return request.app.state.communes
 
 
+def get_audit(request: Request) -> AuditLog:
+    return request.app.state.audit
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[DbEngine, Depends(get_db)]
 LiveDep = Annotated[LiveEngine, Depends(get_live)]
 CommunesDep = Annotated[Communes | None, Depends(get_communes)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
 
 
 def get_principal(db: DbDep,

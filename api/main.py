@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 from matcher import store
 from matcher.geo import Communes
 
+from .audit_log import AuditLog
 from .config import Settings
 from .live_engine import LiveEngine
 from .problems import RequestGuard, install_handlers, problem_openapi
@@ -51,6 +52,9 @@ async def lifespan(app: FastAPI):
     await anyio.to_thread.run_sync(live.load)
     live.start()
     app.state.db, app.state.live, app.state.communes = db, live, communes
+    app.state.audit = AuditLog(db)
+    if settings.threads:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
     log.info("serving %d candidates with ranker %s", len(live.engine.index), live.engine.scorer.model_id)
     try:
         yield

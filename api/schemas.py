@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Store times are naive UTC; answer them as RFC 3339 with their zone."""
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
 Scalar = str | int | float | bool | None
 Listish = str | list[str | int | float] | None
 
@@ -149,7 +156,7 @@ class CompanyOut(BaseModel):
     description: str | None = None
     source: str = Field(description="import, scan or api")
     extra: dict[str, Any] | None = Field(None, description="fields outside the contract, kept as received")
-    updated_at: dt.datetime | None = None
+    updated_at: UtcTime | None = None
 
 
 class CandidateOut(BaseModel):
@@ -177,7 +184,7 @@ class CandidateOut(BaseModel):
     partners: list[str] | None = None
     trains_apprentices: bool | None = None
     extra: dict[str, Any] | None = Field(None, description="fields outside the contract, kept as received")
-    updated_at: dt.datetime | None = None
+    updated_at: UtcTime | None = None
 
 
 class OutcomeOut(BaseModel):
@@ -187,7 +194,7 @@ class OutcomeOut(BaseModel):
     date: str = Field(description="ISO date, empty when unknown")
     advisor: str | None = None
     note: str | None = None
-    recorded_at: dt.datetime | None = None
+    recorded_at: UtcTime | None = None
 
 
 class CompanyPage(BaseModel):

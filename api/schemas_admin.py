@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .schemas import UtcTime
 
 Role = Literal["advisor", "analyst", "admin"]
 
@@ -16,7 +17,7 @@ class ModelCard(BaseModel):
     card: dict[str, Any] = Field(description="the model card: weights for the transparent scorer, "
                                              "training data, scores and versions for a learned one")
     candidates: int = Field(description="candidates in the serving index")
-    index_built_at: dt.datetime
+    index_built_at: UtcTime
     previous_model_id: str | None = Field(None, description="set by a reload")
 
 
@@ -33,8 +34,8 @@ class KeyOut(BaseModel):
     role: str
     poles: list[str]
     label: str | None = None
-    created_at: dt.datetime | None = None
-    revoked_at: dt.datetime | None = None
+    created_at: UtcTime | None = None
+    revoked_at: UtcTime | None = None
 
 
 class KeyCreated(KeyOut):
@@ -44,7 +45,7 @@ class KeyCreated(KeyOut):
 class AuditEntry(BaseModel):
     id: int
     key_id: str | None
-    at: dt.datetime
+    at: UtcTime
     siren: str | None
     action: str
 
@@ -62,4 +63,4 @@ class Ready(BaseModel):
     status: Literal["ready"]
     candidates: int
     model_id: str
-    index_built_at: dt.datetime
+    index_built_at: UtcTime

@@ -18,7 +18,7 @@ from matcher.engine import Poles
 from matcher.geo import Communes
 from matcher.imports import TABLES, rows_for_store, validate_frame
 
-from .access import write_refusal
+from .access import can_see, write_refusal
 from .problems import Problem, field_error
 from .security import Principal
 
@@ -41,7 +41,22 @@ def validate(kind: str, records: list[dict[str, Any]], *, communes: Communes | N
     raw = pd.DataFrame.from_records([{k: v for k, v in r.items() if k not in INTERNAL} for r in records])
     raw.index = range(len(raw))
     clean, reasons = validate_frame(kind, raw, communes=communes, engine=db)
-    return clean, reasons.fillna("")
+    return clean, _too_long(kind, clean, reasons.fillna(""))
+
+
+def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
+    """Values longer than their store column (PostgreSQL would refuse them)."""
+    for col in TABLES[kind].c:
+        limit = getattr(col.type, "length", None)
+        if not limit or col.name not in clean:
+            continue
+        values = clean[col.name]
+        long = values.map(lambda v: isinstance(v, str) and len(v) > limit).to_numpy(dtype=bool)
+        if long.any():
+            msg = values[long].map(lambda v: f"{col.name} {v[:40]}… is longer than {limit} characters")
+            reasons = reasons.copy()
+            reasons[long] = [f"{r}; {m}" if r else m for r, m in zip(reasons[long], msg)]
+    return reasons
 
 
 def write_records(db: DbEngine, kind: str, records: list[dict[str, Any]], *, principal: Principal,
@@ -89,6 +104,33 @@ def refusal_problem(record: dict[str, Any], reject: dict[str, Any]) -> Problem:
         name = word if word.split("/")[0] in record else "body"
         errors.append(field_error(name, record.get(name.split("/")[0]) if name != "body" else None, part))
     return Problem(422, reject["reason"], errors=errors)
+
+
+def validate_outcome(db: DbEngine, record: dict[str, Any], *, principal: Principal,
+                     poles: Poles) -> tuple[dict[str, Any] | None, str]:
+    """An outcome's store row, or the reason it is refused, worded as ``reprise import outcomes``.
+
+    A company this key may not see is answered exactly as an absent one.
+    """
+    clean, reasons = validate("outcomes", [record], communes=None)
+    msgs = [reasons.iat[0]] if reasons.iat[0] else []
+    siren, cid = (_text(clean[c].iat[0]) for c in ("siren", "candidate_id"))
+    if siren:
+        company = get_company(db, siren)
+        if company is None or not can_see(principal, company, poles):
+            msgs.append(f"siren {siren} is not a stored company in difficulty; import it first")
+    if cid and cid.startswith("employees:"):
+        if siren and cid != f"employees:{siren}":
+            msgs.append(f"candidate_id {cid} names the employees of another company than siren {siren}")
+    elif cid and get_candidate(db, cid) is None:
+        msgs.append(f"candidate_id {cid} is not a stored candidate; import it first")
+    if msgs:
+        return None, "; ".join(msgs)
+    return rows_for_store("outcomes", clean)[0], ""
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _received(record: dict[str, Any], key: str) -> str | None:

@@ -194,6 +194,22 @@ def test_outcomes_need_a_stored_company_and_candidate(api):
     assert "outcome won is not one of" in body["detail"] and "siren 412345670 is not a stored company" in body["detail"]
     problem(api("POST", "/v1/outcomes", role="admin", json={"siren": "802649921", "candidate_id": "552100554",
                                                             "outcome": "offer"}), 403)
+    assert problem(api("POST", "/v1/outcomes", json={}), 422)["errors"]
+
+
+def test_outcome_refusals_are_worded_as_the_file_import(api, tmp_path):
+    api("POST", "/v1/companies", json=COMPANY)
+    api("POST", "/v1/candidates", json=CANDIDATE)
+    rows = [{"siren": "802649921", "candidate_id": "732829320", "outcome": "offer"},
+            {"siren": "412345670", "candidate_id": "552100554", "outcome": "won"},
+            {"siren": "802649921", "candidate_id": "employees:552100554", "outcome": "takeover"},
+            {"siren": "80264992", "candidate_id": "employees:80264992", "outcome": "offer", "date": "2026-13-01"}]
+    api_reasons = [api("POST", "/v1/outcomes", json=r).json()["detail"] for r in rows]
+    path = tmp_path / "outcomes.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    main(["--db", api.db.url.render_as_string(hide_password=False), "import", "outcomes", str(path),
+          "--rejects", str(tmp_path / "rej.csv")])
+    assert api_reasons == pd.read_csv(tmp_path / "rej.csv")["reason"].tolist()
 
 
 def test_lists_filter_and_paginate(api):

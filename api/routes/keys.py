@@ -43,7 +43,7 @@ def delete_key(key_id: str, principal: AdminDep, db: DbDep) -> dict:
 def get_audit(principal: AdminDep, db: DbDep, settings: SettingsDep,
               key_id: str | None = None, siren: str | None = None,
               action: str | None = Query(None, description="read_matches, denied_matches or match_profile"),
-              before: int | None = Query(None, description="the `next` of the previous page"),
+              before: int | None = Query(None, ge=1, le=2**31 - 1, description="the `next` of the previous page"),
               limit: int = Query(100, ge=1, description="entries per page, at most max_page_size")) -> dict:
     """Who read which company's matches, and when; newest first."""
     check_range("limit", limit, 1, settings.max_page_size)

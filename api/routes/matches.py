@@ -11,7 +11,7 @@ from matcher.imports import rows_for_store
 
 from .. import audit_log
 from ..access import can_see
-from ..deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep
+from ..deps import AuditDep, CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep
 from ..params import check_range, parse_kinds, parse_siren
 from ..problems import API_ERRORS, error_responses
 from ..schemas import CompanyIn, MatchResponse
@@ -39,6 +39,7 @@ def payload(result: MatchResult, *, explain: bool, max_exclusions: int) -> dict[
 @router.get("/companies/{siren}/matches", response_model=MatchResponse, response_model_exclude_none=True,
             responses=error_responses(404))
 def company_matches(siren: str, principal: PrincipalDep, db: DbDep, live: LiveDep, settings: SettingsDep,
+                    audit: AuditDep,
                     top: int = TOP, kinds: str | None = KINDS, explain_exclusions: bool = EXPLAIN) -> dict:
     """The ranked options for a stored company, with each feature's contribution to the score.
 
@@ -52,16 +53,16 @@ def company_matches(siren: str, principal: PrincipalDep, db: DbDep, live: LiveDe
     if company is None:
         raise not_found(key)
     if not can_see(principal, company, engine.poles):
-        audit_log.record(db, principal.key_id, key, audit_log.DENIED_MATCHES)
+        audit.record(principal.key_id, key, audit_log.DENIED_MATCHES)
         raise not_found(key)
     result = engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
-    audit_log.record(db, principal.key_id, key, audit_log.READ_MATCHES)
+    audit.record(principal.key_id, key, audit_log.READ_MATCHES)
     return payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)
 
 
 @router.post("/match", response_model=MatchResponse, response_model_exclude_none=True)
-def match_profile(body: CompanyIn, principal: PrincipalDep, db: DbDep, live: LiveDep, settings: SettingsDep,
-                  communes: CommunesDep,
+def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep, settings: SettingsDep,
+                  communes: CommunesDep, audit: AuditDep,
                   top: int = TOP, kinds: str | None = KINDS, explain_exclusions: bool = EXPLAIN) -> dict:
     """Rank options for a company profile given in the body (validated as a company record, not
     stored)."""
@@ -73,5 +74,5 @@ def match_profile(body: CompanyIn, principal: PrincipalDep, db: DbDep, live: Liv
         raise refusal_problem(record, {"reason": reasons.iat[0]})
     company = rows_for_store("companies", clean)[0]
     result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
-    audit_log.record(db, principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
+    audit.record(principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
     return payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)
