@@ -24,10 +24,14 @@ import pandas as pd
 from . import naf
 from .geo import DEFAULT_RADIUS_KM, haversine_km
 from .schema import CANDIDATE_KINDS, SCOP_LEGAL_FORMS
+from .spatial import box_ranges
+from .spatial import expand as _expand
+from .spatial import in_sorted as _in_sorted
+from .spatial import spatial_keys as _spatial_keys
+from .spatial import take as _take
 
 KINDS = CANDIDATE_KINDS + ("employees",)
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
-RADIUS_BUCKETS_KM = (15.0, 30.0, 60.0, 100.0, 160.0, 250.0, 400.0, 20000.0)
 
 # Bit flags of each candidate
 ESS, ESUS, TRAINS, COOP, IN_DIFFICULTY = 1, 2, 4, 8, 16
@@ -107,7 +111,7 @@ class CandidateIndex:
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, *, difficulty_sirens: set[str] = frozenset(),
-                   sought_inferred: pd.Series | None = None) -> "CandidateIndex":
+                   sought_inferred: pd.Series | None = None) -> CandidateIndex:
         """Build from store rows (columns of the ``candidates`` table).
 
         ``sought_inferred`` holds, per row, NAF sub-classes inferred from ``sought_activity``.
@@ -181,26 +185,8 @@ class CandidateIndex:
 
     def box_ranges(self, lat: float, lon: float, max_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
-        ``max_km``) could reach (lat, lon): one range per bucket and grid row of its box."""
-        los, his = [], []
-        for b, upper in enumerate(RADIUS_BUCKETS_KM):
-            radius = upper if max_km is None else min(upper, max_km)
-            base = np.int64(b) << BUCKET_SHIFT
-            if radius >= 5000:
-                los.append(base)
-                his.append(base + (np.int64(1) << BUCKET_SHIFT))
-                continue
-            cell = _cell_deg(upper)
-            dlat = radius / 110.574
-            dlon = radius / (111.320 * np.cos(np.radians(min(89.0, abs(lat) + dlat))))
-            rows = np.arange(int((lat - dlat + 90.0) // cell), int((lat + dlat + 90.0) // cell) + 1, dtype=np.int64)
-            c0, c1 = int((lon - dlon + 180.0) // cell), int((lon + dlon + 180.0) // cell)
-            los.append(base + rows * NCOLS + c0)
-            his.append(base + rows * NCOLS + c1 + 1)
-        lo = np.searchsorted(self.keys, np.concatenate([np.atleast_1d(x) for x in los]), side="left")
-        hi = np.searchsorted(self.keys, np.concatenate([np.atleast_1d(x) for x in his]), side="left")
-        keep = hi > lo
-        return lo[keep], hi[keep]
+        ``max_km``) could reach (lat, lon)."""
+        return box_ranges(self.keys, lat, lon, max_km)
 
     def within_reach(self, lat: float, lon: float, *, divisions: list[int] | None = None,
                      linked: list[np.ndarray] | None = None, near_km: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -259,49 +245,6 @@ class CandidateIndex:
             if post is not None and len(post):
                 level[_in_sorted(post, positions)] = depth  # deeper levels overwrite
         return level
-
-
-BUCKET_SHIFT = 40
-NCOLS = 1 << 16
-
-
-def _cell_deg(radius_km: float) -> float:
-    """Grid cell size of a radius bucket: half its radius, in degrees of latitude."""
-    return min(max(radius_km, 10.0), 2000.0) / 111.0 / 2
-
-
-def _spatial_keys(radius: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Sort key of each candidate: radius bucket, then grid row and column within the bucket."""
-    bucket = np.searchsorted(np.asarray(RADIUS_BUCKETS_KM, dtype=np.float32), radius, side="left")
-    bucket = np.minimum(bucket, len(RADIUS_BUCKETS_KM) - 1).astype(np.int64)
-    cell = np.asarray([_cell_deg(r) for r in RADIUS_BUCKETS_KM])[bucket]
-    row = ((lat + 90.0) // cell).astype(np.int64)
-    col = ((lon + 180.0) // cell).astype(np.int64)
-    return (bucket << BUCKET_SHIFT) + row * NCOLS + col
-
-
-def _expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """All positions in the ranges [lo, hi), without a Python loop."""
-    lengths = hi - lo
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return starts + np.arange(total, dtype=np.int64)
-
-
-def _in_sorted(posting: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Whether each position is in a sorted posting (binary search; no array of all candidates)."""
-    idx = np.searchsorted(posting, positions)
-    idx[idx == len(posting)] = 0
-    return posting[idx] == positions
-
-
-def _take(posting: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """The positions of a sorted posting that fall in the ranges [lo, hi)."""
-    a = np.searchsorted(posting, lo, side="left")
-    b = np.searchsorted(posting, hi, side="left")
-    return posting[_expand(a, b)]
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:

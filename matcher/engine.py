@@ -16,11 +16,35 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from . import store
-from .candidates import (CONFIDENTIAL, COOP, KIND_CODE, KINDS, KIND_FILTER, NO_EMPLOYEES, NOT_SCORED, OUT_OF_RADIUS,
-                         CandidateIndex, generate)
-from .compare import FEATURES, Query, candidate_features, employees_features, value_chain_matrix
+from .candidates import (
+    CONFIDENTIAL,
+    COOP,
+    KIND_CODE,
+    KIND_FILTER,
+    KINDS,
+    NO_EMPLOYEES,
+    NOT_SCORED,
+    OUT_OF_RADIUS,
+    CandidateIndex,
+    generate,
+)
+from .compare import (
+    FEATURES,
+    Query,
+    candidate_features,
+    employees_features,
+    value_chain_matrix,
+)
 from .geo import departement_of, haversine_km
-from .rank import MIN_VIABLE, MIX_SHARE, Scorer, TransparentScorer, explained_score, explanation, select_top
+from .rank import (
+    MIN_VIABLE,
+    MIX_SHARE,
+    Scorer,
+    TransparentScorer,
+    explained_score,
+    explanation,
+    select_top,
+)
 from .schema import headcount_estimate
 
 log = logging.getLogger(__name__)
@@ -66,11 +90,7 @@ class Poles:
     def containing(self, *, departement: str | None, commune: str | None, lat: float, lon: float) -> list[str]:
         out = []
         for pid, r in self.rows.items():
-            if departement and departement in (r.get("departements") or []):
-                out.append(pid)
-            elif commune and commune in (r.get("communes") or []):
-                out.append(pid)
-            elif r.get("lat") is not None and r.get("radius_km") and \
+            if departement and departement in (r.get("departements") or []) or commune and commune in (r.get("communes") or []) or r.get("lat") is not None and r.get("radius_km") and \
                     haversine_km(r["lat"], r["lon"], np.array([lat]), np.array([lon]))[0] <= r["radius_km"]:
                 out.append(pid)
         return out
@@ -97,7 +117,7 @@ class Engine:
         return self._inferer
 
     @classmethod
-    def from_store(cls, db: DbEngine, *, scorer: Scorer | None = None, inferer: Any = None) -> "Engine":
+    def from_store(cls, db: DbEngine, *, scorer: Scorer | None = None, inferer: Any = None) -> Engine:
         """Load all candidates and poles from the store into memory."""
         with db.connect() as c:
             difficulty = set(c.execute(sa.select(store.companies.c.siren)
@@ -191,7 +211,7 @@ class Engine:
 
     def _rank(self, q: Query, kind_set: set[str] | None, top: int, *, explain: bool,
               divisions: list[int] | None = None, linked: np.ndarray | None = None,
-              near_km: float = 0.0) -> "_Ranked":
+              near_km: float = 0.0) -> _Ranked:
         ix = self.index
         cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,

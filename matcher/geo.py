@@ -67,7 +67,7 @@ class Communes:
     by_postal: pd.DataFrame  # index postal code -> lat, lon, departement (most populous commune)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Communes":
+    def from_file(cls, path: str | Path) -> Communes:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"communes file {path} does not exist")

@@ -12,8 +12,15 @@ from typing import Protocol
 
 import numpy as np
 
-from .compare import (CANDIDATE_FEATURES, EMPLOYEE_FEATURES, FEATURES, PROCEDURE_URGENCY,
-                      PROXIMITY_SCALE_KM, SECTOR_LEVEL_VALUE, Query)
+from .compare import (
+    CANDIDATE_FEATURES,
+    EMPLOYEE_FEATURES,
+    FEATURES,
+    PROCEDURE_URGENCY,
+    PROXIMITY_SCALE_KM,
+    SECTOR_LEVEL_VALUE,
+    Query,
+)
 
 # Weights of the transparent scorer: each contribution is weight × feature (features lie in
 # [0, 1]). A candidate's weights sum to 1, so its score lies in [0, 1].

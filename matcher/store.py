@@ -288,4 +288,4 @@ def fetch(engine: Engine, table: sa.Table, where: Iterable[Any] = ()) -> list[di
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

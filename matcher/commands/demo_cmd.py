@@ -18,7 +18,6 @@ def register(sub, db_option) -> None:
 
 
 def run(args, ctx) -> int:
-    import argparse as _argparse
     from ..batch import match_all, to_csv
     from ..demo import generate
     from ..engine import company_rows

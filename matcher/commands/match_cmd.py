@@ -39,10 +39,11 @@ def parse_kinds(text: str | None) -> list[str] | None:
 
 
 def run(args, ctx) -> int:
+    import pandas as pd
+
     from ..batch import match_all, result_rows, to_csv, to_frame
     from ..engine import company_rows
     from ..schema import clean_siren
-    import pandas as pd
 
     if not 1 <= args.top <= 1000:
         raise UsageError(f"--top {args.top} is out of range; expected 1 to 1000")

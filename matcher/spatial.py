@@ -1,0 +1,78 @@
+"""Spatial order of the candidate index: radius buckets, grid cells, ranges of positions.
+
+Candidates are stored sorted by (radius bucket, grid row, grid column), the grid of each bucket
+having cells half its radius wide. The bounding box of a bucket's radius around a point is then
+one range of positions per grid row; a sorted posting list restricted to the box comes from two
+binary searches per range. Everything here is vectorised numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RADIUS_BUCKETS_KM = (15.0, 30.0, 60.0, 100.0, 160.0, 250.0, 400.0, 20000.0)
+BUCKET_SHIFT = 40
+NCOLS = 1 << 16
+
+
+def cell_deg(radius_km: float) -> float:
+    """Grid cell size of a radius bucket: half its radius, in degrees of latitude."""
+    return min(max(radius_km, 10.0), 2000.0) / 111.0 / 2
+
+
+def spatial_keys(radius: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Sort key of each candidate: radius bucket, then grid row and column within the bucket."""
+    bucket = np.searchsorted(np.asarray(RADIUS_BUCKETS_KM, dtype=np.float32), radius, side="left")
+    bucket = np.minimum(bucket, len(RADIUS_BUCKETS_KM) - 1).astype(np.int64)
+    cell = np.asarray([cell_deg(r) for r in RADIUS_BUCKETS_KM])[bucket]
+    row = ((lat + 90.0) // cell).astype(np.int64)
+    col = ((lon + 180.0) // cell).astype(np.int64)
+    return (bucket << BUCKET_SHIFT) + row * NCOLS + col
+
+
+def expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """All positions in the ranges [lo, hi), without a Python loop."""
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return starts + np.arange(total, dtype=np.int64)
+
+
+def in_sorted(posting: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Whether each position is in a sorted posting (binary search; no array of all candidates)."""
+    idx = np.searchsorted(posting, positions)
+    idx[idx == len(posting)] = 0
+    return posting[idx] == positions
+
+
+def take(posting: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The positions of a sorted posting that fall in the ranges [lo, hi)."""
+    a = np.searchsorted(posting, lo, side="left")
+    b = np.searchsorted(posting, hi, side="left")
+    return posting[expand(a, b)]
+
+
+def box_ranges(keys: np.ndarray, lat: float, lon: float, max_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
+    ``max_km``) could reach (lat, lon): one range per bucket and grid row of its box."""
+    los, his = [], []
+    for b, upper in enumerate(RADIUS_BUCKETS_KM):
+        radius = upper if max_km is None else min(upper, max_km)
+        base = np.int64(b) << BUCKET_SHIFT
+        if radius >= 5000:
+            los.append(base)
+            his.append(base + (np.int64(1) << BUCKET_SHIFT))
+            continue
+        cell = cell_deg(upper)
+        dlat = radius / 110.574
+        dlon = radius / (111.320 * np.cos(np.radians(min(89.0, abs(lat) + dlat))))
+        rows = np.arange(int((lat - dlat + 90.0) // cell), int((lat + dlat + 90.0) // cell) + 1, dtype=np.int64)
+        c0, c1 = int((lon - dlon + 180.0) // cell), int((lon + dlon + 180.0) // cell)
+        los.append(base + rows * NCOLS + c0)
+        his.append(base + rows * NCOLS + c1 + 1)
+    lo = np.searchsorted(keys, np.concatenate([np.atleast_1d(x) for x in los]), side="left")
+    hi = np.searchsorted(keys, np.concatenate([np.atleast_1d(x) for x in his]), side="left")
+    keep = hi > lo
+    return lo[keep], hi[keep]
