@@ -158,12 +158,14 @@ def _rejects_frame(raw: pd.DataFrame, reasons: pd.Series, bad: np.ndarray) -> pd
 
 def _check_outcome_refs(engine: Engine, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
     """An outcome must name a stored company and a stored candidate (or its own employees)."""
-    sirens = set(clean["siren"].dropna())
-    cands = set(clean["candidate_id"].dropna()) - {c for c in clean["candidate_id"].dropna() if c.startswith("employees:")}
+    sirens = {s for s in clean["siren"].dropna() if isinstance(s, str)}
+    cands = {c for c in clean["candidate_id"].dropna() if isinstance(c, str) and not c.startswith("employees:")}
     known_s = _existing(engine, store.companies.c.siren, sirens)
     known_c = _existing(engine, store.candidates.c.candidate_id, cands)
     out = reasons.copy()
     for i, (s, c) in enumerate(zip(clean["siren"], clean["candidate_id"])):
+        s = s if isinstance(s, str) else None  # missing cells are NA: already reported as required
+        c = c if isinstance(c, str) else None
         msgs = [out.iat[i]] if out.iat[i] else []
         if s and s not in known_s:
             msgs.append(f"siren {s} is not a stored company in difficulty; import it first")

@@ -226,3 +226,11 @@ def test_poles_import(sqlite_url):
     assert "a circle territory needs lat, lon and radius_km" in reasons["PC"]
     assert "one of departements/communes/lat is required" in reasons["PN"]
     assert store.fetch(db, store.poles)[0]["departements"] == ["44", "85"]
+
+
+def test_outcome_rows_with_missing_keys_are_rejected_not_crashing(sqlite_url):
+    db = store.connect(sqlite_url)
+    report = import_frame(db, "outcomes", pd.DataFrame([{"siren": None, "candidate_id": None, "outcome": "offer"}]))
+    assert report.rejected == 1
+    reason = report.rejects["reason"].iloc[0]
+    assert "siren is required and is empty" in reason and "candidate_id is required and is empty" in reason
