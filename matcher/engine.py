@@ -54,6 +54,10 @@ INDEX_COLUMNS = ["candidate_id", "kind", "name", "naf", "sought_naf", "sought_ac
                  "ess", "esus", "pole", "partners", "trains_apprentices"]
 COOP_NEARBY_KM = 50.0
 EMPLOYEES_NAME = "Employees of the company (SCOP takeover)"
+# Below this many candidates every query scores all candidates in reach, so the exclusion counts
+# name each reason; above it, candidates that provably cannot enter the list are skipped and
+# counted as ``not_scored`` (the options are the same either way).
+SHORTCUT_FROM = 20_000
 
 
 @dataclass
@@ -103,8 +107,9 @@ class Engine:
     """Ranks takeover options for companies against a candidate index."""
 
     def __init__(self, index: CandidateIndex, *, scorer: Scorer | None = None, poles: Poles | None = None,
-                 inferer: Any = None) -> None:
+                 inferer: Any = None, shortcut_from: int = SHORTCUT_FROM) -> None:
         self.index = index
+        self.shortcut_from = shortcut_from
         self.scorer = scorer or TransparentScorer()
         self.poles = poles or Poles([])
         self._inferer = inferer
@@ -178,12 +183,14 @@ class Engine:
         declared interest, experience, pole or partnership. The list's threshold then tells how
         near an unlinked candidate must be to possibly enter it; only those are scored next.
         The answer is the same as scoring every candidate in reach, which is what happens when
-        the scorer offers no bound or exclusions are asked for.
+        the scorer offers no bound, exclusions are asked for, or the index is small
+        (``shortcut_from``).
         """
         q, notes = self.query_for(company)
         kind_set = set(kinds) if kinds else None
         reach = getattr(self.scorer, "unlinked_reach_km", None)
-        if q.confidential and not explain_exclusions:
+        shortcut = not explain_exclusions and len(self.index) >= self.shortcut_from
+        if q.confidential and shortcut:
             # only the members of its poles may see a confidential case: examine them alone
             members = [self.index.poles[p] for p in q.poles if p in self.index.poles]
             ranked = self._rank(q, kind_set, top, explain=False, divisions=[], linked=members)
@@ -194,7 +201,7 @@ class Engine:
             if unseen - (len(self.index) - n_members) > 0:
                 counts[OUT_OF_RADIUS] = unseen - (len(self.index) - n_members)
             return ranked.result(q, notes, self.scorer, explain=False)
-        if reach is not None and not explain_exclusions and q.naf_idx >= 0:
+        if reach is not None and shortcut and q.naf_idx >= 0:
             divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
             linked = self.index.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
             ranked = self._rank(q, kind_set, top, explain=False, divisions=divisions, linked=linked)
