@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from common import SHARED, machine, places, timed  # noqa: E402
-from plain import plain_match, prepare  # noqa: E402
+from common import SHARED, machine, places, timed
+from plain import plain_match, prepare
 
 from matcher import store
 from matcher.demo import synth_candidates, synth_companies
@@ -65,15 +64,17 @@ def bodacc_file(path: Path, n: int, seed: int, pl: pd.DataFrame) -> int:
     french = rng.random(n) < 0.2
     natural = rng.random(n) < 0.25
     no_siren = natural & (rng.random(n) < 0.4)
+    rows = comps[["siren", "name", "activity", "postal_code"]].astype(object).to_dict("records")
     with open(path, "w", encoding="utf-8") as fh:
         for i in range(n):
-            c = comps.iloc[who[i]]
+            c = rows[who[i]]
             d = pd.Timestamp("2026-01-01") + pd.Timedelta(days=int(day[i]))
             date = f"{d.day}\u00a0{MONTHS[d.month - 1]}\u00a0{d.year}" if french[i] else d.date().isoformat()
             famille, nature, _ = MIX[kind[i]]
             complement = CATCH_ALL_TEXTS[i % 3] if "Autre" in nature else nature + "."
             siren = None if no_siren[i] else str(c["siren"])
-            person = {"typePersonne": "pp" if natural[i] else "pm", "activite": c["activity"] or "non précisée",
+            activity = c["activity"] if isinstance(c["activity"], str) and c["activity"] else "non précisée"
+            person = {"typePersonne": "pp" if natural[i] else "pm", "activite": activity,
                       "adresseSiegeSocial": {"codePostal": c["postal_code"], "ville": "X"}}
             person.update({"nom": str(c["name"]).split()[-1], "prenom": "Jean"} if natural[i]
                           else {"denomination": c["name"]})
@@ -105,14 +106,23 @@ def run_scan(db_path: Path, path: Path, communes: Communes, scheduler=None, work
     return {"report": report, "store_s": stored - t0, "rank_s": end - stored}
 
 
+def line(name: str, res: dict, plain_per_s: float) -> str:
+    rep = res["report"]
+    rank_rate = rep.ranked / res["rank_s"] if res["rank_s"] else float("nan")
+    return (f"{name:<24}{rep.read / res['store_s']:>14,.0f}{rank_rate:>18,.1f}{rep.ranked:>9,}"
+            f"{len(rep.matches):>10,}{rank_rate / plain_per_s:>9.0f}x   "
+            f"(store {res['store_s']:.0f}s, rank {res['rank_s']:.0f}s, load {os.getloadavg()[0]:.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--announcements", type=int, default=60_000)
     ap.add_argument("--candidates", type=int, default=100_000)
     ap.add_argument("--plain-sample", type=int, default=5)
-    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--runs", default="local1,local2,dask", help="comma-separated: local1, local2, dask")
     args = ap.parse_args()
-    print(machine())
+    runs = args.runs.split(",")
+    print(machine(), flush=True)
     pl = places()
     communes = Communes.from_file(SHARED / "data" / "communes.csv")
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,51 +136,51 @@ def main() -> None:
         db.dispose()
         print(f"{args.announcements:,} announcements about {m:,} companies written in {t_gen:.1f}s "
               f"({path.stat().st_size / 2**20:.0f} MB); {rep.stored:,} candidates imported in {t_imp:.1f}s")
-        shutil.copy(base, tmp / "local.db")
-        local = run_scan(tmp / "local.db", path, communes)
-        r = local["report"]
-        print(r.summary())
-        rows = [("local, 1 process", local)]
-        shutil.copy(base, tmp / "local2.db")
-        forked = run_scan(tmp / "local2.db", path, communes, workers=2)
-        print(f"2 local processes: matches identical to 1: {forked['report'].matches.equals(r.matches)}")
-        rows.append(("local, 2 processes", forked))
-        if not args.no_dask:
-            from distributed import LocalCluster
-            t = time.perf_counter()
-            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                              silence_logs=40) as cluster:
-                print(f"LocalCluster(2 workers) started in {time.perf_counter() - t:.1f}s")
-                shutil.copy(base, tmp / "dask.db")
-                dask = run_scan(tmp / "dask.db", path, communes, scheduler=cluster.scheduler_address)
-                # the pipeline's cluster part alone: the same companies ranked again on the warm cluster
-                from matcher.distributed import DaskRanker
-                from matcher.engine import Engine
-                db = store.connect(f"sqlite:///{tmp / 'dask.db'}")
-                engine = Engine.from_store(db)
-                with DaskRanker(engine, cluster.scheduler_address) as ranker:
-                    warm, t_warm = timed(ranker.rank, r.cases, top=10)
-                db.dispose()
-            same = dask["report"].matches.equals(r.matches)
-            print(f"dask matches identical to local: {same}")
-            rows.append(("dask LocalCluster(2)", dask))
-            print(f"dask, engine already on the workers: {len(r.cases) / t_warm:,.1f} companies/s")
-        # the plain approach on a sample of the same companies, extrapolated per company
+        # the plain approach first, on a sample of the same companies, extrapolated per company
         plain_cands = prepare(cands.assign(lat=cands["lat"].astype(float), lon=cands["lon"].astype(float)),
                               DEFAULT_RADIUS_KM)
-        sample = r.cases[: args.plain_sample]
+        sample = synth_companies(args.plain_sample, seed=2, places=pl).to_dict("records")
         t = time.perf_counter()
         for c in sample:
-            plain_match({"lat": c["lat"], "lon": c["lon"], "text": c.get("activity") or ""}, plain_cands)
+            plain_match({"lat": float(c["lat"]), "lon": float(c["lon"]), "text": c["activity"]}, plain_cands)
         plain_per_s = len(sample) / (time.perf_counter() - t)
-    print(f"\n{'run':<24}{'scan ann./s':>14}{'rank companies/s':>18}{'ranked':>9}{'options':>10}{'vs plain':>10}")
-    for name, res in rows:
-        rep = res["report"]
-        rank_rate = rep.ranked / res["rank_s"] if res["rank_s"] else float("nan")
-        print(f"{name:<24}{rep.read / res['store_s']:>14,.0f}{rank_rate:>18,.1f}{rep.ranked:>9,}"
-              f"{len(rep.matches):>10,}{rank_rate / plain_per_s:>9.0f}x")
-    print(f"{'plain (cross join+fuzz)':<24}{'':>14}{plain_per_s:>18,.2f}{len(sample):>9}  "
-          f"(sample; {r.ranked / plain_per_s / 3600:.1f} h extrapolated for {r.ranked:,} companies)")
+        print(f"\n{'run':<24}{'scan ann./s':>14}{'rank companies/s':>18}{'ranked':>9}{'options':>10}"
+              f"{'vs plain':>10}")
+        print(f"{'plain (cross join+fuzz)':<24}{'':>14}{plain_per_s:>18,.2f}{len(sample):>9}  (a sample of the "
+              f"same companies; load {os.getloadavg()[0]:.2f})", flush=True)
+        first = None
+        for run in runs:
+            db_path = tmp / f"{run}.db"
+            shutil.copy(base, db_path)
+            if run == "dask":
+                from distributed import LocalCluster
+
+                from matcher.distributed import DaskRanker
+                from matcher.engine import Engine
+                t = time.perf_counter()
+                with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster:
+                    started = time.perf_counter() - t
+                    res = run_scan(db_path, path, communes, scheduler=cluster.scheduler_address)
+                    # the cluster part alone: the same companies again, engine already on the workers
+                    db = store.connect(f"sqlite:///{db_path}")
+                    with DaskRanker(Engine.from_store(db), cluster.scheduler_address) as ranker:
+                        _, t_warm = timed(ranker.rank, res["report"].cases, top=10)
+                    db.dispose()
+                print(line("dask LocalCluster(2)", res, plain_per_s) + f" cluster start {started:.1f}s; "
+                      f"warm re-rank {len(res['report'].cases) / t_warm:,.1f} companies/s", flush=True)
+            else:
+                res = run_scan(db_path, path, communes, workers=2 if run == "local2" else 1)
+                print(line("local, 2 processes" if run == "local2" else "local, 1 process", res, plain_per_s),
+                      flush=True)
+            if first is None:
+                first = res["report"]
+                print("   " + first.summary(), flush=True)
+            else:
+                print(f"   matches identical to the first run: {res['report'].matches.equals(first.matches)}",
+                      flush=True)
+            db_path.unlink()
+        print(f"extrapolated plain approach for {first.ranked:,} companies: {first.ranked / plain_per_s / 3600:.1f} h")
     print(f"load after run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

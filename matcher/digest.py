@@ -50,8 +50,8 @@ def _sector(c: dict[str, Any]) -> str:
 
 def _case(c: dict[str, Any], options: pd.DataFrame, top: int) -> list[str]:
     lines = [f"## {_cell(c['name'])} (SIREN {c['siren']})", "",
-             f"- procedure: {PROCEDURE_LABEL.get(c.get('procedure'), c.get('procedure'))}"
-             f" (judgment {c.get('judgment_date') or c.get('procedure_date') or 'date unknown'})",
+             (f"- procedure: {PROCEDURE_LABEL.get(c.get('procedure'), c.get('procedure'))}"
+              f" (judgment {c.get('judgment_date') or c.get('procedure_date') or 'date unknown'})"),
              f"- offer deadline: {c.get('offer_deadline') or 'not published'}",
              f"- sector: {_sector(c)}",
              f"- place: {c.get('postal_code') or ''} {c.get('city') or c.get('commune') or ''}".rstrip(), ""]

@@ -53,7 +53,7 @@ class DaskRanker:
             self.client = Client(scheduler, timeout=connect_timeout) if self._own else scheduler
         except OSError as exc:
             raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from exc
-        engine.inferer  # build the sector inferer here so workers receive it instead of each building it
+        _ = engine.inferer  # build the sector inferer here so workers receive it instead of each building it
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         self.engine = self.client.scatter(engine, broadcast=True, hash=False)
 
@@ -77,10 +77,10 @@ class DaskRanker:
         if self._own:
             self.client.close()
 
-    def __enter__(self) -> "DaskRanker":
+    def __enter__(self) -> DaskRanker:  # noqa: PYI034 (final in practice)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

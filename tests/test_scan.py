@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from matcher import store
 from matcher.cli import main
@@ -130,7 +129,7 @@ def test_a_scan_stopped_halfway_is_consistent_and_a_rerun_completes_it(db_url, t
         assert len(stored) == 10 and set(companies["siren"]) <= set(stored["siren"].dropna())
         assert not stored["matched"].any() and not store.fetch(db, store.matches)
     else:  # all signals; the first ranking chunk stored with its flags, the rest pending
-        ranked = set(r["siren"] for r in store.fetch(db, store.matches))
+        ranked = {r["siren"] for r in store.fetch(db, store.matches)}
         assert ranked == set(ACTIONABLE_2008[:2])
         assert set(stored.loc[stored["matched"], "siren"]) == ranked
     report = scan_file(db, path, communes=communes, chunk=10, rank_chunk=2)

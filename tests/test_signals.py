@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from matcher import signals
-from matcher.signals import CATEGORIES, classify, offer_deadline, parse_date, read_signals
+from matcher.signals import (
+    CATEGORIES,
+    classify,
+    offer_deadline,
+    parse_date,
+    read_signals,
+)
 from tests.conftest import shared_path, write
 
 PP = "natural person without a SIREN"
@@ -167,7 +173,7 @@ def test_catch_all_judgment_classified_from_its_text(complement, category):
 
 
 def test_documented_nature_table_is_what_the_code_does():
-    rows = re.findall(r"^\| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", signals.__doc__, flags=re.M)
+    rows = re.findall(r"^\| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", signals.__doc__, flags=re.MULTILINE)
     rows = [(f.strip(), n.strip(), c.strip()) for f, n, c in rows if f.strip() not in ("famille", "---")]
     assert len(rows) >= 30
     for famille, nature, category in rows:

@@ -33,7 +33,13 @@ def _progress(enabled: bool):
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     tasks: dict[str, int] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -46,11 +52,11 @@ def _progress(enabled: bool):
 
 
 def run(args, ctx) -> int:
+    from .. import store
     from ..batch import to_csv
     from ..digest import write_digests
     from ..records import InputFileError
     from ..scan import scan_file
-    from .. import store
 
     if not 1 <= args.top <= 1000:
         raise UsageError(f"--top {args.top} is out of range; expected 1 to 1000")
