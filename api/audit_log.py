@@ -19,6 +19,7 @@ from matcher import store
 READ_MATCHES = "read_matches"       # a company's matches were returned
 DENIED_MATCHES = "denied_matches"   # asked for a case the key may not see (answered 404)
 MATCH_PROFILE = "match_profile"     # options ranked for a profile sent in the request
+_INSERT = sa.insert(store.audit)
 
 
 class _Pending:
@@ -60,7 +61,7 @@ class AuditLog:
             error = None
             try:
                 with self.db.begin() as c:
-                    c.execute(sa.insert(store.audit), [p.row for p in batch])
+                    c.execute(_INSERT, [p.row for p in batch])
             except sa.exc.SQLAlchemyError as exc:
                 error = exc
             for p in batch:

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     max_page_size: int = Field(500, ge=1, description="largest `limit` for list requests")
     max_bulk_rows: int = Field(1000, ge=1, description="most records in one bulk write")
     max_exclusions: int = Field(1000, ge=0, description="most exclusions listed with explain_exclusions")
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="how long a checked API key is trusted without a store lookup; a key "
+                               "revoked by `reprise keys revoke` stops working within this delay")
+    match_cache_size: int = Field(
+        4096, ge=0, description="ranked results kept per process for repeated reads of the same case "
+                                "(dropped when the index or model changes); 0 disables")
     index_poll_seconds: float = Field(
         30.0, ge=0, description="how often the store is checked for changes made by other processes "
                                 "(another worker, `reprise import`); 0 disables")

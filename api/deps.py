@@ -1,8 +1,13 @@
-"""Dependencies of the routes, as ``Annotated`` aliases: settings, store, engine, the caller."""
+"""Dependencies of the routes, as ``Annotated`` aliases: settings, store, engine, the caller.
+
+Those that do no I/O are ``async`` so FastAPI does not send each to the thread pool.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
+
+import anyio
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,29 +20,29 @@ from .audit_log import AuditLog
 from .config import Settings
 from .live_engine import LiveEngine
 from .problems import Problem
-from .security import Principal, authenticate
+from .security import KeyCache, Principal
 
 bearer = HTTPBearer(auto_error=False, description="an API key created with `reprise keys create`")
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> DbEngine:
+async def get_db(request: Request) -> DbEngine:
     return request.app.state.db
 
 
-def get_live(request: Request) -> LiveEngine:
+async def get_live(request: Request) -> LiveEngine:
     return request.app.state.live
 
 
-def get_communes(request: Request) -> Communes | None:
+async def get_communes(request: Request) -> Communes | None:
     return request.app.state.communes
 
 
-def get_audit(request: Request) -> AuditLog:
+async def get_audit(request: Request) -> AuditLog:
     return request.app.state.audit
 
 
@@ -48,13 +53,16 @@ CommunesDep = Annotated[Communes | None, Depends(get_communes)]
 AuditDep = Annotated[AuditLog, Depends(get_audit)]
 
 
-def get_principal(db: DbDep,
-                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+async def get_principal(request: Request,
+                        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     """The caller, from ``Authorization: Bearer <key>``; 401 when missing, unknown or revoked."""
     if creds is None:
         raise Problem(401, "an API key is required: send the header Authorization: Bearer <key> "
                            "(an admin creates keys with `reprise keys create`)", headers=CHALLENGE)
-    principal = authenticate(db, creds.credentials)
+    keys: KeyCache = request.app.state.keys
+    principal = keys.cached(creds.credentials)
+    if principal is None:  # the store lookup runs in a thread, off the event loop
+        principal = await anyio.to_thread.run_sync(keys.authenticate, creds.credentials)
     if principal is None:
         raise Problem(401, "the API key is not valid or has been revoked", headers=CHALLENGE)
     return principal
@@ -63,17 +71,17 @@ def get_principal(db: DbDep,
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def writer(principal: PrincipalDep) -> Principal:
+async def writer(principal: PrincipalDep) -> Principal:
     require(principal, WRITE_ROLES, "write companies or candidates")
     return principal
 
 
-def outcome_recorder(principal: PrincipalDep) -> Principal:
+async def outcome_recorder(principal: PrincipalDep) -> Principal:
     require(principal, OUTCOME_ROLES, "record outcomes")
     return principal
 
 
-def admin(principal: PrincipalDep) -> Principal:
+async def admin(principal: PrincipalDep) -> Principal:
     require(principal, ADMIN_ROLES, "manage keys, models or read the audit log")
     return principal
 

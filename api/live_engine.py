@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from matcher import store
 from matcher.engine import Engine
 
+from .match_cache import MatchCache
 from .ranker import load_scorer
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Serving:
     engine: Engine
     built_at: dt.datetime
     signature: tuple
+    cache: MatchCache
 
 
 def store_signature(db: DbEngine) -> tuple:
@@ -49,8 +51,10 @@ def store_signature(db: DbEngine) -> tuple:
 class LiveEngine:
     """Holds the serving engine; rebuilds it on demand and when the store changes."""
 
-    def __init__(self, db: DbEngine, *, models_dir: Path, poll_seconds: float = 0.0) -> None:
+    def __init__(self, db: DbEngine, *, models_dir: Path, poll_seconds: float = 0.0,
+                 cache_size: int = 0) -> None:
         self.db, self.models_dir, self.poll_seconds = db, Path(models_dir), poll_seconds
+        self.cache_size = cache_size
         self._serving: Serving | None = None
         self._inferer: Any = None
         self._state = threading.Lock()
@@ -122,14 +126,14 @@ class LiveEngine:
             scorer = load_scorer(self.models_dir)
             old = self._serving
             engine = Engine(old.engine.index, scorer=scorer, poles=old.engine.poles, inferer=self._inferer)
-            self._serving = Serving(engine, old.built_at, old.signature)
+            self._serving = Serving(engine, old.built_at, old.signature, MatchCache(self.cache_size))
             return str(old.engine.scorer.model_id), self._serving
 
     def _rebuild(self, scorer) -> None:
         signature = store_signature(self.db)  # read first: a change during the build is seen next time
         started = dt.datetime.now(dt.timezone.utc)
         engine = Engine.from_store(self.db, scorer=scorer, inferer=self._inferer)
-        self._serving = Serving(engine, started, signature)
+        self._serving = Serving(engine, started, signature, MatchCache(self.cache_size))
         log.info("index rebuilt: %d candidates in %.1f s", len(engine.index),
                  (dt.datetime.now(dt.timezone.utc) - started).total_seconds())
 

@@ -18,6 +18,7 @@ from matcher.geo import Communes
 from .audit_log import AuditLog
 from .config import Settings
 from .live_engine import LiveEngine
+from .security import KeyCache
 from .problems import RequestGuard, install_handlers, problem_openapi
 from .routes import candidates, companies, health, keys, matches, model, outcomes
 
@@ -48,11 +49,13 @@ async def lifespan(app: FastAPI):
     limiter = threadpool_limits(limits=settings.blas_threads)  # parallelism is across requests
     db = store.connect(settings.database_url)
     communes = Communes.from_file(settings.communes) if settings.communes else None
-    live = LiveEngine(db, models_dir=settings.models_dir, poll_seconds=settings.index_poll_seconds)
+    live = LiveEngine(db, models_dir=settings.models_dir, poll_seconds=settings.index_poll_seconds,
+                      cache_size=settings.match_cache_size)
     await anyio.to_thread.run_sync(live.load)
     live.start()
     app.state.db, app.state.live, app.state.communes = db, live, communes
     app.state.audit = AuditLog(db)
+    app.state.keys = KeyCache(db, ttl=settings.key_cache_seconds)
     if settings.threads:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
     log.info("serving %d candidates with ranker %s", len(live.engine.index), live.engine.scorer.model_id)

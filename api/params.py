@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
 from matcher.candidates import KINDS
-from matcher.schema import clean_siren, luhn_valid
+from matcher.schema import LA_POSTE
 
 from .problems import invalid
 
 OPTION_KINDS = KINDS  # candidate kinds and "employees"
+_SPACES = re.compile(r"[\s\u00a0]")
+_NINE = re.compile(r"[0-9]{9}")
 
 
 def parse_siren(value: str, field: str = "siren") -> str:
-    """A SIREN as stored (spaces removed), or 422 with the file import's wording."""
-    v = clean_siren(pd.Series([value])).iloc[0]
-    if not re.fullmatch(r"\d{9}", v):
+    """A SIREN as stored (spaces removed), or 422 with the file import's wording.
+
+    Scalar code on purpose: this runs on every request, where a one-row pandas call costs ~0.6 ms.
+    """
+    v = _SPACES.sub("", value)
+    if not _NINE.fullmatch(v):
         raise invalid(field, value, f"{field} {value} is not 9 digits")
-    if not luhn_valid(pd.Series([v]))[0]:
+    if not siren_luhn(v):
         raise invalid(field, value, f"{field} {v} fails the Luhn check (a SIREN's 9th digit is a check digit)")
     return v
+
+
+def siren_luhn(digits: str) -> bool:
+    """``matcher.schema.luhn_valid`` for one 9-digit string (La Poste's 356000000 accepted)."""
+    total = 0
+    for i, ch in enumerate(digits):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0 or digits == LA_POSTE
 
 
 def check_range(field: str, value: int, low: int, high: int) -> int:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ from matcher import store
 ROLES = ("advisor", "analyst", "admin")
 PREFIX = "rk_"
 _KEY = re.compile(r"rk_([0-9a-f]{12})\.([A-Za-z0-9_-]{43})")
+_KEY_ROW = sa.select(store.api_keys.c.key_hash, store.api_keys.c.role, store.api_keys.c.poles,
+                     store.api_keys.c.revoked_at).where(store.api_keys.c.key_id == sa.bindparam("key_id"))
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,38 @@ def authenticate(db: DbEngine, key: str) -> Principal | None:
     m = _KEY.fullmatch(key or "")
     if not m:
         return None
-    t = store.api_keys
     with db.connect() as c:
-        row = c.execute(sa.select(t.c.key_hash, t.c.role, t.c.poles, t.c.revoked_at)
-                        .where(t.c.key_id == m.group(1))).first()
+        row = c.execute(_KEY_ROW, {"key_id": m.group(1)}).first()
     if row is None or not hmac.compare_digest(row.key_hash, hash_key(key)) or row.revoked_at is not None:
         return None
     return Principal(key_id=m.group(1), role=row.role, poles=frozenset(row.poles or []))
+
+
+class KeyCache:
+    """Valid keys remembered for ``ttl`` seconds, so most requests skip the key lookup.
+
+    A key revoked through this process's API stops at once; revoked elsewhere (``reprise keys
+    revoke``, another worker) it stops within ``ttl``. Only valid keys are kept (by hash), at
+    most ``size`` of them.
+    """
+
+    def __init__(self, db: DbEngine, *, ttl: float, size: int = 10_000) -> None:
+        self.db, self.ttl, self.size = db, ttl, size
+        self._items: dict[str, tuple[Principal, float]] = {}
+
+    def cached(self, key: str) -> Principal | None:
+        hit = self._items.get(hash_key(key)) if self.ttl > 0 else None
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    def authenticate(self, key: str) -> Principal | None:
+        principal = authenticate(self.db, key)
+        if principal is not None and self.ttl > 0:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[hash_key(key)] = (principal, time.monotonic() + self.ttl)
+        return principal
+
+    def forget(self, key_id: str) -> None:
+        for digest, (principal, _) in list(self._items.items()):
+            if principal.key_id == key_id:
+                self._items.pop(digest, None)

@@ -148,17 +148,21 @@ def _existing(db: DbEngine, table: sa.Table, key: str, values: list[str]) -> dic
     return out
 
 
+# built once: constructing a statement costs more than running it (these run on every read)
+_COMPANY = sa.select(store.companies).where(store.companies.c.siren == sa.bindparam("key"))
+_CANDIDATE = sa.select(store.candidates).where(store.candidates.c.candidate_id == sa.bindparam("key"))
+
+
 def get_company(db: DbEngine, siren: str) -> dict[str, Any] | None:
     with db.connect() as c:
-        row = c.execute(sa.select(store.companies).where(store.companies.c.siren == siren)).mappings().first()
-    return dict(row) if row else None
+        row = c.execute(_COMPANY, {"key": siren}).first()
+    return row._asdict() if row else None
 
 
 def get_candidate(db: DbEngine, candidate_id: str) -> dict[str, Any] | None:
-    t = store.candidates
     with db.connect() as c:
-        row = c.execute(sa.select(t).where(t.c.candidate_id == candidate_id)).mappings().first()
-    return dict(row) if row else None
+        row = c.execute(_CANDIDATE, {"key": candidate_id}).first()
+    return row._asdict() if row else None
 
 
 def erase_company(db: DbEngine, siren: str) -> bool:

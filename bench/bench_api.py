@@ -7,7 +7,7 @@ requests/s, p50/p99 latency, errors. The load generator is ``wrk`` when installe
 figures are lower bounds. The plain approach (a pandas cross join with per-pair RapidFuzz calls)
 is timed on a few of the same companies, in-process, for the ratio.
 
-    python bench/bench_api.py [--candidates 100000] [--seconds 10] [--workers 1]
+    python bench/bench_api.py [--candidates 100000] [--seconds 8] [--workers 1] [--client auto|wrk|asyncio]
 
 The store is built once (import kept out of the timing) and reused from ``--cache``.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
 import shutil
@@ -72,7 +73,7 @@ def prepare(cache: Path, n: int) -> tuple[str, list[str], str]:
     sirens = companies.loc[~companies["confidential"].astype(bool) & (companies["procedure"] != "none"), "siren"]
     key = create_key(db, role="analyst", label="bench_api")[1]
     db.dispose()
-    return url, sorted(sirens)[:500], key
+    return url, sorted(sirens), key
 
 
 def start_server(url: str, port: int, workers: int, cwd: Path) -> subprocess.Popen:
@@ -93,11 +94,22 @@ def start_server(url: str, port: int, workers: int, cwd: Path) -> subprocess.Pop
     raise RuntimeError("the server was not ready within 300 s")
 
 
+def prime(port: int, paths: list[str], key: str) -> None:
+    """Ask once for each path (not timed), so the repeated run reads ranked results from the cache."""
+    for path in paths:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            r.read()
+
+
 def run_wrk(port: int, paths: list[str], key: str, seconds: float, tmp: Path) -> dict:
     script = tmp / "paths.lua"
     items = ",".join(f'"{p}"' for p in paths)
-    script.write_text(f"local paths = {{{items}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n"
-                      f"  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n")
+    # each wrk thread walks its own half of the list, so no path repeats before the list wraps
+    script.write_text(f"local paths = {{{items}}}\nlocal n = 0\nfunction setup(thread)\n"
+                      f"  thread:set(\"start\", n)\n  n = n + 1\nend\nlocal i = -1\n"
+                      f"request = function()\n  if i < 0 then i = start * math.floor(#paths / 2) end\n"
+                      f"  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n")
     out = subprocess.run(["wrk", "-t2", f"-c{CLIENTS}", f"-d{int(seconds)}s", "--latency", "--timeout", "5s",
                           "-H", f"Authorization: Bearer {key}", "-s", str(script), f"http://127.0.0.1:{port}"],
                          capture_output=True, text=True, check=True).stdout
@@ -112,13 +124,11 @@ def run_wrk(port: int, paths: list[str], key: str, seconds: float, tmp: Path) ->
             "p99": ms("99"), "requests": requests, "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
 
 
-async def _client(port: int, paths: list[str], key: str, stop: float, start: int, lat: list, errs: list) -> None:
+async def _client(port: int, paths: list[str], key: str, stop: float, turn, lat: list, errs: list) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    i = start
     try:
         while time.perf_counter() < stop:
-            path = paths[i % len(paths)]
-            i += 1
+            path = paths[next(turn) % len(paths)]
             t = time.perf_counter()
             writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
@@ -139,7 +149,8 @@ def run_asyncio(port: int, paths: list[str], key: str, seconds: float, tmp: Path
 
     async def main() -> float:
         t0 = time.perf_counter()
-        await asyncio.gather(*(_client(port, paths, key, t0 + seconds, c * 7, lat, errs) for c in range(CLIENTS)))
+        turn = itertools.count()  # shared: no path repeats before the list wraps
+        await asyncio.gather(*(_client(port, paths, key, t0 + seconds, turn, lat, errs) for c in range(CLIENTS)))
         return time.perf_counter() - t0
     elapsed = asyncio.run(main())
     ms = np.array(lat) * 1000
@@ -192,7 +203,7 @@ def engine_ms(url: str, sirens: list[str]) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--candidates", type=int, default=100_000)
-    p.add_argument("--seconds", type=float, default=10.0, help="load per endpoint (two endpoints)")
+    p.add_argument("--seconds", type=float, default=8.0, help="load per run (three runs)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "reprise-bench-api")
@@ -211,8 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(url, port, args.workers, tmp)
     print(f"  server ready in {time.perf_counter() - t:.1f} s (index built at startup)", flush=True)
     try:
-        results = {"matches": load(port, [f"/v1/companies/{s}/matches?top=10" for s in sirens], key, args.seconds, tmp),
-                   "health": load(port, ["/health"], key, args.seconds, tmp)}
+        paths = [f"/v1/companies/{s}/matches?top=10" for s in sirens]
+        # cold: every request a company not asked before (the ranking runs); warm: the same 200
+        # companies again (ranked results served from the cache; each read still audited)
+        results = {"matches": load(port, paths, key, args.seconds, tmp)}
+        prime(port, paths[:200], key)
+        results["matches, repeated"] = load(port, paths[:200], key, args.seconds, tmp)
+        results["health"] = load(port, ["/health"], key, args.seconds, tmp)
+        if results["matches"]["requests"] > len(paths):
+            print(f"  warning: the cold pass wrapped around its {len(paths)} companies; "
+                  "some of its requests were served from the cache")
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -222,9 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     plain = plain_seconds_per_query(url, sirens)
     e50, e99 = engine_ms(url, sirens[:300])
+    labels = {"matches": "GET .../matches (each new)", "matches, repeated": "GET .../matches (repeated)",
+              "health": "GET /health"}
     print(f"\n{'endpoint':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}")
     for name, r in results.items():
-        label = "GET /v1/companies/{siren}/matches" if name == "matches" else "GET /health"
+        label = labels[name]
         print(f"{label:<34}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['requests']:>10}{r['errors']:>8}")
     print(f"{'(engine.match in-process, 1 thread)':<34}{1000 / e50:>9.0f}{e50:>9.1f}{e99:>9.1f}")
     m = results["matches"]
@@ -232,8 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plain approach (pandas cross join + per-pair RapidFuzz, in-process, 1 query at a time): "
           f"{plain * 1000:.0f} ms per query = {1 / plain:.1f} queries/s; API p50 {m['p50']:.1f} ms "
           f"({plain * 1000 / m['p50']:.0f}x faster per query), {m['rps'] * plain:.0f}x the throughput")
-    ok = m["errors"] == 0 and m["p99"] < 100
-    print(f"target (no errors, p99 < 100 ms): {'met' if ok else 'NOT met'}")
+    for name in ("matches", "matches, repeated"):
+        r = results[name]
+        ok = r["errors"] == 0 and r["p99"] < 100
+        print(f"target (no errors, p99 < 100 ms), {labels[name]}: {'met' if ok else 'NOT met'}")
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     return 0
 

@@ -137,6 +137,8 @@ def test_writes_are_in_the_index_before_the_answer(api):
     assert "552100554" not in ids()
     api("DELETE", "/v1/candidates/732829320")
     assert ids() == ["employees:802649921"]
+    api("PUT", "/v1/companies/802649921", json={**COMPANY, "headcount": 0})  # a new row: not the cached answer
+    assert ids() == []
 
 
 def test_company_that_is_a_candidate_is_excluded_once_in_difficulty(api):
@@ -166,8 +168,10 @@ def test_matches_layout_parameters_and_audit(api):
     for top in (0, 101):
         assert problem(api("GET", "/v1/companies/802649921/matches", params={"top": top}), 422)["errors"][0]["field"] == "top"
     problem(api("GET", "/v1/companies/552100554/matches"), 404)
+    again = api("GET", "/v1/companies/802649921/matches", params={"top": 2, "explain_exclusions": "true"})
+    assert again.json() == body  # served from the cache, and audited all the same
     audit = api("GET", "/v1/audit", role="admin").json()["items"]
-    assert [(a["siren"], a["action"]) for a in audit] == [("802649921", "read_matches")] * 2
+    assert [(a["siren"], a["action"]) for a in audit] == [("802649921", "read_matches")] * 3
     assert len({a["key_id"] for a in audit}) == 2
 
 
@@ -303,6 +307,9 @@ def test_keys_cli_and_api(db_url, tmp_path, capsys):
         assert client.delete(f"/v1/keys/{made['key_id']}", headers=auth(admin)).json()["revoked_at"]
         assert client.get("/v1/companies", headers=auth(made["key"])).status_code == 401
         assert main(["--db", db_url, "keys", "revoke", stored["key_id"]]) == 0
+        deadline = time.monotonic() + 6  # another process revoked it: within key_cache_seconds (5)
+        while client.get("/v1/companies", headers=auth(key)).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.25)
         assert client.get("/v1/companies", headers=auth(key)).status_code == 401
         assert client.post("/v1/keys", headers=auth(admin), json={"role": "advisor"}).status_code == 422
     assert main(["--db", db_url, "keys", "revoke", "000000000000"]) == 2

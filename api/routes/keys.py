@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from .. import audit_log
 from ..deps import AdminDep, DbDep, SettingsDep
@@ -31,11 +31,13 @@ def post_key(body: KeyCreate, principal: AdminDep, db: DbDep) -> dict:
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, responses=error_responses(404))
-def delete_key(key_id: str, principal: AdminDep, db: DbDep) -> dict:
-    """Revoke a key: it stops working at once."""
+def delete_key(key_id: str, request: Request, principal: AdminDep, db: DbDep) -> dict:
+    """Revoke a key: it stops working at once in this server process (in other workers within
+    ``key_cache_seconds``)."""
     row = revoke_key(db, key_id)
     if row is None:
         raise Problem(404, f"key_id {key_id} is not a key")
+    request.app.state.keys.forget(key_id)
     return row
 
 

@@ -48,16 +48,21 @@ def company_matches(siren: str, principal: PrincipalDep, db: DbDep, live: LiveDe
     key = parse_siren(siren)
     check_range("top", top, 1, settings.max_top)
     kind_list = parse_kinds(kinds)
-    engine = live.engine
+    serving = live.serving
     company = get_company(db, key)
     if company is None:
         raise not_found(key)
-    if not can_see(principal, company, engine.poles):
+    if not can_see(principal, company, serving.engine.poles):
         audit.record(principal.key_id, key, audit_log.DENIED_MATCHES)
         raise not_found(key)
-    result = engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
+    cache_key = serving.cache.key(company, top, tuple(kind_list or ()), explain_exclusions)
+    body = serving.cache.get(cache_key)
+    if body is None:
+        result = serving.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
+        body = payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)
+        serving.cache.put(cache_key, body)
     audit.record(principal.key_id, key, audit_log.READ_MATCHES)
-    return payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)
+    return body
 
 
 @router.post("/match", response_model=MatchResponse, response_model_exclude_none=True)
