@@ -32,7 +32,8 @@ class Settings(BaseSettings):
                                 "(dropped when the index or model changes); 0 disables")
     index_poll_seconds: float = Field(
         30.0, ge=0, description="how often the store is checked for changes made by other processes "
-                                "(another worker, `reprise import`); 0 disables")
+                                "(another worker, `reprise import`) and the registry for a newly "
+                                "promoted model; 0 disables")
     refresh_wait_seconds: float = Field(
         120.0, gt=0, description="how long a write waits for the index to include it before answering")
     threads: int | None = Field(None, ge=1, description="threads running requests per process "

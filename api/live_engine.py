@@ -22,7 +22,7 @@ from matcher import store
 from matcher.engine import Engine
 
 from .match_cache import MatchCache
-from .ranker import load_scorer
+from .ranker import load_scorer, promoted_model_id
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class LiveEngine:
         self._requested = self._built = 0
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self._refused: str | None = None  # a promoted model that failed its checks, not retried
 
     @property
     def serving(self) -> Serving | None:
@@ -145,3 +146,22 @@ class LiveEngine:
                     self.refresh()
             except Exception:  # the poller must outlive a store hiccup; the next round retries
                 log.exception("checking the store for changes failed")
+            self._follow_promotion()
+
+    def _follow_promotion(self) -> None:
+        """Serve a newly promoted (or rolled back) model without a restart."""
+        try:
+            wanted = promoted_model_id(self.models_dir)
+        except Exception:  # e.g. a registry file being rewritten: the next round retries
+            log.exception("reading the model registry failed")
+            return
+        if wanted in (str(self.engine.scorer.model_id), self._refused):
+            return
+        try:
+            previous, serving = self.reload_model()
+        except Exception:  # a refused model leaves the current one serving; said once
+            self._refused = wanted
+            log.exception("the promoted model %s could not be loaded; the current ranker keeps serving", wanted)
+            return
+        self._refused = None
+        log.info("promoted model picked up: %s -> %s", previous, serving.engine.scorer.model_id)

@@ -27,6 +27,14 @@ def load_scorer(models_dir: Path) -> Scorer:
     return scorer if scorer is not None else TransparentScorer()
 
 
+def promoted_model_id(models_dir: Path) -> str:
+    """The id of the model that should be serving ("transparent" when none is promoted)."""
+    if importlib.util.find_spec("matcher.registry") is None:
+        return TransparentScorer.model_id
+    registry = importlib.import_module("matcher.registry")
+    return registry.promoted_id(Path(models_dir)) or TransparentScorer.model_id
+
+
 def model_card(scorer: Scorer) -> dict[str, Any]:
     """``model_id``, ``kind`` and ``card`` of a scorer."""
     card = getattr(scorer, "card", None)

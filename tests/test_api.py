@@ -14,6 +14,7 @@ from api.main import create_app
 from api.security import create_key
 from matcher import store
 from matcher.cli import main
+from matcher.engine import company_rows
 from matcher.imports import import_frame
 
 COMPANY = {"siren": "802649921", "name": "Menuiserie Durand", "naf": "16.23Z", "lat": 47.2184,
@@ -250,6 +251,44 @@ def test_model_card_and_reload(api):
     problem(api("POST", "/v1/model/reload", role="advisor"), 403)
     r = api("POST", "/v1/model/reload", role="admin")
     assert r.status_code == 200 and r.json()["previous_model_id"] == "transparent"
+
+
+def test_promoted_model_served_reloaded_and_refused(tmp_path):
+    """A real `reprise train --promote` on the demo store; reload by POST and by the poller."""
+    from matcher.demo import generate
+    from matcher.imports import import_file
+    url, models = f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "models"
+    db = store.connect(url)
+    for kind, path in generate(tmp_path / "demo", seed=2026).items():
+        import_file(db, kind, path, rejects_path=tmp_path / f"{kind}.rejects.csv")
+    admin = create_key(db, role="admin")[1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPRISE_MODELS_DIR", str(models))
+        cli = lambda *args: main(["--db", url, *args])
+        assert cli("train", "--promote", "--threads", "1", "--max-iter", "40", "--learning-rate", "0.2") == 0
+        model_id = json.loads((models / "registry.json").read_text())["promoted"][-1]
+        client = TestClient(create_app(Settings(database_url=url, models_dir=models, index_poll_seconds=0.2)))
+        with client:
+            auth = {"Authorization": f"Bearer {admin}"}
+            card = client.get("/v1/model", headers=auth).json()
+            assert (card["model_id"], card["kind"]) == (model_id, "learned") and card["card"]["metrics"]
+            siren = next(r["siren"] for r in company_rows(db) if not r["confidential"])
+            assert client.get(f"/v1/companies/{siren}/matches", headers=auth).json()["model"] == model_id
+            assert cli("models", "rollback") == 0
+            r = client.post("/v1/model/reload", headers=auth).json()
+            assert (r["model_id"], r["previous_model_id"]) == ("transparent", model_id)
+            assert client.get(f"/v1/companies/{siren}/matches", headers=auth).json()["model"] == "transparent"
+            assert cli("models", "promote", model_id) == 0  # the poller follows the registry
+            deadline = time.monotonic() + 10
+            while client.get("/v1/model", headers=auth).json()["model_id"] != model_id and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert client.get("/v1/model", headers=auth).json()["model_id"] == model_id
+            with open(models / model_id / "model.joblib", "ab") as fh:  # tampered: refused, not loaded
+                fh.write(b"x")
+            body = problem(client.post("/v1/model/reload", headers=auth), 409)
+            assert f"still serving {model_id}" in body["detail"]
+            assert client.get(f"/v1/companies/{siren}/matches", headers=auth).status_code == 200
+    db.dispose()
 
 
 def test_health_and_ready_need_no_key(api):
