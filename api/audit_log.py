@@ -23,7 +23,7 @@ _INSERT = sa.insert(store.audit)
 
 
 class _Pending:
-    __slots__ = ("row", "done", "error")
+    __slots__ = ("done", "error", "row")
 
     def __init__(self, row: dict[str, Any]) -> None:
         self.row, self.done, self.error = row, threading.Event(), None

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
-
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine as DbEngine

@@ -132,11 +132,11 @@ class LiveEngine:
 
     def _rebuild(self, scorer) -> None:
         signature = store_signature(self.db)  # read first: a change during the build is seen next time
-        started = dt.datetime.now(dt.timezone.utc)
+        started = dt.datetime.now(dt.UTC)
         engine = Engine.from_store(self.db, scorer=scorer, inferer=self._inferer)
         self._serving = Serving(engine, started, signature, MatchCache(self.cache_size))
         log.info("index rebuilt: %d candidates in %.1f s", len(engine.index),
-                 (dt.datetime.now(dt.timezone.utc) - started).total_seconds())
+                 (dt.datetime.now(dt.UTC) - started).total_seconds())
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):

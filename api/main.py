@@ -18,9 +18,9 @@ from matcher.geo import Communes
 from .audit_log import AuditLog
 from .config import Settings
 from .live_engine import LiveEngine
-from .security import KeyCache
 from .problems import RequestGuard, install_handlers, problem_openapi
 from .routes import candidates, companies, health, keys, matches, model, outcomes
+from .security import KeyCache
 
 log = logging.getLogger(__name__)
 

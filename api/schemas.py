@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 def _utc(value: dt.datetime) -> dt.datetime:
     """Store times are naive UTC; answer them as RFC 3339 with their zone."""
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
@@ -51,11 +52,11 @@ def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
         if not limit or col.name not in clean:
             continue
         values = clean[col.name]
-        long = values.map(lambda v: isinstance(v, str) and len(v) > limit).to_numpy(dtype=bool)
+        long = np.array([isinstance(v, str) and len(v) > limit for v in values], dtype=bool)
         if long.any():
-            msg = values[long].map(lambda v: f"{col.name} {v[:40]}… is longer than {limit} characters")
+            msgs = [f"{col.name} {v[:40]}… is longer than {limit} characters" for v in values[long]]
             reasons = reasons.copy()
-            reasons[long] = [f"{r}; {m}" if r else m for r, m in zip(reasons[long], msg)]
+            reasons[long] = [f"{r}; {m}" if r else m for r, m in zip(reasons[long], msgs)]
     return reasons
 
 

@@ -115,7 +115,7 @@ def run_wrk(port: int, paths: list[str], key: str, seconds: float, tmp: Path) ->
                          capture_output=True, text=True, check=True).stdout
 
     def ms(label: str) -> float:
-        value, unit = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        value, unit = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE).groups()
         return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
@@ -174,7 +174,7 @@ def plain_seconds_per_query(url: str, sirens: list[str], queries: int = 3) -> fl
     for _, company in comps.iterrows():
         pairs = pd.DataFrame([company[["siren", "naf", "lat", "lon"]]]).merge(cands, how="cross", suffixes=("_c", ""))
         text = label(company["naf"])
-        pairs["text"] = pairs["label"].map(lambda other: fuzz.token_set_ratio(text, other) / 100)
+        pairs["text"] = [fuzz.token_set_ratio(text, other) / 100 for other in pairs["label"]]  # per pair
         la1, lo1, la2, lo2 = (np.radians(pairs[c].astype(float)) for c in ("lat_c", "lon_c", "lat", "lon"))
         h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
         pairs["km"] = 2 * 6371.0088 * np.arcsin(np.sqrt(h))

@@ -11,12 +11,12 @@ import uuid
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import BACKENDS, PG_URL
 from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
 from api.security import create_key
-from conftest import BACKENDS, PG_URL
 from matcher import store
 from matcher.imports import import_frame
 

@@ -6,7 +6,7 @@ while the new one is built).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
@@ -16,7 +16,13 @@ from ..deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, Write
 from ..listing import list_candidates as query_candidates
 from ..params import check_range
 from ..problems import API_ERRORS, Problem, error_responses, invalid
-from ..schemas import CANDIDATE_EXAMPLE, BulkReport, CandidateIn, CandidateOut, CandidatePage
+from ..schemas import (
+    CANDIDATE_EXAMPLE,
+    BulkReport,
+    CandidateIn,
+    CandidateOut,
+    CandidatePage,
+)
 from ..writes import erase_candidate, get_candidate, refusal_problem, write_records
 
 router = APIRouter(prefix="/v1/candidates", tags=["candidates"], responses=API_ERRORS)
@@ -49,7 +55,7 @@ def create_candidate(body: CandidateIn, response: Response, principal: WriterDep
 @router.post("/bulk", response_model=BulkReport)
 def bulk_candidates(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
                     settings: SettingsDep,
-                    body: list[CandidateIn] = Body(examples=[[CANDIDATE_EXAMPLE]])) -> dict:
+                    body: Annotated[list[CandidateIn], Body(examples=[[CANDIDATE_EXAMPLE]])]) -> dict:
     """Create or update many candidates: good records are stored, each bad one is reported."""
     if len(body) > settings.max_bulk_rows:
         raise invalid("body", len(body), f"{len(body)} records in one request; at most "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
@@ -60,7 +60,7 @@ def create_company(body: CompanyIn, response: Response, principal: WriterDep, db
 @router.post("/bulk", response_model=BulkReport)
 def bulk_companies(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
                    settings: SettingsDep,
-                   body: list[CompanyIn] = Body(examples=[[COMPANY_EXAMPLE]])) -> dict:
+                   body: Annotated[list[CompanyIn], Body(examples=[[COMPANY_EXAMPLE]])]) -> dict:
     """Create or update many companies: good records are stored, each bad one is reported."""
     if len(body) > settings.max_bulk_rows:
         raise invalid("body", len(body), f"{len(body)} records in one request; at most "
