@@ -57,21 +57,29 @@ class DaskRanker:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         self.engine = self.client.scatter(engine, broadcast=True, hash=False)
 
+    def submit(self, companies: list[dict[str, Any]], *, top: int = 10,
+               kinds: list[str] | None = None) -> list[Any]:
+        """Start ranking ``companies`` on the cluster; :meth:`collect` the returned futures later."""
+        if not companies:
+            return []
+        size = max(1, min(MAX_CHUNK, -(-len(companies) // (self.workers * CHUNKS_PER_WORKER))))
+        chunks = [companies[i:i + size] for i in range(0, len(companies), size)]
+        return self.client.map(_rank_chunk, chunks, engine=self.engine, top=top, kinds=kinds, pure=False)
+
+    def collect(self, futures: list[Any]) -> pd.DataFrame:
+        """The rows of submitted work, in submission order (identical to ``match_all``)."""
+        from distributed import wait
+
+        if self.timeout is not None and futures:
+            wait(futures, timeout=self.timeout)  # raises TimeoutError rather than hang on a lost cluster
+        frames = self.client.gather(futures) if futures else []
+        # rebuilt like match_all builds its frame, so dtypes match even when a chunk has no option
+        return to_frame([row for f in frames for row in f.to_dict("records")])
+
     def rank(self, companies: list[dict[str, Any]], *, top: int = 10,
              kinds: list[str] | None = None) -> pd.DataFrame:
         """Rank the companies on the cluster; rows identical to ``match_all``, in the same order."""
-        from distributed import wait
-
-        if not companies:
-            return to_frame([])
-        size = max(1, min(MAX_CHUNK, -(-len(companies) // (self.workers * CHUNKS_PER_WORKER))))
-        chunks = [companies[i:i + size] for i in range(0, len(companies), size)]
-        futures = self.client.map(_rank_chunk, chunks, engine=self.engine, top=top, kinds=kinds, pure=False)
-        if self.timeout is not None:
-            wait(futures, timeout=self.timeout)  # raises TimeoutError rather than hang on a lost cluster
-        frames = self.client.gather(futures)
-        # rebuilt like match_all builds its frame, so dtypes match even when a chunk has no option
-        return to_frame([row for f in frames for row in f.to_dict("records")])
+        return self.collect(self.submit(companies, top=top, kinds=kinds))
 
     def close(self) -> None:
         if self._own:

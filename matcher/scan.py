@@ -286,12 +286,19 @@ def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any,
         from .distributed import DaskRanker
         ranker = DaskRanker(engine, scheduler)
     frames, companies = [], []
+    chunks = [pending[lo:lo + chunk] for lo in range(0, len(pending), chunk)]
     try:
-        for lo in range(0, len(pending), chunk):
-            sirens = pending[lo:lo + chunk]
-            batch = [c for c in company_rows(db, sirens) if c["procedure"] != "none"]  # closed since: skip
-            df = ranker.rank(batch, top=top) if ranker and batch else match_all(
-                engine, batch, top=top, workers=workers, chunk=max(MIN_FORK_CHUNK, -(-len(batch) // workers)))
+        # on Dask every chunk is submitted first, so the cluster works while results are stored
+        batches = [[c for c in company_rows(db, sirens) if c["procedure"] != "none"] for sirens in chunks] \
+            if ranker else None
+        queued = [ranker.submit(b, top=top) for b in batches] if ranker else None
+        for i, sirens in enumerate(chunks):
+            if ranker:
+                batch, df = batches[i], ranker.collect(queued[i])
+            else:
+                batch = [c for c in company_rows(db, sirens) if c["procedure"] != "none"]  # closed since: skip
+                df = match_all(engine, batch, top=top, workers=workers,
+                               chunk=max(MIN_FORK_CHUNK, -(-len(batch) // workers)))
             store_matches(db, sirens, df, engine.scorer.model_id)
             frames.append(df)
             companies += batch
