@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import re
 import shutil
@@ -72,8 +73,9 @@ def prepare(cache: Path, n: int) -> tuple[str, list[str], str]:
     companies = pd.DataFrame(store.fetch(db, store.companies))
     sirens = companies.loc[~companies["confidential"].astype(bool) & (companies["procedure"] != "none"), "siren"]
     key = create_key(db, role="analyst", label="bench_api")[1]
+    writer = create_key(db, role="admin", label="bench_api")[1]
     db.dispose()
-    return url, sorted(sirens), key
+    return url, sorted(sirens), key, writer
 
 
 def start_server(url: str, port: int, workers: int, cwd: Path) -> subprocess.Popen:
@@ -100,6 +102,22 @@ def prime(port: int, paths: list[str], key: str) -> None:
         req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {key}"})
         with urllib.request.urlopen(req, timeout=30) as r:
             r.read()
+
+
+def timed_writes(port: int, key: str) -> tuple[float, float]:
+    """Seconds to create then erase one candidate: each answers once the rebuilt index serves."""
+    record = {"candidate_id": "bench-api-write", "kind": "repreneur", "name": "Repreneur de test",
+              "naf": "16.23Z", "lat": 47.2, "lon": -1.55}
+    times = []
+    for method, path, body in (("POST", "/v1/candidates", json.dumps(record).encode()),
+                               ("DELETE", "/v1/candidates/bench-api-write", None)):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method,
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        t = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=300) as r:
+            r.read()
+        times.append(time.perf_counter() - t)
+    return times[0], times[1]
 
 
 def run_wrk(port: int, paths: list[str], key: str, seconds: float, tmp: Path) -> dict:
@@ -213,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     load = run_wrk if client == "wrk" else run_asyncio
     print(f"bench_api: {args.candidates:,} candidates, {CLIENTS} clients, {args.seconds:.0f} s per endpoint, "
           f"{args.workers} worker(s), client {client}", flush=True)
-    url, sirens, key = prepare(args.cache, args.candidates)
+    url, sirens, key, writer = prepare(args.cache, args.candidates)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -229,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         prime(port, paths[:200], key)
         results["matches, repeated"] = load(port, paths[:200], key, args.seconds, tmp)
         results["health"] = load(port, ["/health"], key, args.seconds, tmp)
+        write_s, erase_s = timed_writes(port, writer)
         if results["matches"]["requests"] > len(paths):
             print(f"  warning: the cold pass wrapped around its {len(paths)} companies; "
                   "some of its requests were served from the cache")
@@ -257,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         r = results[name]
         ok = r["errors"] == 0 and r["p99"] < 100
         print(f"target (no errors, p99 < 100 ms), {labels[name]}: {'met' if ok else 'NOT met'}")
+    print(f"one candidate write answered in {write_s:.1f} s, its erasure in {erase_s:.1f} s "
+          f"(each waits for the rebuilt index of {args.candidates:,} candidates)")
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     return 0
 

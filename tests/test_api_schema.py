@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -77,3 +78,5 @@ def test_the_schema_documents_problem_details():
             assert errors, path
             assert all(list(r["content"]) == ["application/problem+json"] for r in errors.values()), path
     assert spec["components"]["schemas"]["CompanyIn"]["examples"]
+    docs = TestClient(create_app(Settings(database_url="sqlite://"))).get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
