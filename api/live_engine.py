@@ -35,6 +35,15 @@ class Serving:
     cache: MatchCache
 
 
+# Profiles ranked once before an engine serves: its first query builds lazy tables (~100 ms),
+# which 32 concurrent first requests would otherwise all build at once.
+WARM_UP = (
+    {"siren": "000000000", "naf": "43.32A", "lat": 46.6, "lon": 2.4, "headcount": 10, "procedure": "redressement"},
+    {"siren": "000000000", "activity": "boulangerie", "lat": 46.6, "lon": 2.4, "headcount": 3,
+     "procedure": "liquidation", "confidential": True},
+)
+
+
 def store_signature(db: DbEngine) -> tuple:
     """Changes whenever what the index is built from changes: candidates, poles, and which
     candidates are themselves companies in difficulty."""
@@ -127,6 +136,7 @@ class LiveEngine:
             scorer = load_scorer(self.models_dir)
             old = self._serving
             engine = Engine(old.engine.index, scorer=scorer, poles=old.engine.poles, inferer=self._inferer)
+            self._warm(engine)
             self._serving = Serving(engine, old.built_at, old.signature, MatchCache(self.cache_size))
             return str(old.engine.scorer.model_id), self._serving
 
@@ -134,9 +144,16 @@ class LiveEngine:
         signature = store_signature(self.db)  # read first: a change during the build is seen next time
         started = dt.datetime.now(dt.UTC)
         engine = Engine.from_store(self.db, scorer=scorer, inferer=self._inferer)
+        self._warm(engine)
         self._serving = Serving(engine, started, signature, MatchCache(self.cache_size))
         log.info("index rebuilt: %d candidates in %.1f s", len(engine.index),
                  (dt.datetime.now(dt.UTC) - started).total_seconds())
+
+    @staticmethod
+    def _warm(engine: Engine) -> None:
+        for profile in WARM_UP:
+            engine.match(profile, top=10)
+        engine.index.position("")  # the id lookup used after writes
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):
