@@ -7,7 +7,7 @@ with their own features; they are listed when they rank.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,11 @@ class Option:
     explanation: dict
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # a shallow copy: dataclasses.asdict would deep-copy every explanation (15% of a batch)
+        return {f: getattr(self, f) for f in OPTION_FIELDS}
+
+
+OPTION_FIELDS = ("siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "explanation")
 
 
 @dataclass

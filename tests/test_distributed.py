@@ -112,3 +112,16 @@ def test_unreachable_scheduler_is_a_usage_error(sqlite_url, monkeypatch, capsys)
     path = shared_path("data", "bodacc", "pcl_2008_sample.jsonl")
     assert main(["--db", sqlite_url, "scan", str(path), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+
+
+def test_match_all_with_an_unreachable_scheduler_is_a_usage_error(sqlite_url, tmp_path, capsys):
+    import pandas as pd
+    from matcher import store
+    from matcher.imports import import_frame
+    db = store.connect(sqlite_url)
+    import_frame(db, "companies", pd.DataFrame([{"siren": "802649921", "name": "A", "naf": "68.31Z",
+                                                 "lat": "43.2", "lon": "5.5", "procedure": "redressement"}]))
+    code = main(["--db", sqlite_url, "match", "--all", "--out", str(tmp_path / "m.csv"),
+                 "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in capsys.readouterr().err

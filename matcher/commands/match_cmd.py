@@ -59,7 +59,10 @@ def run(args, ctx) -> int:
             from ..distributed import match_all_dask
             if not args.scheduler:
                 raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-            df = match_all_dask(engine, companies, top=args.top, kinds=kinds, scheduler=args.scheduler)
+            try:
+                df = match_all_dask(engine, companies, top=args.top, kinds=kinds, scheduler=args.scheduler)
+            except ConnectionError as exc:
+                raise UsageError(str(exc)) from exc
         else:
             from ..batch import default_workers
             workers = args.workers or default_workers()
