@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
@@ -72,6 +73,7 @@ class LiveEngine:
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._refused: str | None = None  # a promoted model that failed its checks, not retried
+        self.waiters: anyio.CapacityLimiter | None = None  # set in the event loop (lifespan)
 
     @property
     def serving(self) -> Serving | None:
@@ -124,6 +126,11 @@ class LiveEngine:
             return True
         finally:
             self._build.release()
+
+    async def refreshed(self, timeout: float | None = None) -> bool:
+        """:meth:`refresh` for async routes: the wait runs in a thread outside the request pool,
+        so a write waiting for its rebuild never holds a thread that reads need."""
+        return await anyio.to_thread.run_sync(self.refresh, timeout, limiter=self.waiters)
 
     def holds_any(self, ids: list[str]) -> bool:
         """Whether any of these ids is a candidate in the serving index."""

@@ -51,6 +51,7 @@ async def lifespan(app: FastAPI):
     communes = Communes.from_file(settings.communes) if settings.communes else None
     live = LiveEngine(db, models_dir=settings.models_dir, poll_seconds=settings.index_poll_seconds,
                       cache_size=settings.match_cache_size)
+    live.waiters = anyio.CapacityLimiter(64)
     await anyio.to_thread.run_sync(live.load)
     live.start()
     app.state.db, app.state.live, app.state.communes = db, live, communes

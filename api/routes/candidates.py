@@ -6,8 +6,10 @@ while the new one is built).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
+from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
 from matcher.schema import CANDIDATE_KINDS
@@ -34,36 +36,39 @@ def _clean_id(candidate_id: str) -> str:
     return "".join(candidate_id.split()) if candidate_id.replace(" ", "").isdigit() else candidate_id.strip()
 
 
-def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
-    written = write_records(db, "candidates", [record], principal=principal, poles=live.engine.poles,
-                            communes=communes)
+async def _write(records: list[dict], principal, db, live, communes):
+    return await run_sync(partial(write_records, db, "candidates", records, principal=principal,
+                                  poles=live.engine.poles, communes=communes))
+
+
+async def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
+    written = await _write([record], principal, db, live, communes)
     if written.rejects:
         raise refusal_problem(record, written.rejects[0])
-    live.refresh(settings.refresh_wait_seconds)
+    await live.refreshed(settings.refresh_wait_seconds)
     response.status_code = 201 if written.new else 200
     return written.rows[0]
 
 
 @router.post("", response_model=CandidateOut, status_code=201,
              responses={200: {"model": CandidateOut, "description": "an existing candidate was updated"}})
-def create_candidate(body: CandidateIn, response: Response, principal: WriterDep, db: DbDep, live: LiveDep,
-                     communes: CommunesDep, settings: SettingsDep) -> dict:
+async def create_candidate(body: CandidateIn, response: Response, principal: WriterDep, db: DbDep,
+                           live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
     """Create or update one candidate (upsert by candidate_id), validated as in a file import."""
-    return _write_one(body.model_dump(), response, principal, db, live, communes, settings)
+    return await _write_one(body.model_dump(), response, principal, db, live, communes, settings)
 
 
 @router.post("/bulk", response_model=BulkReport)
-def bulk_candidates(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
-                    settings: SettingsDep,
+async def bulk_candidates(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
+                          settings: SettingsDep,
                     body: Annotated[list[CandidateIn], Body(examples=[[CANDIDATE_EXAMPLE]])]) -> dict:
     """Create or update many candidates: good records are stored, each bad one is reported."""
     if len(body) > settings.max_bulk_rows:
         raise invalid("body", len(body), f"{len(body)} records in one request; at most "
                                          f"{settings.max_bulk_rows} are accepted, split the list")
-    written = write_records(db, "candidates", [r.model_dump() for r in body], principal=principal,
-                            poles=live.engine.poles, communes=communes)
+    written = await _write([r.model_dump() for r in body], principal, db, live, communes)
     if written.rows:
-        live.refresh(settings.refresh_wait_seconds)
+        await live.refreshed(settings.refresh_wait_seconds)
     return {"read": len(body), "stored": len(written.rows), "new": written.new,
             "rejected": len(written.rejects), "rejects": written.rejects}
 
@@ -94,8 +99,8 @@ def get_candidate_route(candidate_id: str, principal: PrincipalDep, db: DbDep) -
 
 @router.put("/{candidate_id}", response_model=CandidateOut, status_code=200,
             responses={201: {"model": CandidateOut, "description": "the candidate was created"}})
-def put_candidate(candidate_id: str, body: CandidateIn, response: Response, principal: WriterDep, db: DbDep,
-                  live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
+async def put_candidate(candidate_id: str, body: CandidateIn, response: Response, principal: WriterDep,
+                        db: DbDep, live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
     """Replace (or create) the candidate with this id; fields left out become empty."""
     key = _clean_id(candidate_id)
     record = body.model_dump()
@@ -104,14 +109,14 @@ def put_candidate(candidate_id: str, body: CandidateIn, response: Response, prin
         raise invalid("candidate_id", given, f"candidate_id {given} in the body differs from {key} in "
                                              "the path; leave it out or make them equal")
     record["candidate_id"] = key
-    return _write_one(record, response, principal, db, live, communes, settings)
+    return await _write_one(record, response, principal, db, live, communes, settings)
 
 
 @router.delete("/{candidate_id}", status_code=204, response_class=Response, responses=NOT_FOUND)
-def delete_candidate(candidate_id: str, principal: WriterDep, db: DbDep, live: LiveDep,
-                     settings: SettingsDep) -> Response:
+async def delete_candidate(candidate_id: str, principal: WriterDep, db: DbDep, live: LiveDep,
+                           settings: SettingsDep) -> Response:
     """Erase the candidate, the outcomes and the stored matches that name it."""
-    if not erase_candidate(db, _clean_id(candidate_id)):
+    if not await run_sync(erase_candidate, db, _clean_id(candidate_id)):
         raise Problem(404, f"candidate_id {candidate_id} is not a stored candidate")
-    live.refresh(settings.refresh_wait_seconds)
+    await live.refreshed(settings.refresh_wait_seconds)
     return Response(status_code=204)

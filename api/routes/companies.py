@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
+from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
 from matcher.schema import PROCEDURES
@@ -33,41 +35,44 @@ def visible_company(db, live, principal, siren: str) -> dict:
     return company
 
 
-def _after_write(live, settings, sirens: list[str]) -> None:
+async def _after_write(live, settings, sirens: list[str]) -> None:
     # a company in difficulty is excluded as a candidate: only then does the index change
     if sirens and live.holds_any(sirens):
-        live.refresh(settings.refresh_wait_seconds)
+        await live.refreshed(settings.refresh_wait_seconds)
 
 
-def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
-    written = write_records(db, "companies", [record], principal=principal, poles=live.engine.poles,
-                            communes=communes)
+async def _write(records: list[dict], principal, db, live, communes):
+    return await run_sync(partial(write_records, db, "companies", records, principal=principal,
+                                  poles=live.engine.poles, communes=communes))
+
+
+async def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
+    written = await _write([record], principal, db, live, communes)
     if written.rejects:
         raise refusal_problem(record, written.rejects[0])
-    _after_write(live, settings, [written.rows[0]["siren"]])
+    await _after_write(live, settings, [written.rows[0]["siren"]])
     response.status_code = 201 if written.new else 200
     return written.rows[0]
 
 
 @router.post("", response_model=CompanyOut, status_code=201,
              responses={200: {"model": CompanyOut, "description": "an existing company was updated"}})
-def create_company(body: CompanyIn, response: Response, principal: WriterDep, db: DbDep, live: LiveDep,
-                   communes: CommunesDep, settings: SettingsDep) -> dict:
+async def create_company(body: CompanyIn, response: Response, principal: WriterDep, db: DbDep, live: LiveDep,
+                         communes: CommunesDep, settings: SettingsDep) -> dict:
     """Create or update one company (upsert by SIREN), validated as in a file import."""
-    return _write_one(body.model_dump(), response, principal, db, live, communes, settings)
+    return await _write_one(body.model_dump(), response, principal, db, live, communes, settings)
 
 
 @router.post("/bulk", response_model=BulkReport)
-def bulk_companies(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
-                   settings: SettingsDep,
+async def bulk_companies(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
+                         settings: SettingsDep,
                    body: Annotated[list[CompanyIn], Body(examples=[[COMPANY_EXAMPLE]])]) -> dict:
     """Create or update many companies: good records are stored, each bad one is reported."""
     if len(body) > settings.max_bulk_rows:
         raise invalid("body", len(body), f"{len(body)} records in one request; at most "
                                          f"{settings.max_bulk_rows} are accepted, split the list")
-    written = write_records(db, "companies", [r.model_dump() for r in body], principal=principal,
-                            poles=live.engine.poles, communes=communes)
-    _after_write(live, settings, [r["siren"] for r in written.rows])
+    written = await _write([r.model_dump() for r in body], principal, db, live, communes)
+    await _after_write(live, settings, [r["siren"] for r in written.rows])
     return {"read": len(body), "stored": len(written.rows), "new": written.new,
             "rejected": len(written.rejects), "rejects": written.rejects}
 
@@ -95,8 +100,8 @@ def get_company_route(siren: str, principal: PrincipalDep, db: DbDep, live: Live
 
 @router.put("/{siren}", response_model=CompanyOut, status_code=200,
             responses={201: {"model": CompanyOut, "description": "the company was created"}, **NOT_FOUND})
-def put_company(siren: str, body: CompanyIn, response: Response, principal: WriterDep, db: DbDep,
-                live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
+async def put_company(siren: str, body: CompanyIn, response: Response, principal: WriterDep, db: DbDep,
+                      live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
     """Replace (or create) the company with this SIREN; fields left out become empty."""
     key = parse_siren(siren)
     record = body.model_dump()
@@ -104,15 +109,16 @@ def put_company(siren: str, body: CompanyIn, response: Response, principal: Writ
         raise invalid("siren", record["siren"], f"siren {record['siren']} in the body differs from "
                                                 f"{key} in the path; leave it out or make them equal")
     record["siren"] = key
-    return _write_one(record, response, principal, db, live, communes, settings)
+    return await _write_one(record, response, principal, db, live, communes, settings)
 
 
 @router.delete("/{siren}", status_code=204, response_class=Response, responses=NOT_FOUND)
-def delete_company(siren: str, principal: WriterDep, db: DbDep, live: LiveDep, settings: SettingsDep) -> Response:
+async def delete_company(siren: str, principal: WriterDep, db: DbDep, live: LiveDep,
+                         settings: SettingsDep) -> Response:
     """Erase the company, its recorded outcomes and its stored matches."""
     key = parse_siren(siren)
-    visible_company(db, live, principal, key)
-    if not erase_company(db, key):
+    await run_sync(visible_company, db, live, principal, key)
+    if not await run_sync(erase_company, db, key):
         raise not_found(key)
-    _after_write(live, settings, [key])
+    await _after_write(live, settings, [key])
     return Response(status_code=204)
