@@ -42,22 +42,7 @@ def validate(kind: str, records: list[dict[str, Any]], *, communes: Communes | N
     raw = pd.DataFrame.from_records([{k: v for k, v in r.items() if k not in INTERNAL} for r in records])
     raw.index = range(len(raw))
     clean, reasons = validate_frame(kind, raw, communes=communes, engine=db)
-    return clean, _too_long(kind, clean, reasons.fillna(""))
-
-
-def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
-    """Values longer than their store column (PostgreSQL would refuse them)."""
-    for col in TABLES[kind].c:
-        limit = getattr(col.type, "length", None)
-        if not limit or col.name not in clean:
-            continue
-        values = clean[col.name]
-        long = np.array([isinstance(v, str) and len(v) > limit for v in values], dtype=bool)
-        if long.any():
-            msgs = [f"{col.name} {v[:40]}… is longer than {limit} characters" for v in values[long]]
-            reasons = reasons.copy()
-            reasons[long] = [f"{r}; {m}" if r else m for r, m in zip(reasons[long], msgs)]
-    return reasons
+    return clean, reasons.fillna("")
 
 
 def write_records(db: DbEngine, kind: str, records: list[dict[str, Any]], *, principal: Principal,
@@ -167,9 +152,11 @@ def get_candidate(db: DbEngine, candidate_id: str) -> dict[str, Any] | None:
 
 
 def erase_company(db: DbEngine, siren: str) -> bool:
-    """Delete a company with its outcomes (incl. its employees' option) and stored matches."""
+    """Delete a company with its outcomes (incl. its employees' option), stored matches and the
+    signals read from court announcements about it (they carry a person's name)."""
     with db.begin() as c:
         c.execute(sa.delete(store.outcomes).where(store.outcomes.c.siren == siren))
+        c.execute(sa.delete(store.signals).where(store.signals.c.siren == siren))
         c.execute(sa.delete(store.matches).where(store.matches.c.siren == siren))
         return c.execute(sa.delete(store.companies).where(store.companies.c.siren == siren)).rowcount > 0
 

@@ -55,7 +55,7 @@ def validate_frame(kind: str, raw: pd.DataFrame, *, communes: Communes | None = 
         reasons = reasons.where(err == "", err)
     if kind == "outcomes" and engine is not None:
         reasons = _check_outcome_refs(engine, clean, reasons)
-    return clean, reasons
+    return clean, _too_long(kind, clean, reasons)
 
 
 def rows_for_store(kind: str, clean: pd.DataFrame) -> list[dict]:
@@ -154,6 +154,21 @@ def _rejects_frame(raw: pd.DataFrame, reasons: pd.Series, bad: np.ndarray) -> pd
         name = "raw_line" if c == "__raw__" else c
         out[name] = sub[c].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v).to_numpy()
     return out
+
+
+def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
+    """Values longer than their store column: PostgreSQL would refuse the whole batch."""
+    for col in TABLES[kind].c:
+        limit = getattr(col.type, "length", None)
+        if not limit or col.name not in clean:
+            continue
+        values = clean[col.name]
+        long = np.array([isinstance(v, str) and len(v) > limit for v in values], dtype=bool)
+        if long.any():
+            msgs = [f"{col.name} {v[:40]}… is longer than {limit} characters" for v in values[long]]
+            reasons = reasons.copy()
+            reasons[long] = [f"{r}; {m}" if r else m for r, m in zip(reasons[long], msgs)]
+    return reasons
 
 
 def _check_outcome_refs(engine: Engine, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:

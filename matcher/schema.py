@@ -109,10 +109,16 @@ def clean_siren(values: pd.Series) -> pd.Series:
 
 
 def map_distinct(s: pd.Series, fn) -> pd.Series:
-    """``s.map(fn)`` computed once per distinct value (cells repeat a lot in real files)."""
-    uniq = pd.unique(s.to_numpy(dtype=object))
-    table = {u: fn(u) for u in uniq}
-    return pd.Series([table[v] for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+    """``s.map(fn)`` computed once per distinct value (cells repeat a lot in real files).
+
+    Missing values (None, NaN, NA) are one distinct value, passed to ``fn`` as None.
+    """
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:len(uniques)] = [fn(u) for u in uniques]
+    if (codes < 0).any():
+        table[len(uniques)] = fn(None)  # code -1 picks the last slot
+    return pd.Series(table[codes], index=s.index, dtype=object)
 
 
 class Validator:

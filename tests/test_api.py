@@ -88,11 +88,14 @@ def test_delete_erases_outcomes_and_stored_matches(api):
         assert r.status_code == 201, r.text
     store.upsert(api.db, store.matches, [{"siren": "802649921", "rank": 1, "candidate_id": "552100554",
                                           "score": 0.5}])
+    store.upsert(api.db, store.signals, [{"record_id": "A1", "siren": "802649921", "name": "DURAND Jean",
+                                          "category": "opening_receivership", "actionable": True}])
     assert api("DELETE", "/v1/candidates/552100554").status_code == 204
     assert [o["candidate_id"] for o in store.fetch(api.db, store.outcomes)] == ["employees:802649921"]
     assert store.fetch(api.db, store.matches) == []
     assert api("DELETE", "/v1/companies/802649921").status_code == 204
     assert store.fetch(api.db, store.outcomes) == [] and store.fetch(api.db, store.companies) == []
+    assert store.fetch(api.db, store.signals) == []  # announcements naming the firm's owner go too
     problem(api("GET", "/v1/candidates/552100554"), 404)
 
 

@@ -234,3 +234,11 @@ def test_outcome_rows_with_missing_keys_are_rejected_not_crashing(sqlite_url):
     assert report.rejected == 1
     reason = report.rejects["reason"].iloc[0]
     assert "siren is required and is empty" in reason and "candidate_id is required and is empty" in reason
+
+
+def test_values_longer_than_the_store_allows_are_rejected(db):
+    raw = pd.DataFrame([{"candidate_id": "X" * 80, "kind": "company", "name": "A", "lat": "47.2", "lon": "-1.5"},
+                        {"candidate_id": "R-1", "kind": "company", "name": "B", "lat": "47.2", "lon": "-1.5"}])
+    report = import_frame(db, "candidates", raw)
+    assert report.stored == 1 and report.rejected == 1  # on PostgreSQL too: the good row is stored
+    assert "is longer than 64 characters" in report.rejects["reason"].iloc[0]
