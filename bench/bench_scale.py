@@ -86,6 +86,12 @@ def engine_phase(n: int, db_path: str, sirens: list[str], n_companies: int, prof
         considered.append(len(engine.index) - sum(res.excluded_counts.values()))
         tops.append([o.candidate_id for o in res.options])
     out["q"], out["tops"], out["considered"] = percentiles(samples), tops, float(np.median(considered))
+    slow = np.argsort(samples)[-max(1, len(samples) // 100):]  # the 1% slowest: how much they scored
+    out["slow"] = [(round(samples[i] * 1000, 1), considered[i], bool(rows[sirens[i]].get("confidential")))
+                   for i in slow]
+    # best of 3 per company: what the query costs without other processes' interference
+    best = [min(_clock(engine.match, rows[s], top=10) for _ in range(3)) for s in dict.fromkeys(sirens)]
+    out["q_best"] = percentiles(best)
     excl = []
     for s in sirens[:excl_queries]:
         t = time.perf_counter()
@@ -103,6 +109,12 @@ def engine_phase(n: int, db_path: str, sirens: list[str], n_companies: int, prof
         out["profile"] = buf.getvalue()
     out["peak_mb"] = peak_rss_mb()
     return out
+
+
+def _clock(fn, *args, **kw) -> float:
+    t = time.perf_counter()
+    fn(*args, **kw)
+    return time.perf_counter() - t
 
 
 def plain_phase(n: int, sirens: list[str], n_companies: int) -> dict:
@@ -248,6 +260,7 @@ def report(n: int, e: dict, p: dict | None, r: dict | None) -> None:
           f"{e['index_grew_mb']:,.0f} MB; median candidates scored per query {e['considered']:,.0f}")
     print(f"{'approach':<46}{'p50 ms':>10}{'p99 ms':>10}{'n':>6}{'peak MB':>10}{'top10 overlap':>15}  load")
     rows = [("engine (top 10 + explanations)", e, None),
+            ("engine, best of 3 per company", {**e, "q": e["q_best"]}, None),
             ("engine + exclusion reasons", {**e, "q": e["q_excl"]}, None)]
     rows += [("plain (cross join + per-pair RapidFuzz)", p, overlap(p["tops"], e["tops"]))] if p else []
     rows += [("recordlinkage (block NAF div + LogReg)", r, overlap(r["tops"], e["tops"]))] if r else []
@@ -255,6 +268,7 @@ def report(n: int, e: dict, p: dict | None, r: dict | None) -> None:
         ov_text = f"{ov:>15.2f}" if ov is not None else f"{'-':>15}"
         print(f"{name:<46}{d['q']['p50']:>10.2f}{d['q']['p99']:>10.2f}{d['q']['n']:>6}{d['peak_mb']:>10,.0f}"
               f"{ov_text}  {d['query_load']}")
+    print("slowest 1% of engine queries (ms, candidates scored, confidential):", e["slow"])
     for name, d in (("plain", p), ("recordlinkage", r)):
         if d:
             print(f"ratio {name}/engine: p50 {d['q']['p50'] / e['q']['p50']:,.0f}x, "
