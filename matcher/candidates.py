@@ -103,6 +103,8 @@ class CandidateIndex:
     poles: dict[str, np.ndarray]
     partners: dict[str, np.ndarray]
     by_division: dict[str, np.ndarray] = field(default_factory=dict)  # own NAF division -> positions
+    division_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
+    coops: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # cooperatives not in difficulty
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # spatial sort key, sorted
     _pos_by_id: dict[str, int] | None = field(default=None, repr=False)
 
@@ -169,7 +171,9 @@ class CandidateIndex:
             partners=_postings(df["partners"] if "partners" in df else [None] * n),
             keys=keys,
         )
-        index.by_division = _postings([[str(d)] for d in index.divisions])
+        index.division_of = index.divisions
+        index.by_division = _postings([[str(d)] for d in index.division_of])
+        index.coops = np.flatnonzero(((flags & COOP) > 0) & ((flags & IN_DIFFICULTY) == 0)).astype(np.int32)
         return index
 
     @property
@@ -219,6 +223,28 @@ class CandidateIndex:
         dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
         keep = dist <= limit
         return cand[keep].astype(np.int64), dist[keep]
+
+    def near_unlinked(self, lat: float, lon: float, near_km: float, *, divisions: list[int],
+                      linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates within ``near_km`` (and their own radius) that are neither in
+        ``divisions`` nor in the ``linked`` postings, with their distances (km)."""
+        cand = _expand(*self.box_ranges(lat, lon, max_km=near_km))
+        keep = ~np.isin(self.division_of[cand], np.asarray(divisions, dtype=np.int16))
+        for post in linked:
+            keep &= ~_in_sorted(post, cand)
+        cand = cand[keep]
+        limit = np.minimum(self.radius_km[cand], near_km)
+        dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
+        inside = dist <= limit
+        order = np.argsort(cand[inside], kind="stable")
+        return cand[inside][order], dist[inside][order]
+
+    def cooperative_within(self, lat: float, lon: float, km: float) -> bool:
+        """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km``."""
+        if not len(self.coops):
+            return False
+        near = _take(self.coops, *box_ranges(self.keys, lat, lon, within_km=km))
+        return bool(len(near)) and bool((haversine_km(lat, lon, self.lat[near], self.lon[near]) <= km).any())
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its
@@ -272,7 +298,7 @@ class Considered:
 def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confidential: bool,
              company_poles: list[str], kinds: set[str] | None, explain: bool = False,
              divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
-             near_km: float = 0.0) -> Considered:
+             near_km: float = 0.0, found: tuple[np.ndarray, np.ndarray] | None = None) -> Considered:
     """Who is considered for a company, and why each other candidate is excluded.
 
     Without ``explain`` only the counts of exclusions are returned (out-of-radius counted as
@@ -280,7 +306,10 @@ def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confi
     candidates are examined (see :meth:`CandidateIndex.within_reach`); the others are counted
     as ``not_scored``.
     """
-    pos, dist = index.within_reach(lat, lon, divisions=divisions, linked=linked, near_km=near_km)
+    if found is not None:
+        pos, dist = found
+    else:
+        pos, dist = index.within_reach(lat, lon, divisions=divisions, linked=linked, near_km=near_km)
     keep = np.ones(len(pos), dtype=bool)
     reasons = np.full(len(pos), "", dtype=object)
 
@@ -302,7 +331,8 @@ def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confi
     counts: dict[str, int] = defaultdict(int)
     for r in reasons[~keep]:
         counts[r] += 1
-    counts[OUT_OF_RADIUS if divisions is None else NOT_SCORED] = len(index) - len(pos)
+    if found is None:
+        counts[OUT_OF_RADIUS if divisions is None else NOT_SCORED] = len(index) - len(pos)
     excluded: list[tuple[int, str, float]] = []
     if explain:
         excluded = [(int(p), r, float(d)) for p, r, d in zip(pos[~keep], reasons[~keep], dist[~keep])]

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine as DbEngine
 from . import store
 from .candidates import (
     CONFIDENTIAL,
-    COOP,
     KIND_CODE,
     KIND_FILTER,
     KINDS,
@@ -26,6 +25,7 @@ from .candidates import (
     NOT_SCORED,
     OUT_OF_RADIUS,
     CandidateIndex,
+    Considered,
     generate,
 )
 from .compare import (
@@ -143,7 +143,7 @@ class Engine:
         if "sought_activity" not in frame or frame["sought_activity"].isna().all():
             return None
         texts = frame["sought_activity"].fillna("").astype(str).tolist()
-        unique = sorted(set(t for t in texts if t))
+        unique = sorted({t for t in texts if t})
         inferred = dict(zip(unique, self.inferer.infer(unique, top=2)))
         return [[code for code, _ in inferred.get(t, [])] for t in texts]
 
@@ -214,19 +214,19 @@ class Engine:
             if near_km == 0.0:
                 return ranked.result(q, notes, self.scorer, explain=False)
             if near_km is not None:  # unlinked candidates nearer than this could still rank
-                ranked = self._rank(q, kind_set, top, explain=False, divisions=divisions, linked=linked,
-                                    near_km=near_km)
-                return ranked.result(q, notes, self.scorer, explain=False)
+                near = self.index.near_unlinked(q.lat, q.lon, near_km, divisions=divisions, linked=linked)
+                more = self._rank(q, kind_set, top, explain=False, found=near, with_employees=False)
+                return ranked.merge(more, top).result(q, notes, self.scorer, explain=False)
         ranked = self._rank(q, kind_set, top, explain=explain_exclusions)
         return ranked.result(q, notes, self.scorer, explain=explain_exclusions)
 
     def _rank(self, q: Query, kind_set: set[str] | None, top: int, *, explain: bool,
-              divisions: list[int] | None = None, linked: np.ndarray | None = None,
-              near_km: float = 0.0) -> _Ranked:
+              divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
+              found: tuple[np.ndarray, np.ndarray] | None = None, with_employees: bool = True) -> _Ranked:
         ix = self.index
         cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,
-                        explain=explain, divisions=divisions, linked=linked, near_km=near_km)
+                        explain=explain, divisions=divisions, linked=linked, found=found)
         if kind_set and not (kind_set - {EMPLOYEES}):
             cons.excluded_counts[KIND_FILTER] = cons.excluded_counts.get(KIND_FILTER, 0) + len(cons.positions)
             cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]
@@ -238,15 +238,16 @@ class Engine:
             employees_reason = KIND_FILTER
         elif q.headcount == 0:
             employees_reason = NO_EMPLOYEES
-        if employees_reason is None:
-            coop_near = bool(np.any(((ix.flags[pos] & COOP) > 0) & (dist <= COOP_NEARBY_KM)))
+        if employees_reason is None and with_employees:
+            coop_near = ix.cooperative_within(q.lat, q.lon, COOP_NEARBY_KM)
             X = np.vstack([X, employees_features(q, coop_nearby=coop_near)])
             kind_codes = np.append(kind_codes, KIND_CODE[EMPLOYEES]).astype(np.int8)
             dist = np.append(dist, 0.0)
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]
         scores, contrib = self.scorer.score(X, is_emp)
         chosen = select_top(scores, kind_codes, top)
-        return _Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, chosen, employees_reason)
+        return _Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, chosen,
+                       employees_reason if with_employees else None)
 
     def considered_ids(self, company: dict[str, Any]) -> list[str]:
         """Ids of the options ``match`` would rank for a company (no kind filter, no top cut):
@@ -277,8 +278,7 @@ class Engine:
         X = np.zeros((len(candidate_ids), len(FEATURES)), dtype=np.float32)
         X[~is_emp] = candidate_features(q, ix, pos, dist)
         if is_emp.any():
-            cons = self._considered(q)
-            coop_near = bool(np.any(((ix.flags[cons.positions] & COOP) > 0) & (cons.distance_km <= COOP_NEARBY_KM)))
+            coop_near = ix.cooperative_within(q.lat, q.lon, COOP_NEARBY_KM)
             X[is_emp] = employees_features(q, coop_nearby=coop_near)
         kind_codes = np.full(len(candidate_ids), KIND_CODE[EMPLOYEES], dtype=np.int8)
         kind_codes[~is_emp] = ix.kind[pos]
@@ -305,6 +305,25 @@ class _Ranked:
     contrib: np.ndarray
     chosen: np.ndarray
     employees_reason: str | None
+
+    def merge(self, more: _Ranked, top: int) -> _Ranked:
+        """This pass's options with those of a further pass over other candidates (whose own
+        result has no employees' row), selected again."""
+        n1, n2 = len(self.pos), len(more.pos)
+        rows = np.concatenate([np.arange(n1), np.arange(len(self.scores) - n1) + n1])  # candidates, then employees
+        order = np.concatenate([rows[:n1], len(self.scores) + np.arange(n2), rows[n1:]])
+        cat = lambda a, b: np.concatenate([a, b])[order]
+        scores = cat(self.scores, more.scores)
+        kind_codes = cat(self.kind_codes, more.kind_codes)
+        counts = dict(self.cons.excluded_counts)
+        counts[NOT_SCORED] = counts.get(NOT_SCORED, 0) - n2 - sum(more.cons.excluded_counts.values())
+        for reason, n in more.cons.excluded_counts.items():
+            counts[reason] = counts.get(reason, 0) + n
+        cons = Considered(positions=np.concatenate([self.pos, more.pos]), distance_km=np.concatenate(
+            [self.cons.distance_km, more.cons.distance_km]), excluded=[], excluded_counts=counts)
+        return _Ranked(self.ix, cons, np.concatenate([self.pos, more.pos]), cat(self.dist, more.dist), kind_codes,
+                       cat(self.is_emp, more.is_emp), scores, np.concatenate([self.contrib, more.contrib])[order],
+                       select_top(scores, kind_codes, top), self.employees_reason)
 
     def threshold(self, top: int) -> float | None:
         """The score an unscored candidate must beat to change the list: the last option's score

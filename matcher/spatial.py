@@ -54,12 +54,16 @@ def take(posting: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return posting[expand(a, b)]
 
 
-def box_ranges(keys: np.ndarray, lat: float, lon: float, max_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def box_ranges(keys: np.ndarray, lat: float, lon: float, max_km: float | None = None, *,
+               within_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
-    ``max_km``) could reach (lat, lon): one range per bucket and grid row of its box."""
+    ``max_km``) could reach (lat, lon): one range per bucket and grid row of its box. With
+    ``within_km``, every candidate within that distance, whatever its radius."""
     los, his = [], []
     for b, upper in enumerate(RADIUS_BUCKETS_KM):
         radius = upper if max_km is None else min(upper, max_km)
+        if within_km is not None:
+            radius = within_km
         base = np.int64(b) << BUCKET_SHIFT
         if radius >= 5000:
             los.append(base)

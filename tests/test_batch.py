@@ -76,8 +76,8 @@ def test_scoring_only_linked_candidates_gives_the_exact_list(demo_db):
     full = Engine.from_store(demo_db, scorer=_NoBound())
     used_bound = 0
     for company in company_rows(demo_db):
-        for top in (3, 10):
-            a, b = bounded.match(company, top=top), full.match(company, top=top)
+        for top, kinds in ((3, None), (10, None), (5, ["cooperative", "employees"])):
+            a, b = bounded.match(company, top=top, kinds=kinds), full.match(company, top=top, kinds=kinds)
             assert [o.as_dict() for o in a.options] == [o.as_dict() for o in b.options]
             used_bound += "not_scored" in a.excluded_counts
     assert used_bound >= 50  # 71 of 460 on this small territory; most lists at 1M candidates
