@@ -32,11 +32,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-
-from common import ROOT, machine, peak_rss_mb, percentiles, places, rss_mb, timed  # noqa: E402
-from bench_query import index_bytes  # noqa: E402
-import peers  # noqa: E402
-from plain import plain_match, prepare  # noqa: E402
+import peers
+from bench_query import index_bytes
+from common import ROOT, machine, peak_rss_mb, percentiles, places, rss_mb, timed
+from plain import plain_match, prepare
 
 from matcher import store
 from matcher.demo import synth_candidates, synth_companies
@@ -167,7 +166,6 @@ def peer_phase(n: int, sirens: list[str], n_companies: int, clf) -> dict:
 
 def train_phase(n: int, n_companies: int):
     """The peer's classifier, fitted on ``n`` candidates with the engine's top 10 as labels."""
-    from matcher.sectors import default_inferer
     pl = places()
     comps = synth_companies(n_companies, seed=TRAIN_SEED, places=pl)
     with tempfile.TemporaryDirectory() as tmp:
@@ -225,7 +223,7 @@ def main() -> None:
     ap.add_argument("--batch-args", default="", help="extra `match --all` options, e.g. '--workers 2'")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    head = subprocess.run(["git", "log", "--oneline", "-1"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "log", "--oneline", "-1"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
     if not head and (ROOT / "COMMIT").exists():  # a `git archive` snapshot, with its commit noted
         head = (ROOT / "COMMIT").read_text().strip() + f" (snapshot in {ROOT})"
     print(machine(), "\ncode at", head)

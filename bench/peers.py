@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import recordlinkage
-from recordlinkage.compare import Geographic, Numeric, String
-
 from plain import naf_text, prepare
+from recordlinkage.compare import Geographic, Numeric, String
 
 from matcher.geo import DEFAULT_RADIUS_KM
 from matcher.schema import headcount_estimate
