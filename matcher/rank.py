@@ -124,26 +124,29 @@ def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
     k = min(top, n)
     order = np.argpartition(-scores, k - 1)[:k] if n > k else np.arange(n)
     order = order[np.lexsort((order, -scores[order]))]
-    chosen = list(order)
+    chosen = order.tolist()
+    chosen_kinds = kinds[order].tolist()
     best = float(scores[chosen[0]])
     floor = max(MIN_VIABLE, MIX_SHARE * best)
-    present = set(kinds[chosen].tolist())
-    for kind in np.unique(kinds):
-        if kind in present:
-            continue
+    present = set(chosen_kinds)
+    absent = [kind for kind in np.flatnonzero(np.bincount(kinds)).tolist() if kind not in present]
+    if not absent or len(chosen) < 2:
+        return order
+    for kind in absent:
         members = np.flatnonzero(kinds == kind)
-        champion = members[np.argmax(scores[members])]
-        if scores[champion] < floor or len(chosen) < 2:
+        champion = int(members[np.argmax(scores[members])])
+        if scores[champion] < floor:
             continue
         counts: dict = {}
-        for i in chosen:
-            counts[kinds[i]] = counts.get(kinds[i], 0) + 1
-        crowded = max(counts, key=lambda kd: (counts[kd], -min(scores[i] for i in chosen if kinds[i] == kd)))
+        for kd in chosen_kinds:
+            counts[kd] = counts.get(kd, 0) + 1
+        crowded = max(counts, key=lambda kd: (counts[kd], -min(scores[i] for i, c in zip(chosen, chosen_kinds)
+                                                                if c == kd)))
         if counts[crowded] < 2:
             continue
-        victim = min((i for i in chosen if kinds[i] == crowded), key=lambda i: (scores[i], -i))
-        chosen[chosen.index(victim)] = champion
-        present.add(kind)
+        victim = min((i for i, c in zip(chosen, chosen_kinds) if c == crowded), key=lambda i: (scores[i], -i))
+        at = chosen.index(victim)
+        chosen[at], chosen_kinds[at] = champion, kind
     chosen_arr = np.asarray(chosen)
     return chosen_arr[np.lexsort((chosen_arr, -scores[chosen_arr]))]
 
@@ -165,7 +168,8 @@ def explanation(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | 
         return out
     names = EMPLOYEE_FEATURES if is_employees else CANDIDATE_FEATURES
     offset = len(CANDIDATE_FEATURES) if is_employees else 0
-    out: dict = {name: round(float(contrib_row[offset + j]), 4) for j, name in enumerate(names)}
+    values = np.asarray(contrib_row[offset:offset + len(names)], dtype=np.float64).tolist()
+    out: dict = {name: round(v, 4) for name, v in zip(names, values)}
     if notes:
         out["notes"] = notes
     return out

@@ -8,6 +8,8 @@ binary searches per range. Everything here is vectorised numpy.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 RADIUS_BUCKETS_KM = (15.0, 30.0, 60.0, 100.0, 160.0, 250.0, 400.0, 20000.0)
@@ -18,6 +20,9 @@ NCOLS = 1 << 16
 def cell_deg(radius_km: float) -> float:
     """Grid cell size of a radius bucket: half its radius, in degrees of latitude."""
     return min(max(radius_km, 10.0), 2000.0) / 111.0 / 2
+
+
+_CELLS = tuple(cell_deg(r) for r in RADIUS_BUCKETS_KM)
 
 
 def spatial_keys(radius: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -41,7 +46,24 @@ def expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def in_sorted(posting: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Whether each position is in a sorted posting (binary search; no array of all candidates)."""
+    """Whether each position is in a sorted posting (binary search; no array of all candidates).
+
+    The smaller side is searched in the larger: a posting much shorter than ``positions`` (and
+    ``positions`` sorted, as candidate generation returns them) is looked up position by
+    position in ``positions`` instead.
+    """
+    n = len(positions)
+    if n == 0 or len(posting) == 0:
+        return np.zeros(n, dtype=bool)
+    if len(posting) * 8 < n and positions[0] <= positions[-1]:
+        a, b = np.searchsorted(posting, (positions[0], positions[-1] + 1))
+        sub = posting[a:b]
+        if len(sub) * 8 < n and bool((positions[1:] >= positions[:-1]).all()):
+            hit = np.zeros(n, dtype=bool)
+            idx = np.searchsorted(positions, sub)
+            found = positions[np.minimum(idx, n - 1)] == sub
+            hit[idx[found]] = True
+            return hit
     idx = np.searchsorted(posting, positions)
     idx[idx == len(posting)] = 0
     return posting[idx] == positions
@@ -59,24 +81,29 @@ def box_ranges(keys: np.ndarray, lat: float, lon: float, max_km: float | None = 
     """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
     ``max_km``) could reach (lat, lon): one range per bucket and grid row of its box. With
     ``within_km``, every candidate within that distance, whatever its radius."""
-    los, his = [], []
+    # plain Python arithmetic on a few dozen scalars, then one binary search for all bounds:
+    # numpy calls on arrays this small cost more than the arithmetic itself
+    los: list[int] = []
+    his: list[int] = []
     for b, upper in enumerate(RADIUS_BUCKETS_KM):
         radius = upper if max_km is None else min(upper, max_km)
         if within_km is not None:
             radius = within_km
-        base = np.int64(b) << BUCKET_SHIFT
+        base = b << BUCKET_SHIFT
         if radius >= 5000:
             los.append(base)
-            his.append(base + (np.int64(1) << BUCKET_SHIFT))
+            his.append(base + (1 << BUCKET_SHIFT))
             continue
-        cell = cell_deg(upper)
+        cell = _CELLS[b]
         dlat = radius / 110.574
-        dlon = radius / (111.320 * np.cos(np.radians(min(89.0, abs(lat) + dlat))))
-        rows = np.arange(int((lat - dlat + 90.0) // cell), int((lat + dlat + 90.0) // cell) + 1, dtype=np.int64)
-        c0, c1 = int((lon - dlon + 180.0) // cell), int((lon + dlon + 180.0) // cell)
-        los.append(base + rows * NCOLS + c0)
-        his.append(base + rows * NCOLS + c1 + 1)
-    lo = np.searchsorted(keys, np.concatenate([np.atleast_1d(x) for x in los]), side="left")
-    hi = np.searchsorted(keys, np.concatenate([np.atleast_1d(x) for x in his]), side="left")
+        dlon = radius / (111.320 * math.cos(math.radians(min(89.0, abs(lat) + dlat))))
+        c0, c1 = int((lon - dlon + 180.0) // cell), int((lon + dlon + 180.0) // cell) + 1
+        for row in range(int((lat - dlat + 90.0) // cell), int((lat + dlat + 90.0) // cell) + 1):
+            start = base + row * NCOLS
+            los.append(start + c0)
+            his.append(start + c1)
+    n = len(los)
+    bounds = np.searchsorted(keys, np.array(los + his, dtype=np.int64), side="left")
+    lo, hi = bounds[:n], bounds[n:]
     keep = hi > lo
     return lo[keep], hi[keep]
