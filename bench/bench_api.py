@@ -37,8 +37,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CLIENTS = 32
 
 
-def build_store(url: str, n: int, cache: Path) -> None:
-    """``n`` synthetic candidates over the national communes file, and 2,000 companies."""
+def build_store(url: str, n: int, n_companies: int, cache: Path) -> None:
+    """``n`` synthetic candidates over the national communes file, and ``n_companies`` companies."""
     from matcher import store
     from matcher.demo import synth_candidates, synth_companies, write_csv
     from matcher.imports import import_file
@@ -49,24 +49,24 @@ def build_store(url: str, n: int, cache: Path) -> None:
         places = pd.read_csv(communes, dtype={"insee_com": str, "code_postal": str, "insee_dep": str})
     db = store.connect(url)
     for kind, frame in (("candidates", synth_candidates(n, places=places)),
-                        ("companies", synth_companies(2000, places=places))):
+                        ("companies", synth_companies(n_companies, places=places))):
         path = write_csv(frame, cache / f"{kind}.csv")  # through the contract's CSV, as a pole would
         print(f"  import {kind}: {import_file(db, kind, path).summary()}", flush=True)
     db.dispose()
 
 
-def prepare(cache: Path, n: int) -> tuple[str, list[str], str]:
+def prepare(cache: Path, n: int, n_companies: int) -> tuple[str, list[str], str]:
     """Store URL, SIRENs to query (non-confidential), and a fresh analyst key."""
     from api.security import create_key
     from matcher import store
 
-    path = cache / f"store-{n}.db"
+    path = cache / f"store-{n}-{n_companies}.db"
     url = f"sqlite:///{path}"
     done = path.with_suffix(".done")
     if not done.exists():
         path.unlink(missing_ok=True)
         t = time.perf_counter()
-        build_store(url, n, cache)
+        build_store(url, n, n_companies, cache)
         done.touch()
         print(f"  store built in {time.perf_counter() - t:.0f} s (not timed)", flush=True)
     db = store.connect(url)
@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--candidates", type=int, default=100_000)
     p.add_argument("--seconds", type=float, default=8.0, help="load per run (three runs)")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--companies", type=int, default=12_000,
+                   help="companies generated; enough that the first-read run never asks for one twice")
     p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "reprise-bench-api")
     args = p.parse_args(argv)
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     load = run_wrk if client == "wrk" else run_asyncio
     print(f"bench_api: {args.candidates:,} candidates, {CLIENTS} clients, {args.seconds:.0f} s per endpoint, "
           f"{args.workers} worker(s), client {client}", flush=True)
-    url, sirens, key, writer = prepare(args.cache, args.candidates)
+    url, sirens, key, writer = prepare(args.cache, args.candidates, args.companies)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

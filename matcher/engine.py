@@ -24,6 +24,7 @@ from .candidates import (
     NO_EMPLOYEES,
     NOT_SCORED,
     OUT_OF_RADIUS,
+    REASONS,
     CandidateIndex,
     Considered,
     generate,
@@ -87,6 +88,7 @@ class MatchResult:
     notes: list[str] = field(default_factory=list)
     excluded_counts: dict[str, int] = field(default_factory=dict)
     exclusions: list[dict[str, Any]] = field(default_factory=list)
+    exclusions_total: int = 0  # exclusions before ``exclusions_limit``
 
 
 class Poles:
@@ -178,7 +180,7 @@ class Engine:
         return q, notes
 
     def match(self, company: dict[str, Any], *, top: int = 10, kinds: list[str] | None = None,
-              explain_exclusions: bool = False) -> MatchResult:
+              explain_exclusions: bool = False, exclusions_limit: int | None = None) -> MatchResult:
         """Ranked options for one company (a store row or a profile with the same fields).
 
         When the scorer can bound the score of candidates with no link to the company's trade
@@ -189,7 +191,12 @@ class Engine:
         The answer is the same as scoring every candidate in reach, which is what happens when
         the scorer offers no bound, exclusions are asked for, or the index is small
         (``shortcut_from``).
+
+        ``exclusions_limit`` lists only the first exclusions (``exclusions_total`` still counts
+        them all); only the out-of-radius candidates nearest the company are then measured.
         """
+        if exclusions_limit is not None and exclusions_limit < 0:
+            raise ValueError(f"exclusions_limit {exclusions_limit} must be 0 or more (None for all)")
         q, notes = self.query_for(company)
         kind_set = set(kinds) if kinds else None
         reach = getattr(self.scorer, "unlinked_reach_km", None)
@@ -217,16 +224,18 @@ class Engine:
                 near = self.index.near_unlinked(q.lat, q.lon, near_km, divisions=divisions, linked=linked)
                 more = self._rank(q, kind_set, top, explain=False, found=near, with_employees=False)
                 return ranked.merge(more, top).result(q, notes, self.scorer, explain=False)
-        ranked = self._rank(q, kind_set, top, explain=explain_exclusions)
-        return ranked.result(q, notes, self.scorer, explain=explain_exclusions)
+        ranked = self._rank(q, kind_set, top, explain=explain_exclusions, explain_limit=exclusions_limit)
+        return ranked.result(q, notes, self.scorer, explain=explain_exclusions, limit=exclusions_limit)
 
     def _rank(self, q: Query, kind_set: set[str] | None, top: int, *, explain: bool,
               divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
-              found: tuple[np.ndarray, np.ndarray] | None = None, with_employees: bool = True) -> _Ranked:
+              found: tuple[np.ndarray, np.ndarray] | None = None, with_employees: bool = True,
+              explain_limit: int | None = None) -> _Ranked:
         ix = self.index
         cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,
-                        explain=explain, divisions=divisions, linked=linked, found=found)
+                        explain=explain, divisions=divisions, linked=linked, found=found,
+                        explain_limit=explain_limit)
         if kind_set and not (kind_set - {EMPLOYEES}):
             cons.excluded_counts[KIND_FILTER] = cons.excluded_counts.get(KIND_FILTER, 0) + len(cons.positions)
             cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]
@@ -320,7 +329,7 @@ class _Ranked:
         for reason, n in more.cons.excluded_counts.items():
             counts[reason] = counts.get(reason, 0) + n
         cons = Considered(positions=np.concatenate([self.pos, more.pos]), distance_km=np.concatenate(
-            [self.cons.distance_km, more.cons.distance_km]), excluded=[], excluded_counts=counts)
+            [self.cons.distance_km, more.cons.distance_km]), excluded_counts=counts)
         return _Ranked(self.ix, cons, np.concatenate([self.pos, more.pos]), cat(self.dist, more.dist), kind_codes,
                        cat(self.is_emp, more.is_emp), scores, np.concatenate([self.contrib, more.contrib])[order],
                        select_top(scores, kind_codes, top), self.employees_reason)
@@ -335,7 +344,8 @@ class _Ranked:
         floor = max(MIN_VIABLE, MIX_SHARE * float(self.scores[self.chosen].max()))
         return min(last, floor)
 
-    def result(self, q: Query, notes: list[str], scorer: Scorer, *, explain: bool) -> MatchResult:
+    def result(self, q: Query, notes: list[str], scorer: Scorer, *, explain: bool,
+               limit: int | None = None) -> MatchResult:
         ix, pos = self.ix, self.pos
         names = getattr(scorer, "contribution_names", None)
         options = []
@@ -355,14 +365,22 @@ class _Ranked:
         if reason:
             result.excluded_counts[reason] = result.excluded_counts.get(reason, 0) + 1
         if explain:
+            cons = self.cons
+            p = cons.excluded_positions  # already in listing order: whole columns, then one dict per row
             result.exclusions = [
-                {"candidate_id": str(ix.ids[p]), "kind": KINDS[int(ix.kind[p])], "name": str(ix.names[p]),
-                 "reason": why, "distance_km": round(d, 2)}
-                for p, why, d in sorted(self.cons.excluded, key=lambda t: (t[1] == "out_of_radius", t[2]))
+                {"candidate_id": c, "kind": k, "name": n, "reason": why, "distance_km": d}
+                for c, k, n, why, d in zip(ix.ids[p].tolist(), np.asarray(KINDS, dtype=object)[ix.kind[p]].tolist(),
+                                           ix.names[p].tolist(),
+                                           np.asarray(REASONS, dtype=object)[cons.excluded_reasons].tolist(),
+                                           np.round(cons.excluded_km, 2).tolist())
             ]
+            result.exclusions_total = cons.excluded_total
             if reason:
                 result.exclusions.insert(0, {"candidate_id": f"employees:{q.siren}", "kind": EMPLOYEES,
                                              "name": EMPLOYEES_NAME, "reason": reason, "distance_km": 0.0})
+                result.exclusions_total += 1
+                if limit is not None:  # listed first, it pushes the last row past the limit
+                    del result.exclusions[limit:]
         return result
 
 

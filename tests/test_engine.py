@@ -12,8 +12,10 @@ import pytest
 from matcher import naf, store
 from matcher.cli import main
 from matcher.engine import Engine, company_rows
+from matcher.geo import haversine_km
 from matcher.imports import import_frame
 from matcher.rank import CANDIDATE_WEIGHTS, EMPLOYEE_WEIGHTS, explained_score, select_top
+from matcher.spatial import box_ranges
 
 NANTES = (47.218, -1.554)
 COMPANY = {"siren": "802649921", "name": "Menuiserie Durand", "naf": "43.32A", "lat": NANTES[0],
@@ -197,3 +199,73 @@ def test_confidential_counts_split_by_reason(loaded):
     assert result.excluded_counts == {"confidential_outside_pole": 6}
     assert [o.candidate_id for o in result.options] == ["552100554", "employees:802649921"] or \
         {o.candidate_id for o in result.options} == {"552100554", "employees:802649921"}
+
+
+def _check_listing(eng, company, limits, **kw):
+    """Each limited listing is the prefix of the full one, and both give the full total."""
+    full = eng.match(company, explain_exclusions=True, **kw)
+    assert full.exclusions_total == len(full.exclusions)
+    body = [e for e in full.exclusions if not e["candidate_id"].startswith("employees:")]
+    keys = [(e["reason"] == "out_of_radius", e["distance_km"]) for e in body]
+    assert keys == sorted(keys)  # the other reasons first, each part by distance
+    for limit in limits:
+        part = eng.match(company, explain_exclusions=True, exclusions_limit=limit, **kw)
+        assert part.exclusions == full.exclusions[:limit], limit
+        assert part.exclusions_total == full.exclusions_total
+        assert part.excluded_counts == full.excluded_counts and part.options == full.options
+    return full
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    from matcher.demo import generate
+    from matcher.imports import import_file
+
+    tmp = tmp_path_factory.mktemp("demo")
+    files = generate(tmp / "files")
+    db = store.connect(f"sqlite:///{tmp / 'demo.db'}")
+    for kind in ("poles", "companies", "candidates"):
+        assert import_file(db, kind, files[kind]).rejected == 0
+    return db
+
+
+def test_limited_exclusions_are_a_prefix_of_all_on_the_demo(demo_db):
+    eng = Engine.from_store(demo_db)
+    companies = company_rows(demo_db)[:6]
+    for company in companies:
+        full = _check_listing(eng, company, [0, 1, 5, 40, 1500, 10_000])
+        assert full.exclusions_total == sum(full.excluded_counts.values())
+    # with the employees' row first (kind filter), and confidential cases
+    full = _check_listing(eng, companies[0], [0, 1, 2, 5, 10_000], kinds=["company", "repreneur"])
+    assert full.exclusions[0]["candidate_id"].startswith("employees:")
+    _check_listing(eng, dict(companies[1], confidential=True), [0, 1, 5, 10_000])
+    with pytest.raises(ValueError, match="exclusions_limit -1"):
+        eng.match(companies[0], explain_exclusions=True, exclusions_limit=-1)
+
+
+def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monkeypatch):
+    from matcher import candidates as cmod
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    frame = pd.DataFrame({
+        "candidate_id": [f"C{i:05d}" for i in range(n)], "kind": rng.choice(["company", "repreneur"], n),
+        "name": [f"Candidate {i}" for i in range(n)], "naf": rng.choice(["43.32A", "16.23Z", "56.10A"], n),
+        "lat": rng.uniform(42.0, 51.0, n), "lon": rng.uniform(-4.5, 8.0, n), "radius_km": rng.uniform(3, 30, n)})
+    frame.loc[:24, ["lat", "lon", "radius_km"]] = (45.30, 4.85, 5.0)  # 25 ties ~51 km away, out of radius
+    eng = Engine(cmod.CandidateIndex.from_frame(frame, difficulty_sirens={f"C{i:05d}" for i in range(0, n, 3)}))
+    company = {"siren": "802649921", "naf": "43.32A", "lat": 45.76, "lon": 4.84, "headcount": 8,
+               "procedure": "redressement"}
+    full = _check_listing(eng, company, [0, 1, 5, 30, 200, 800, n + 5])
+    assert full.excluded_counts["in_difficulty"] > 0 and full.exclusions_total == sum(full.excluded_counts.values())
+    _check_listing(eng, company, [0, 1, 3, 30, 800], kinds=["repreneur"])
+    tied = [i for i, e in enumerate(full.exclusions) if e["candidate_id"] < "C00025"]
+    assert tied == list(range(tied[0], tied[0] + 25)) and 30 < tied[0] < 800  # together, between the limits
+    assert [full.exclusions[i]["candidate_id"] for i in tied] == [f"C{i:05d}" for i in range(25)]  # by position
+    _check_listing(eng, company, [tied[0], tied[0] + 1, tied[0] + 7, tied[-1]])  # cutting through the ties
+    measured, boxes = [], []
+    monkeypatch.setattr(cmod, "haversine_km", lambda *a: measured.append(len(a[2])) or haversine_km(*a))
+    monkeypatch.setattr(cmod, "box_ranges", lambda *a, **k: boxes.append(k.get("within_km")) or box_ranges(*a, **k))
+    eng.match(company, explain_exclusions=True, exclusions_limit=800)
+    assert len([b for b in boxes if b is not None]) >= 3  # the box grew several times
+    assert sum(measured) < n / 2

@@ -32,7 +32,7 @@ def payload(result: MatchResult, *, explain: bool, max_exclusions: int) -> dict[
                            "excluded_counts": result.excluded_counts}
     if explain:
         out["exclusions"] = result.exclusions[:max_exclusions]
-        out["exclusions_total"] = len(result.exclusions)
+        out["exclusions_total"] = result.exclusions_total
     return out
 
 
@@ -58,7 +58,8 @@ def company_matches(siren: str, principal: PrincipalDep, db: DbDep, live: LiveDe
     cache_key = serving.cache.key(company, top, tuple(kind_list or ()), explain_exclusions)
     body = serving.cache.get(cache_key)
     if body is None:
-        result = serving.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
+        result = serving.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions,
+                                      exclusions_limit=settings.max_exclusions)
         body = payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)
         serving.cache.put(cache_key, body)
     audit.record(principal.key_id, key, audit_log.READ_MATCHES)
@@ -78,6 +79,7 @@ def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep, setti
     if reasons.iat[0]:
         raise refusal_problem(record, {"reason": reasons.iat[0]})
     company = rows_for_store("companies", clean)[0]
-    result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions)
+    result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions,
+                               exclusions_limit=settings.max_exclusions)
     audit.record(principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
     return payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)

@@ -8,6 +8,7 @@ from ..cli import UsageError, dumps
 from ..schema import CANDIDATE_KINDS
 
 OPTION_KINDS = CANDIDATE_KINDS + ("employees",)
+TABLE_EXCLUSIONS = 50  # exclusions listed by the table view
 
 
 def register(sub, db_option) -> None:
@@ -77,8 +78,10 @@ def run(args, ctx) -> int:
     rows = company_rows(ctx.db(), [siren])
     if not rows:
         raise UsageError(f"siren {args.siren} is not a stored company; import it with `reprise import companies`")
-    result = engine.match(rows[0], top=args.top, kinds=kinds, explain_exclusions=args.explain_exclusions)
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    # the table shows the first exclusions only: only those need measuring
+    result = engine.match(rows[0], top=args.top, kinds=kinds, explain_exclusions=args.explain_exclusions,
+                          exclusions_limit=TABLE_EXCLUSIONS if fmt == "table" else None)
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
     try:
         if fmt == "json":
@@ -121,7 +124,7 @@ def print_table(company: dict, result, out, *, exclusions: bool = False) -> None
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.excluded_counts.items()))
     console.print(f"  excluded: {counts or 'none'}")
     if exclusions:
-        for e in result.exclusions[:50]:
+        for e in result.exclusions[:TABLE_EXCLUSIONS]:
             console.print(f"    {e['candidate_id']} ({e['kind']}, {e['distance_km']} km): {e['reason']}")
-        if len(result.exclusions) > 50:
-            console.print(f"    … {len(result.exclusions) - 50} more (use --format json for all)")
+        if result.exclusions_total > TABLE_EXCLUSIONS:
+            console.print(f"    … {result.exclusions_total - TABLE_EXCLUSIONS} more (use --format json for all)")
