@@ -79,16 +79,16 @@ def main() -> None:
 
 
 def index_bytes(ix) -> int:
-    """Bytes held by the index: numpy columns, id/name strings, postings, k-d trees."""
+    """Bytes held by the index: numpy columns, id/name strings, postings, spatial keys."""
     import sys
     total = 0
-    for name in ("kind", "lat", "lon", "radius_km", "naf_idx", "headcount", "capacity", "budget", "flags"):
+    for name in ("kind", "lat", "lon", "radius_km", "naf_idx", "headcount", "capacity", "budget", "flags",
+                 "division_of", "by_division", "coops", "keys"):
         total += getattr(ix, name).nbytes
-    for arr in (ix.ids, ix.names):
-        total += arr.nbytes + sum(sys.getsizeof(s) for s in arr)
-    for postings in (ix.sought, ix.experience, ix.poles, ix.partners, ix.by_division):
+    for arr in (ix.ids, ix.names):  # numpy StringDType: 16 bytes each, longer strings on the heap
+        total += arr.nbytes + sum(n for n in (len(s.encode()) for s in arr.tolist()) if n > 15)
+    for postings in (ix.sought, ix.experience, ix.poles, ix.partners):
         total += sum(v.nbytes + sys.getsizeof(k) for k, v in postings.items())
-    total += ix.keys.nbytes
     if ix._pos_by_id is not None:
         total += sys.getsizeof(ix._pos_by_id)
     return total

@@ -27,6 +27,7 @@ from .schema import CANDIDATE_KINDS, SCOP_LEGAL_FORMS
 from .spatial import box_ranges
 from .spatial import expand as _expand
 from .spatial import in_sorted as _in_sorted
+from .spatial import is_sorted as _is_sorted
 from .spatial import spatial_keys as _spatial_keys
 from .spatial import take as _take
 
@@ -104,11 +105,15 @@ class CandidateIndex:
     experience: dict[str, np.ndarray]
     poles: dict[str, np.ndarray]
     partners: dict[str, np.ndarray]
-    by_division: dict[str, np.ndarray] = field(default_factory=dict)  # own NAF division -> positions
+    # own NAF division and position packed in one sorted int64 (division << 32 | position): the
+    # candidates of several divisions inside the box come from one binary search
+    by_division: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     division_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
     coops: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # cooperatives not in difficulty
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # spatial sort key, sorted
     _pos_by_id: dict[str, int] | None = field(default=None, repr=False)
+    _coop_lat: np.ndarray | None = field(default=None, repr=False)
+    _coop_lon: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -176,7 +181,7 @@ class CandidateIndex:
             keys=keys,
         )
         index.division_of = index.divisions
-        index.by_division = _postings([[str(d)] for d in index.division_of])
+        index.by_division = np.sort((index.division_of.astype(np.int64) << 32) | np.arange(n, dtype=np.int64))
         index.coops = np.flatnonzero(((flags & COOP) > 0) & ((flags & IN_DIFFICULTY) == 0)).astype(np.int32)
         return index
 
@@ -198,7 +203,8 @@ class CandidateIndex:
 
     def within_reach(self, lat: float, lon: float, *, divisions: list[int] | None = None,
                      linked: list[np.ndarray] | None = None, near_km: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of candidates whose own radius reaches (lat, lon), and their distances (km).
+        """Positions of candidates whose own radius reaches (lat, lon), and their distances (km),
+        in increasing position.
 
         With ``divisions``, only candidates whose own activity is in those NAF divisions, those
         in the ``linked`` postings, and the other candidates within ``near_km`` are examined.
@@ -206,18 +212,28 @@ class CandidateIndex:
         lo, hi = self.box_ranges(lat, lon)
         if divisions is None:
             cand = _expand(lo, hi)
-            limit = self.radius_km[cand]
+            return self._in_reach(lat, lon, cand, self.radius_km[cand])
+        parts = [self.division_take(divisions, lo, hi)]
+        parts += [_take(p, lo, hi) for p in linked or () if len(p)]
+        cand = np.concatenate(parts)  # a linked candidate may appear twice: deduplicated once in reach
+        cand, dist = self._in_reach(lat, lon, cand, self.radius_km[cand])
+        if len(parts) > 1:
+            cand, first = np.unique(cand, return_index=True)
+            dist = dist[first]
         else:
-            posts = [self.by_division.get(str(d)) for d in divisions] + list(linked or [])
-            mark = np.zeros(len(self), dtype=np.int8)  # union by marking: no sort, no hash
-            for p in posts:
-                if p is not None and len(p):
-                    mark[_take(p, lo, hi)] = 2
-            if near_km > 0:
-                near = _expand(*self.box_ranges(lat, lon, max_km=near_km))
-                mark[near] = np.maximum(mark[near], 1)
-            cand = np.flatnonzero(mark)
-            limit = np.where(mark[cand] == 2, self.radius_km[cand], np.minimum(self.radius_km[cand], near_km))
+            order = np.argsort(cand, kind="stable")
+            cand, dist = cand[order], dist[order]
+        if near_km > 0:
+            near = _expand(*self.box_ranges(lat, lon, max_km=near_km))
+            near = near[~_in_sorted(cand, near)]
+            near, near_dist = self._in_reach(lat, lon, near, np.minimum(self.radius_km[near], near_km))
+            cand, dist = np.concatenate([cand, near]), np.concatenate([dist, near_dist])
+            order = np.argsort(cand, kind="stable")
+            cand, dist = cand[order], dist[order]
+        return cand, dist
+
+    def _in_reach(self, lat: float, lon: float, cand: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates within their ``limit`` (km) of (lat, lon), and their distances."""
         # cheap flat-earth distance first (within 1% + 1 km of the truth at these ranges),
         # then the exact great-circle distance on the few that may be in reach
         dy = self.lat[cand] - lat
@@ -228,27 +244,43 @@ class CandidateIndex:
         keep = dist <= limit
         return cand[keep].astype(np.int64), dist[keep]
 
+    def division_take(self, divisions: list[int], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Positions in the ranges [lo, hi) of candidates whose own activity is in ``divisions``
+        (grouped by division, each group sorted)."""
+        base = np.asarray(divisions, dtype=np.int64)[:, None] << 32
+        packed = self.by_division
+        a = np.searchsorted(packed, (base + lo).ravel())
+        b = np.searchsorted(packed, (base + hi).ravel())
+        return packed[_expand(a, b)] & 0xFFFFFFFF
+
     def near_unlinked(self, lat: float, lon: float, near_km: float, *, divisions: list[int],
                       linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Candidates within ``near_km`` (and their own radius) that are neither in
-        ``divisions`` nor in the ``linked`` postings, with their distances (km)."""
+        ``divisions`` nor in the ``linked`` postings, with their distances (km), in increasing
+        position."""
         cand = _expand(*self.box_ranges(lat, lon, max_km=near_km))
-        keep = ~np.isin(self.division_of[cand], np.asarray(divisions, dtype=np.int16))
+        in_divisions = np.zeros(100, dtype=bool)
+        in_divisions[np.asarray(divisions, dtype=np.int64)] = True
+        keep = ~in_divisions[self.division_of[cand]]
         for post in linked:
-            keep &= ~_in_sorted(post, cand)
+            keep &= ~_in_sorted(post, cand, True)
         cand = cand[keep]
         limit = np.minimum(self.radius_km[cand], near_km)
         dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
         inside = dist <= limit
-        order = np.argsort(cand[inside], kind="stable")
-        return cand[inside][order], dist[inside][order]
+        return cand[inside], dist[inside]  # box ranges come in increasing position
 
     def cooperative_within(self, lat: float, lon: float, km: float) -> bool:
         """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km``."""
         if not len(self.coops):
             return False
-        near = _take(self.coops, *box_ranges(self.keys, lat, lon, within_km=km))
-        return bool(len(near)) and bool((haversine_km(lat, lon, self.lat[near], self.lon[near]) <= km).any())
+        if self._coop_lat is None:  # a few percent of candidates: scanning them beats a box
+            self._coop_lat, self._coop_lon = self.lat[self.coops], self.lon[self.coops]
+        clat, clon = self._coop_lat, self._coop_lon
+        dy = clat - lat
+        dx = (clon - lon) * np.cos(np.radians(lat))
+        close = np.flatnonzero(111.195 * np.sqrt(dx * dx + dy * dy) <= km * 1.02 + 2.0)
+        return bool(len(close)) and bool((haversine_km(lat, lon, clat[close], clon[close]) <= km).any())
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its
@@ -261,19 +293,23 @@ class CandidateIndex:
     def membership(self, postings: dict[str, np.ndarray], keys, positions: np.ndarray) -> np.ndarray:
         """For each position, whether it appears in the postings of any of ``keys``."""
         hit = np.zeros(len(positions), dtype=bool)
+        ordered = None
         for k in keys:
             post = postings.get(k)
             if post is not None and len(post):
-                hit |= _in_sorted(post, positions)
+                ordered = _is_sorted(positions) if ordered is None else ordered
+                hit |= _in_sorted(post, positions, ordered)
         return hit
 
     def deepest(self, postings: dict[str, np.ndarray], code: str | None, positions: np.ndarray) -> np.ndarray:
         """Deepest NAF level (2 division .. 5 sub-class) at which positions are posted under code."""
         level = np.zeros(len(positions), dtype=np.int8)
+        ordered = None
         for depth, prefix in enumerate(naf_ancestors(code or ""), start=2):
             post = postings.get(prefix)
             if post is not None and len(post):
-                level[_in_sorted(post, positions)] = depth  # deeper levels overwrite
+                ordered = _is_sorted(positions) if ordered is None else ordered
+                level[_in_sorted(post, positions, ordered)] = depth  # deeper levels overwrite
         return level
 
 

@@ -117,4 +117,7 @@ def dumps(obj: Any) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # through the package module, so commands raising matcher.cli.UsageError are caught by the
+    # same class (run as a script, this file is __main__, a different module object)
+    from matcher.cli import main as package_main
+    sys.exit(package_main())

@@ -90,6 +90,9 @@ class Query:
 class Comparison:
     name: str = ""
     applies_to = "candidate"  # or "employees"
+    # 0 for a candidate outside every posting linking it to the company (declared interest or
+    # experience in its trade, its poles, its partners): such candidates skip the computation
+    postings_only = False
 
     def compute(self, q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -108,6 +111,7 @@ class Sector(Comparison):
 class Interest(Comparison):
     """The candidate declared it wants this trade (sought_naf, or inferred from sought_activity)."""
     name = "interest"
+    postings_only = True
 
     def compute(self, q, ix, pos, dist):
         return INTEREST_LEVEL_VALUE[ix.deepest(ix.sought, q.naf, pos)]
@@ -116,6 +120,7 @@ class Interest(Comparison):
 class Experience(Comparison):
     """A person's experience in the trade (experience_naf)."""
     name = "experience"
+    postings_only = True
 
     def compute(self, q, ix, pos, dist):
         return SECTOR_LEVEL_VALUE[ix.deepest(ix.experience, q.naf, pos)]
@@ -176,6 +181,7 @@ class SocialEconomy(Comparison):
 class PoleMember(Comparison):
     """The candidate belongs to a pole that follows the company."""
     name = "pole"
+    postings_only = True
 
     def compute(self, q, ix, pos, dist):
         return ix.membership(ix.poles, q.poles, pos).astype(np.float32)
@@ -184,6 +190,7 @@ class PoleMember(Comparison):
 class Partnership(Comparison):
     """The candidate already cooperates with the company (its partners list)."""
     name = "partnership"
+    postings_only = True
 
     def compute(self, q, ix, pos, dist):
         return ix.membership(ix.partners, [q.siren], pos).astype(np.float32)
@@ -225,11 +232,17 @@ CANDIDATE_FEATURES = tuple(c.name for c in CANDIDATE_COMPARISONS)
 FEATURES = CANDIDATE_FEATURES + EMPLOYEE_FEATURES
 
 
-def candidate_features(q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """(len(pos), len(FEATURES)) float32; the employees' columns are 0."""
+def candidate_features(q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray, *,
+                       unlinked: bool = False) -> np.ndarray:
+    """(len(pos), len(FEATURES)) float32; the employees' columns are 0.
+
+    ``unlinked``: the candidates are known to be in none of the company's postings (see
+    :meth:`CandidateIndex.linked`), so the features drawn from postings are 0 without a lookup.
+    """
     X = np.zeros((len(pos), len(FEATURES)), dtype=np.float32)
     for j, comp in enumerate(CANDIDATE_COMPARISONS):
-        X[:, j] = comp.compute(q, ix, pos, dist)
+        if not (unlinked and comp.postings_only):
+            X[:, j] = comp.compute(q, ix, pos, dist)
     return X
 
 

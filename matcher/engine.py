@@ -222,7 +222,7 @@ class Engine:
                 return ranked.result(q, notes, self.scorer, explain=False)
             if near_km is not None:  # unlinked candidates nearer than this could still rank
                 near = self.index.near_unlinked(q.lat, q.lon, near_km, divisions=divisions, linked=linked)
-                more = self._rank(q, kind_set, top, explain=False, found=near, with_employees=False)
+                more = self._rank(q, kind_set, top, explain=False, found=near, with_employees=False, unlinked=True)
                 return ranked.merge(more, top).result(q, notes, self.scorer, explain=False)
         ranked = self._rank(q, kind_set, top, explain=explain_exclusions, explain_limit=exclusions_limit)
         return ranked.result(q, notes, self.scorer, explain=explain_exclusions, limit=exclusions_limit)
@@ -230,7 +230,7 @@ class Engine:
     def _rank(self, q: Query, kind_set: set[str] | None, top: int, *, explain: bool,
               divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
               found: tuple[np.ndarray, np.ndarray] | None = None, with_employees: bool = True,
-              explain_limit: int | None = None) -> _Ranked:
+              explain_limit: int | None = None, unlinked: bool = False) -> _Ranked:
         ix = self.index
         cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,
@@ -240,7 +240,7 @@ class Engine:
             cons.excluded_counts[KIND_FILTER] = cons.excluded_counts.get(KIND_FILTER, 0) + len(cons.positions)
             cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]
         pos, dist = cons.positions, cons.distance_km
-        X = candidate_features(q, ix, pos, dist)
+        X = candidate_features(q, ix, pos, dist, unlinked=unlinked)
         kind_codes = ix.kind[pos]
         employees_reason = None
         if kind_set and EMPLOYEES not in kind_set:

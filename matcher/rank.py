@@ -137,16 +137,18 @@ def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
         champion = int(members[np.argmax(scores[members])])
         if scores[champion] < floor:
             continue
+        chosen_scores = scores[chosen].tolist()
         counts: dict = {}
-        for kd in chosen_kinds:
+        lowest: dict = {}
+        for kd, sc in zip(chosen_kinds, chosen_scores):
             counts[kd] = counts.get(kd, 0) + 1
-        crowded = max(counts, key=lambda kd: (counts[kd], -min(scores[i] for i, c in zip(chosen, chosen_kinds)
-                                                                if c == kd)))
+            lowest[kd] = min(lowest.get(kd, sc), sc)
+        crowded = max(counts, key=lambda kd: (counts[kd], -lowest[kd]))
         if counts[crowded] < 2:
             continue
-        victim = min((i for i, c in zip(chosen, chosen_kinds) if c == crowded), key=lambda i: (scores[i], -i))
-        at = chosen.index(victim)
-        chosen[at], chosen_kinds[at] = champion, kind
+        victim = min((sc, -i, at) for at, (i, c, sc) in enumerate(zip(chosen, chosen_kinds, chosen_scores))
+                     if c == crowded)[2]
+        chosen[victim], chosen_kinds[victim] = champion, kind
     chosen_arr = np.asarray(chosen)
     return chosen_arr[np.lexsort((chosen_arr, -scores[chosen_arr]))]
 

@@ -45,12 +45,16 @@ def expand(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return starts + np.arange(total, dtype=np.int64)
 
 
-def in_sorted(posting: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def is_sorted(positions: np.ndarray) -> bool:
+    return len(positions) < 2 or bool((positions[1:] >= positions[:-1]).all())
+
+
+def in_sorted(posting: np.ndarray, positions: np.ndarray, positions_sorted: bool | None = None) -> np.ndarray:
     """Whether each position is in a sorted posting (binary search; no array of all candidates).
 
     The smaller side is searched in the larger: a posting much shorter than ``positions`` (and
     ``positions`` sorted, as candidate generation returns them) is looked up position by
-    position in ``positions`` instead.
+    position in ``positions`` instead. ``positions_sorted`` saves checking the order.
     """
     n = len(positions)
     if n == 0 or len(posting) == 0:
@@ -58,7 +62,7 @@ def in_sorted(posting: np.ndarray, positions: np.ndarray) -> np.ndarray:
     if len(posting) * 8 < n and positions[0] <= positions[-1]:
         a, b = np.searchsorted(posting, (positions[0], positions[-1] + 1))
         sub = posting[a:b]
-        if len(sub) * 8 < n and bool((positions[1:] >= positions[:-1]).all()):
+        if len(sub) * 8 < n and (positions_sorted if positions_sorted is not None else is_sorted(positions)):
             hit = np.zeros(n, dtype=bool)
             idx = np.searchsorted(positions, sub)
             found = positions[np.minimum(idx, n - 1)] == sub

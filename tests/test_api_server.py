@@ -86,3 +86,83 @@ def stop(proc: subprocess.Popen) -> str:
             proc.kill()
             proc.wait()
     return proc.stdout.read() if not proc.stdout.closed else ""
+
+
+def test_serve_refuses_a_port_in_use(sqlite_url, tmp_path):
+    store.connect(sqlite_url).dispose()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "matcher.cli", "--db", sqlite_url, "serve", "--port", str(port),
+                              "--workers", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "REPRISE_MODELS_DIR": str(tmp_path / "models")})
+    assert out.returncode == 2, out
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_workers_share_the_port_and_stop_together(sqlite_url, tmp_path):
+    """Each worker listens on its own SO_REUSEPORT socket: new connections reach both, and an
+    interrupt stops the supervisor and every worker."""
+    db = store.connect(sqlite_url)
+    import_frame(db, "candidates", pd.DataFrame([CANDIDATE]))
+    db.dispose()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "--db", sqlite_url, "serve", "--port", str(port),
+                             "--workers", "2", "--log-level", "warning"], cwd=tmp_path, text=True,
+                            env={**os.environ, "REPRISE_MODELS_DIR": str(tmp_path / "models")},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        workers = set()
+        while len(workers) < 2:  # a worker's pid is in /proc/net/tcp's listening inodes: ask the OS
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, f"two listening workers not seen within {STARTUP_S} s"
+            workers = listeners(port)
+            time.sleep(0.2)
+        assert proc.pid not in workers  # the supervisor itself never accepts
+        for _ in range(8):  # fresh connections, whichever worker the kernel picks
+            assert get(f"http://127.0.0.1:{port}/ready")[0] == 200
+    finally:
+        stop(proc)
+    assert proc.returncode is not None
+    assert not any(pid_alive(p) for p in workers), "a worker outlived the supervisor"
+
+
+def listeners(port: int) -> set[int]:
+    """Pids of the processes holding a listening TCP socket on the port (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as fh:
+            for line in list(fh)[1:]:
+                f = line.split()
+                if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "0A":  # 0A: LISTEN
+                    inodes.add(f[9])
+    pids = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                pids.add(int(pid))
+    return pids
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -21,7 +21,8 @@ def register(sub, db_option) -> None:
 
 
 def run(args, ctx) -> int:
-    import uvicorn
+    from api.server import check_free
+    from api.server import run as serve
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is out of range; expected 1 to 65535")
@@ -35,7 +36,10 @@ def run(args, ctx) -> int:
         os.environ[ENV_COMMUNES] = ctx.communes_path
     for name in BLAS_ENV:  # one BLAS thread per process; requests run in parallel instead
         os.environ.setdefault(name, "1")
+    try:
+        check_free(args.host, args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     ctx.print(f"serving the Reprise API on http://{args.host}:{args.port} (docs at /docs), store {ctx.db_url}")
-    uvicorn.run("api.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, access_log=False)
+    serve(args.host, args.port, workers=args.workers, log_level=args.log_level)
     return 0
