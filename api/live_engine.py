@@ -9,6 +9,7 @@ a background poll of a cheap store signature.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -152,6 +153,10 @@ class LiveEngine:
         started = dt.datetime.now(dt.UTC)
         engine = Engine.from_store(self.db, scorer=scorer, inferer=self._inferer)
         self._warm(engine)
+        # the index and libraries live as long as the process: moved out of the collector's
+        # reach, a full collection no longer walks them in the middle of requests (p99 spikes)
+        gc.collect()
+        gc.freeze()
         self._serving = Serving(engine, started, signature, MatchCache(self.cache_size))
         log.info("index rebuilt: %d candidates in %.1f s", len(engine.index),
                  (dt.datetime.now(dt.UTC) - started).total_seconds())

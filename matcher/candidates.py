@@ -286,7 +286,8 @@ class CandidateIndex:
         """Postings of candidates linked to a company: declared interest or experience in its
         trade, membership of its poles, or partnership with it."""
         parts = [self.sought.get(p) for p in naf_ancestors(naf_code or "")]
-        parts += [self.experience.get(p) for p in naf_ancestors(naf_code or "")]
+        # experience is posted under every ancestor of a code: the division's posting holds the rest
+        parts += [self.experience.get(p) for p in naf_ancestors(naf_code or "")[:1]]
         parts += [self.poles.get(p) for p in poles] + [self.partners.get(siren)]
         return [p for p in parts if p is not None and len(p)]
 

@@ -349,15 +349,20 @@ class _Ranked:
         ix, pos = self.ix, self.pos
         names = getattr(scorer, "contribution_names", None)
         options = []
-        for rank, i in enumerate(self.chosen, start=1):
-            emp = bool(self.is_emp[i])
-            expl = explanation(self.contrib[i], emp, notes if notes else None, names=names)
+        chosen = self.chosen
+        emps = self.is_emp[chosen].tolist()
+        firms = pos[chosen[~self.is_emp[chosen]]]  # the employees' row, if chosen, has no position
+        ids, firm_names = iter(ix.ids[firms].tolist()), iter(ix.names[firms].tolist())
+        contrib = self.contrib[chosen]
+        for rank, (emp, code, km) in enumerate(zip(emps, self.kind_codes[chosen].tolist(), self.dist[chosen].tolist()),
+                                                start=1):
+            expl = explanation(contrib[rank - 1], emp, notes if notes else None, names=names)
             options.append(Option(
                 siren=q.siren, rank=rank,
-                candidate_id=f"employees:{q.siren}" if emp else str(ix.ids[pos[i]]),
-                kind=EMPLOYEES if emp else KINDS[int(self.kind_codes[i])],
-                name=EMPLOYEES_NAME if emp else str(ix.names[pos[i]]),
-                score=explained_score(expl), distance_km=round(float(self.dist[i]), 2), explanation=expl,
+                candidate_id=f"employees:{q.siren}" if emp else next(ids),
+                kind=EMPLOYEES if emp else KINDS[code],
+                name=EMPLOYEES_NAME if emp else next(firm_names),
+                score=explained_score(expl), distance_km=round(km, 2), explanation=expl,
             ))
         result = MatchResult(siren=q.siren, options=options, model_id=scorer.model_id, notes=notes,
                              excluded_counts=dict(self.cons.excluded_counts))
