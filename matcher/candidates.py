@@ -254,10 +254,10 @@ class CandidateIndex:
         return packed[_expand(a, b)] & 0xFFFFFFFF
 
     def near_unlinked(self, lat: float, lon: float, near_km: float, *, divisions: list[int],
-                      linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+                      linked: list[np.ndarray], kind_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Candidates within ``near_km`` (and their own radius) that are neither in
         ``divisions`` nor in the ``linked`` postings, with their distances (km), in increasing
-        position."""
+        position. ``kind_km`` narrows the distance per kind (indexed by kind code)."""
         cand = _expand(*self.box_ranges(lat, lon, max_km=near_km))
         in_divisions = np.zeros(100, dtype=bool)
         in_divisions[np.asarray(divisions, dtype=np.int64)] = True
@@ -265,7 +265,7 @@ class CandidateIndex:
         for post in linked:
             keep &= ~_in_sorted(post, cand, True)
         cand = cand[keep]
-        limit = np.minimum(self.radius_km[cand], near_km)
+        limit = np.minimum(self.radius_km[cand], near_km if kind_km is None else kind_km[self.kind[cand]])
         dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
         inside = dist <= limit
         return cand[inside], dist[inside]  # box ranges come in increasing position

@@ -43,10 +43,11 @@ from .rank import (
     Scorer,
     TransparentScorer,
     explained_score,
+    entry_thresholds,
     explanation,
     select_top,
 )
-from .schema import headcount_estimate
+from .schema import CANDIDATE_KINDS, headcount_estimate
 
 log = logging.getLogger(__name__)
 EMPLOYEES = "employees"
@@ -186,8 +187,10 @@ class Engine:
         When the scorer can bound the score of candidates with no link to the company's trade
         (``unlinked_reach_km``), linked candidates are scored first: those whose own activity is
         in the company's NAF division or a value-chain neighbour, and those tied to it by a
-        declared interest, experience, pole or partnership. The list's threshold then tells how
-        near an unlinked candidate must be to possibly enter it; only those are scored next.
+        declared interest, experience, pole or partnership. For each kind, the score another
+        option of that kind must beat to change the list (:func:`~matcher.rank.entry_thresholds`)
+        then tells how near an unlinked candidate of that kind must be to possibly enter it;
+        only those are scored next.
         The answer is the same as scoring every candidate in reach, which is what happens when
         the scorer offers no bound, exclusions are asked for, or the index is small
         (``shortcut_from``).
@@ -216,14 +219,20 @@ class Engine:
             divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
             linked = self.index.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
             ranked = self._rank(q, kind_set, top, explain=False, divisions=divisions, linked=linked)
-            threshold = ranked.threshold(top)
-            near_km = reach(q, threshold) if threshold is not None else None
-            if near_km == 0.0:
+            thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
+            kind_km = None
+            if thresholds is not None:  # per kind: unlinked candidates nearer than this could still rank
+                kind_km = [reach(q, float(t)) for t in thresholds[:len(CANDIDATE_KINDS)]]
+            if kind_km is not None and max(kind_km, key=lambda km: np.inf if km is None else km) == 0.0:
                 return ranked.result(q, notes, self.scorer, explain=False)
-            if near_km is not None:  # unlinked candidates nearer than this could still rank
-                near = self.index.near_unlinked(q.lat, q.lon, near_km, divisions=divisions, linked=linked)
-                more = self._rank(q, kind_set, top, explain=False, found=near, with_employees=False, unlinked=True)
-                return ranked.merge(more, top).result(q, notes, self.scorer, explain=False)
+            if kind_km is not None and None not in kind_km:
+                near = self.index.near_unlinked(q.lat, q.lon, max(kind_km), divisions=divisions, linked=linked,
+                                                kind_km=np.asarray(kind_km, dtype=np.float32))
+                if len(near[0]):
+                    more = self._rank(q, kind_set, top, explain=False, found=near, with_employees=False,
+                                      unlinked=True)
+                    ranked = ranked.merge(more, top)
+                return ranked.result(q, notes, self.scorer, explain=False)
         ranked = self._rank(q, kind_set, top, explain=explain_exclusions, explain_limit=exclusions_limit)
         return ranked.result(q, notes, self.scorer, explain=explain_exclusions, limit=exclusions_limit)
 
@@ -333,16 +342,6 @@ class _Ranked:
         return _Ranked(self.ix, cons, np.concatenate([self.pos, more.pos]), cat(self.dist, more.dist), kind_codes,
                        cat(self.is_emp, more.is_emp), scores, np.concatenate([self.contrib, more.contrib])[order],
                        select_top(scores, kind_codes, top), self.employees_reason)
-
-    def threshold(self, top: int) -> float | None:
-        """The score an unscored candidate must beat to change the list: the last option's score
-        and the floor for keeping a kind in the mix, whichever is lower (None when the list is
-        not full, as then any candidate could enter)."""
-        if len(self.chosen) < top:
-            return None
-        last = float(self.scores[self.chosen].min())
-        floor = max(MIN_VIABLE, MIX_SHARE * float(self.scores[self.chosen].max()))
-        return min(last, floor)
 
     def result(self, q: Query, notes: list[str], scorer: Scorer, *, explain: bool,
                limit: int | None = None) -> MatchResult:

@@ -112,6 +112,35 @@ class TransparentScorer:
         return float(-PROXIMITY_SCALE_KM * np.log(room / w)) + 0.5  # margin for rounding
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best scores, best first (ties: lower index first)."""
+    n = len(scores)
+    k = min(k, n)
+    order = np.argpartition(-scores, k - 1)[:k] if n > k else np.arange(n)
+    return order[np.lexsort((order, -scores[order]))]
+
+
+def entry_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: int) -> np.ndarray | None:
+    """Per kind, a score below which one more option of that kind leaves ``select_top`` unchanged
+    (None while fewer than ``top`` options exist: then any option could enter).
+
+    Below the k-th best score an option stays out of the plain top k, so the kinds present there
+    and the mix floor do not change. Of a kind present there, it then changes nothing. Of an
+    absent kind, it matters only by becoming that kind's best option (above the current one)
+    while reaching the mix floor.
+    """
+    if len(scores) < top or top <= 0:
+        return None
+    order = top_k(scores, top)
+    kth = float(scores[order[-1]])
+    floor = max(MIN_VIABLE, MIX_SHARE * float(scores[order[0]]))
+    best_of_kind = np.full(n_kinds, -np.inf)
+    np.maximum.at(best_of_kind, kinds, scores)
+    out = np.minimum(kth, np.maximum(floor, best_of_kind))
+    out[np.unique(kinds[order])] = kth
+    return out
+
+
 def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
     """Indices of the top options, best first, keeping a mix of kinds when several are viable.
 
@@ -121,9 +150,7 @@ def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
     n = len(scores)
     if n == 0 or top <= 0:
         return np.zeros(0, dtype=np.int64)
-    k = min(top, n)
-    order = np.argpartition(-scores, k - 1)[:k] if n > k else np.arange(n)
-    order = order[np.lexsort((order, -scores[order]))]
+    order = top_k(scores, top)
     chosen = order.tolist()
     chosen_kinds = kinds[order].tolist()
     best = float(scores[chosen[0]])

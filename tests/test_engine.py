@@ -269,3 +269,27 @@ def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monke
     eng.match(company, explain_exclusions=True, exclusions_limit=800)
     assert len([b for b in boxes if b is not None]) >= 3  # the box grew several times
     assert sum(measured) < n / 2
+
+
+def test_an_option_below_its_kind_entry_threshold_leaves_the_list_unchanged():
+    """entry_thresholds is what lets the engine skip unlinked candidates: checked against
+    select_top itself on random lists, with options added just below each kind's threshold."""
+    from matcher.rank import entry_thresholds, select_top
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(400):
+        n, top = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+        scores = rng.choice(np.linspace(0.05, 0.95, 19), n).astype(np.float32)  # ties on purpose
+        kinds = rng.integers(0, 6, n).astype(np.int8)
+        before = select_top(scores, kinds, top)
+        thresholds = entry_thresholds(scores, kinds, top, 6)
+        if thresholds is None:
+            assert n < top
+            continue
+        for kind in range(6):
+            below = np.float32(np.nextafter(np.float32(thresholds[kind]), np.float32(-1)))
+            for extra in (below, np.float32(thresholds[kind] - 0.2)):
+                after = select_top(np.append(scores, extra), np.append(kinds, kind).astype(np.int8), top)
+                assert after.tolist() == before.tolist(), (scores, kinds, top, kind, extra)
+                checked += 1
+    assert checked > 2000
