@@ -13,11 +13,11 @@ from typing import Any
 
 
 class MatchCache:
-    """A bounded, thread-safe LRU of match payloads; size 0 disables it."""
+    """A bounded, thread-safe LRU of rendered match answers (JSON bytes); size 0 disables it."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -26,7 +26,7 @@ class MatchCache:
         row = tuple(sorted((k, repr(v)) for k, v in company.items()))
         return row, params
 
-    def get(self, key: tuple) -> dict[str, Any] | None:
+    def get(self, key: tuple) -> bytes | None:
         if not self.size:
             return None
         with self._lock:
@@ -38,7 +38,7 @@ class MatchCache:
             self.hits += 1
             return value
 
-    def put(self, key: tuple, value: dict[str, Any]) -> None:
+    def put(self, key: tuple, value: bytes) -> None:
         if not self.size:
             return
         with self._lock:
