@@ -44,6 +44,7 @@ CONFIDENTIAL = "confidential_outside_pole"
 KIND_FILTER = "kind_filter"
 SELF = "same_company"
 NO_EMPLOYEES = "no_employees"
+COOP_SCAN_MAX = 20_000
 NOT_SCORED = "not_scored"  # out of reach, or unlinked to the trade and unable to reach the list
 # Reasons an exclusion listing can give, by code
 REASONS = (SELF, IN_DIFFICULTY_REASON, CONFIDENTIAL, KIND_FILTER, OUT_OF_RADIUS)
@@ -209,40 +210,53 @@ class CandidateIndex:
         With ``divisions``, only candidates whose own activity is in those NAF divisions, those
         in the ``linked`` postings, and the other candidates within ``near_km`` are examined.
         """
-        lo, hi = self.box_ranges(lat, lon)
         if divisions is None:
-            cand = _expand(lo, hi)
-            return self._in_reach(lat, lon, cand, self.radius_km[cand])
-        parts = [self.division_take(divisions, lo, hi)]
-        parts += [_take(p, lo, hi) for p in linked or () if len(p)]
-        cand = np.concatenate(parts)  # a linked candidate may appear twice: deduplicated once in reach
-        cand, dist = self._in_reach(lat, lon, cand, self.radius_km[cand])
-        if len(parts) > 1:
-            cand, first = np.unique(cand, return_index=True)
-            dist = dist[first]
-        else:
-            order = np.argsort(cand, kind="stable")
-            cand, dist = cand[order], dist[order]
+            cand = _expand(*self.box_ranges(lat, lon))
+            return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
+        cand, dist, _ = self.linked_in_reach(lat, lon, divisions=divisions, linked=linked or [])
         if near_km > 0:
             near = _expand(*self.box_ranges(lat, lon, max_km=near_km))
             near = near[~_in_sorted(cand, near)]
-            near, near_dist = self._in_reach(lat, lon, near, np.minimum(self.radius_km[near], near_km))
+            near, near_dist, _ = self._in_reach(lat, lon, near, np.minimum(self.radius_km[near], near_km))
             cand, dist = np.concatenate([cand, near]), np.concatenate([dist, near_dist])
             order = np.argsort(cand, kind="stable")
             cand, dist = cand[order], dist[order]
         return cand, dist
 
-    def _in_reach(self, lat: float, lon: float, cand: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The candidates within their ``limit`` (km) of (lat, lon), and their distances."""
+    def linked_in_reach(self, lat: float, lon: float, *, divisions: list[int],
+                        linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidates in reach whose own activity is in ``divisions`` or who are in a ``linked``
+        posting, in increasing position: positions, distances (km), and whether each is in a
+        posting."""
+        lo, hi = self.box_ranges(lat, lon)
+        parts = [self.division_take(divisions, lo, hi)]
+        parts += [_take(p, lo, hi) for p in linked if len(p)]
+        cand = np.concatenate(parts)  # a linked candidate may appear twice: deduplicated once in reach
+        posted = np.arange(len(cand)) >= len(parts[0])
+        cand, dist, kept = self._in_reach(lat, lon, cand, self.radius_km[cand])
+        posted = posted[kept]
+        if len(parts) > 1:
+            order = np.lexsort((~posted, cand))  # by position, a posted occurrence first
+            cand, dist, posted = cand[order], dist[order], posted[order]
+            first = np.ones(len(cand), dtype=bool)
+            first[1:] = cand[1:] != cand[:-1]
+            return cand[first], dist[first], posted[first]
+        order = np.argsort(cand, kind="stable")
+        return cand[order], dist[order], posted[order]
+
+    def _in_reach(self, lat: float, lon: float, cand: np.ndarray, limit: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidates within their ``limit`` (km) of (lat, lon), their distances, and their
+        indices in ``cand``."""
         # cheap flat-earth distance first (within 1% + 1 km of the truth at these ranges),
         # then the exact great-circle distance on the few that may be in reach
         dy = self.lat[cand] - lat
         dx = (self.lon[cand] - lon) * np.cos(np.radians(lat))
-        close = 111.195 * np.sqrt(dx * dx + dy * dy) <= limit * 1.02 + 2.0
-        cand, limit = cand[close], limit[close]
-        dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
-        keep = dist <= limit
-        return cand[keep].astype(np.int64), dist[keep]
+        close = np.flatnonzero(111.195 * np.sqrt(dx * dx + dy * dy) <= limit * 1.02 + 2.0)
+        dist = haversine_km(lat, lon, self.lat[cand[close]], self.lon[cand[close]])
+        inside = dist <= limit[close]
+        kept = close[inside]
+        return cand[kept].astype(np.int64), dist[inside], kept
 
     def division_take(self, divisions: list[int], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Positions in the ranges [lo, hi) of candidates whose own activity is in ``divisions``
@@ -274,9 +288,13 @@ class CandidateIndex:
         """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km``."""
         if not len(self.coops):
             return False
-        if self._coop_lat is None:  # a few percent of candidates: scanning them beats a box
-            self._coop_lat, self._coop_lon = self.lat[self.coops], self.lon[self.coops]
-        clat, clon = self._coop_lat, self._coop_lon
+        if len(self.coops) > COOP_SCAN_MAX:  # many: those in the box around the company
+            near = _take(self.coops, *box_ranges(self.keys, lat, lon, within_km=km * 1.01 + 1.0))
+            clat, clon = self.lat[near], self.lon[near]
+        else:  # a few thousand: scanning them all beats building the box
+            if self._coop_lat is None:
+                self._coop_lat, self._coop_lon = self.lat[self.coops], self.lon[self.coops]
+            clat, clon = self._coop_lat, self._coop_lon
         dy = clat - lat
         dx = (clon - lon) * np.cos(np.radians(lat))
         close = np.flatnonzero(111.195 * np.sqrt(dx * dx + dy * dy) <= km * 1.02 + 2.0)

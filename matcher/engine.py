@@ -60,6 +60,10 @@ EMPLOYEES_NAME = "Employees of the company (SCOP takeover)"
 # name each reason; above it, candidates that provably cannot enter the list are skipped and
 # counted as ``not_scored`` (the options are the same either way).
 SHORTCUT_FROM = 20_000
+# In a dense region, the candidates of the company's trade in reach run to tens of thousands:
+# from RING_FROM of them, those beyond RING_KM are scored only if their bound says they could rank.
+RING_FROM = 5_000
+RING_KM = 10.0
 
 
 @dataclass
@@ -218,7 +222,7 @@ class Engine:
         if reach is not None and shortcut and q.naf_idx >= 0:
             divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
             linked = self.index.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
-            ranked = self._rank(q, kind_set, top, explain=False, divisions=divisions, linked=linked)
+            ranked = self._rank_linked(q, kind_set, top, divisions, linked)
             thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
             kind_km = None
             if thresholds is not None:  # per kind: unlinked candidates nearer than this could still rank
@@ -236,15 +240,49 @@ class Engine:
         ranked = self._rank(q, kind_set, top, explain=explain_exclusions, explain_limit=exclusions_limit)
         return ranked.result(q, notes, self.scorer, explain=explain_exclusions, limit=exclusions_limit)
 
+    def _rank_linked(self, q: Query, kind_set: set[str] | None, top: int, divisions: list[int],
+                     linked: list[np.ndarray]) -> _Ranked:
+        """Score the candidates linked to the company's trade (see :meth:`match`).
+
+        Where many are in reach (a dense region), those tied by a posting and those of the trade
+        within ``RING_KM`` are scored first; the others of the trade, tied by their own activity
+        only, are then scored only if near enough to beat the score their kind needs
+        (``trade_reach_km``), as the unlinked ones are.
+        """
+        ix = self.index
+        pos, dist, posted = ix.linked_in_reach(q.lat, q.lon, divisions=divisions, linked=linked)
+        trade_reach = getattr(self.scorer, "trade_reach_km", None)
+        if trade_reach is None or len(pos) < RING_FROM:
+            return self._rank(q, kind_set, top, explain=False, found=(pos, dist), unseen=len(ix) - len(pos))
+        ring = posted | (dist <= RING_KM)
+        ranked = self._rank(q, kind_set, top, explain=False, found=(pos[ring], dist[ring]),
+                            unseen=len(ix) - int(ring.sum()))
+        rest_pos, rest_dist = pos[~ring], dist[~ring]
+        thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
+        if thresholds is not None:
+            km = [trade_reach(q, float(t)) for t in thresholds[:len(CANDIDATE_KINDS)]]
+            kind_km = np.array([np.inf if k is None else k for k in km])
+            near = rest_dist <= kind_km[ix.kind[rest_pos]]
+            rest_pos, rest_dist = rest_pos[near], rest_dist[near]
+        if len(rest_pos):
+            more = self._rank(q, kind_set, top, explain=False, found=(rest_pos, rest_dist), with_employees=False,
+                              unlinked=True)
+            ranked = ranked.merge(more, top)
+        return ranked
+
     def _rank(self, q: Query, kind_set: set[str] | None, top: int, *, explain: bool,
               divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
               found: tuple[np.ndarray, np.ndarray] | None = None, with_employees: bool = True,
-              explain_limit: int | None = None, unlinked: bool = False) -> _Ranked:
+              explain_limit: int | None = None, unlinked: bool = False, unseen: int = 0) -> _Ranked:
+        """One scoring pass. ``unseen``: candidates left out of ``found`` on purpose, counted as
+        ``not_scored``. ``unlinked``: ``found`` holds no candidate of the company's postings."""
         ix = self.index
         cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,
                         explain=explain, divisions=divisions, linked=linked, found=found,
                         explain_limit=explain_limit)
+        if unseen:
+            cons.excluded_counts[NOT_SCORED] = cons.excluded_counts.get(NOT_SCORED, 0) + unseen
         if kind_set and not (kind_set - {EMPLOYEES}):
             cons.excluded_counts[KIND_FILTER] = cons.excluded_counts.get(KIND_FILTER, 0) + len(cons.positions)
             cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]

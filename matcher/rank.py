@@ -96,20 +96,36 @@ class TransparentScorer:
                      + w["ess"] + w["apprentices"] + w["urgency"] * PROCEDURE_URGENCY.get(q.procedure, 0.1)
                      + (w["discretion"] if q.confidential else 0.0))
 
+    def trade_bound(self, q: Query) -> float:
+        """The best score a candidate can reach when only its own activity ties it to the
+        company's trade (same NAF division, or a value-chain neighbour) and no posting does:
+        the unrelated bound with the sector and value-chain terms at their maximum."""
+        w = CANDIDATE_WEIGHTS
+        return self.unrelated_bound(q) - w["sector"] * float(SECTOR_LEVEL_VALUE[1]) + w["sector"] + w["value_chain"]
+
     def unlinked_reach_km(self, q: Query, threshold: float) -> float | None:
         """Distance beyond which a candidate with no link to the trade scores below ``threshold``.
 
         Its proximity term is w·e^(−d/30), so its bound falls with distance. 0 when none can
         reach the threshold even next door; None when distance alone cannot rule them out.
         """
-        top = self.unrelated_bound(q)
-        if top < threshold:
-            return 0.0
-        w = CANDIDATE_WEIGHTS["proximity"]
-        room = threshold - (top - w)  # what proximity may add and stay below the threshold
-        if room <= 0:
-            return None
-        return float(-PROXIMITY_SCALE_KM * np.log(room / w)) + 0.5  # margin for rounding
+        return _reach_km(self.unrelated_bound(q), threshold)
+
+    def trade_reach_km(self, q: Query, threshold: float) -> float | None:
+        """:meth:`unlinked_reach_km` for candidates tied to the trade by their own activity only."""
+        return _reach_km(self.trade_bound(q), threshold)
+
+
+def _reach_km(bound: float, threshold: float) -> float | None:
+    """Distance beyond which a score of at most ``bound`` next door, whose proximity term decays
+    as w·e^(−d/30), stays below ``threshold`` (0: never reaches it; None: distance cannot tell)."""
+    if bound < threshold:
+        return 0.0
+    w = CANDIDATE_WEIGHTS["proximity"]
+    room = threshold - (bound - w)  # what proximity may add and stay below the threshold
+    if room <= 0:
+        return None
+    return float(-PROXIMITY_SCALE_KM * np.log(room / w)) + 0.5  # margin for rounding
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -135,7 +151,8 @@ def entry_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: i
     kth = float(scores[order[-1]])
     floor = max(MIN_VIABLE, MIX_SHARE * float(scores[order[0]]))
     best_of_kind = np.full(n_kinds, -np.inf)
-    np.maximum.at(best_of_kind, kinds, scores)
+    for kind in np.flatnonzero(np.bincount(kinds, minlength=n_kinds)):  # a few kinds: faster than maximum.at
+        best_of_kind[kind] = scores[kinds == kind].max()
     out = np.minimum(kth, np.maximum(floor, best_of_kind))
     out[np.unique(kinds[order])] = kth
     return out

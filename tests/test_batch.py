@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from matcher import engine as engine_module
 from matcher import store
 from matcher.batch import match_all
 from matcher.cli import main
@@ -70,7 +71,10 @@ class _NoBound:
         return self._inner.score(X, is_employees)
 
 
-def test_scoring_only_linked_candidates_gives_the_exact_list(demo_db):
+@pytest.mark.parametrize("ring_from", [None, 0])
+def test_scoring_only_linked_candidates_gives_the_exact_list(demo_db, monkeypatch, ring_from):
+    if ring_from is not None:  # the dense-region path: trade candidates beyond RING_KM bounded too
+        monkeypatch.setattr(engine_module, "RING_FROM", ring_from)
     bounded = Engine.from_store(demo_db)
     bounded.shortcut_from = 0  # take the short path even on this small territory
     full = Engine.from_store(demo_db, scorer=_NoBound())
