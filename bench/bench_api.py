@@ -33,8 +33,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import listening_processes
-
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CLIENTS = 32
 
@@ -90,9 +88,8 @@ def start_server(url: str, port: int, workers: int, cwd: Path) -> subprocess.Pop
             raise RuntimeError(f"the server exited with code {proc.returncode}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as r:
-                # every worker listens once its own index is loaded: wait for all of them, or the
-                # clients would all connect to the first one
-                if r.status == 200 and (workers == 1 or listening_processes(port) >= workers):
+                # the port listens once every worker has loaded its index
+                if r.status == 200:
                     return proc
         except OSError:
             time.sleep(0.5)

@@ -57,15 +57,3 @@ def timed(fn, *args, **kw):
     out = fn(*args, **kw)
     return out, time.perf_counter() - t
 
-
-def listening_processes(port: int) -> int:
-    """How many sockets listen on the TCP port (Linux /proc): with ``reprise serve --workers N``
-    each worker listens on its own socket once its index is loaded."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if os.path.exists(table):
-            with open(table) as fh:
-                for line in list(fh)[1:]:
-                    f = line.split()
-                    count += int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "0A"  # 0A: LISTEN
-    return count

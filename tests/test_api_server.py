@@ -101,9 +101,11 @@ def test_serve_refuses_a_port_in_use(sqlite_url, tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_workers_share_the_port_and_stop_together(sqlite_url, tmp_path):
-    """Each worker listens on its own SO_REUSEPORT socket: new connections reach both, and an
-    interrupt stops the supervisor and every worker."""
+def test_connections_are_dealt_to_the_workers_in_turn_and_all_stop_together(sqlite_url, tmp_path):
+    """The supervisor alone listens, and hands new connections to the workers in turn: 4 kept-alive
+    connections end up 2 and 2. An interrupt stops the supervisor and every worker."""
+    import http.client
+
     db = store.connect(sqlite_url)
     import_frame(db, "candidates", pd.DataFrame([CANDIDATE]))
     db.dispose()
@@ -112,25 +114,64 @@ def test_workers_share_the_port_and_stop_together(sqlite_url, tmp_path):
                              "--workers", "2", "--log-level", "warning"], cwd=tmp_path, text=True,
                             env={**os.environ, "REPRISE_MODELS_DIR": str(tmp_path / "models")},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    clients = []
     try:
         deadline = time.monotonic() + STARTUP_S
-        workers = set()
-        while len(workers) < 2:  # a worker's pid is in /proc/net/tcp's listening inodes: ask the OS
+        while True:  # the port listens once both workers have loaded the index
             assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, f"two listening workers not seen within {STARTUP_S} s"
-            workers = listeners(port)
+            assert time.monotonic() < deadline, f"not listening within {STARTUP_S} s"
+            try:
+                if get(f"http://127.0.0.1:{port}/ready")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        assert tcp_sockets(port, LISTEN) == {proc.pid: 1}  # the supervisor alone listens
+        for _ in range(4):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/health")
+            assert c.getresponse().read() == b'{"status":"ok"}'
+            clients.append(c)  # kept alive: it stays with the worker it was handed to
+        held = tcp_sockets(port, ESTABLISHED)
+        workers = held.keys() - {os.getpid()}
+        assert len(workers) == 2 and proc.pid not in workers, held
+        assert sorted(held[w] for w in workers) == [2, 2], held
+        assert set(worker_pids(proc.pid)) == workers
+        os.kill(min(workers), signal.SIGKILL)  # a worker dies: the supervisor starts another
+        while len(set(worker_pids(proc.pid)) - workers) < 1:
+            assert time.monotonic() < deadline + STARTUP_S, "no worker replaced the one that died"
             time.sleep(0.2)
-        assert proc.pid not in workers  # the supervisor itself never accepts
-        for _ in range(8):  # fresh connections, whichever worker the kernel picks
-            assert get(f"http://127.0.0.1:{port}/ready")[0] == 200
+        workers |= set(worker_pids(proc.pid))
+        for _ in range(4):  # new connections keep being answered while it loads, and after
+            assert get(f"http://127.0.0.1:{port}/health")[0] == 200
     finally:
+        for c in clients:
+            c.close()
         stop(proc)
     assert proc.returncode is not None
     assert not any(pid_alive(p) for p in workers), "a worker outlived the supervisor"
 
 
-def listeners(port: int) -> set[int]:
-    """Pids of the processes holding a listening TCP socket on the port (Linux /proc)."""
+LISTEN, ESTABLISHED = "0A", "01"
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The supervisor's worker processes (spawned children running ``spawn_main``)."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmd = fh.read()
+        except OSError:
+            continue
+        if ppid == parent and b"spawn_main" in cmd:
+            out.append(int(pid))
+    return out
+
+
+def tcp_sockets(port: int, state: str) -> dict[int, int]:
+    """pid -> how many of its TCP sockets on the local port are in ``state`` (Linux /proc)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         if not os.path.exists(table):
@@ -138,9 +179,9 @@ def listeners(port: int) -> set[int]:
         with open(table) as fh:
             for line in list(fh)[1:]:
                 f = line.split()
-                if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "0A":  # 0A: LISTEN
+                if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == state:
                     inodes.add(f[9])
-    pids = set()
+    held: dict[int, int] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             fds = os.listdir(f"/proc/{pid}/fd")
@@ -152,8 +193,8 @@ def listeners(port: int) -> set[int]:
             except OSError:
                 continue
             if link.startswith("socket:[") and link[8:-1] in inodes:
-                pids.add(int(pid))
-    return pids
+                held[int(pid)] = held.get(int(pid), 0) + 1
+    return held
 
 
 def pid_alive(pid: int) -> bool:
