@@ -6,6 +6,7 @@ with their own features; they are listed when they rank.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,13 +39,10 @@ from .compare import (
 )
 from .geo import departement_of, haversine_km
 from .rank import (
-    MIN_VIABLE,
-    MIX_SHARE,
     Scorer,
     TransparentScorer,
-    explained_score,
     entry_thresholds,
-    explanation,
+    explained,
     select_top,
 )
 from .schema import CANDIDATE_KINDS, headcount_estimate
@@ -301,8 +299,7 @@ class Engine:
             dist = np.append(dist, 0.0)
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]
         scores, contrib = self.scorer.score(X, is_emp)
-        chosen = select_top(scores, kind_codes, top)
-        return _Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, chosen,
+        return _Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, top,
                        employees_reason if with_employees else None)
 
     def considered_ids(self, company: dict[str, Any]) -> list[str]:
@@ -359,8 +356,14 @@ class _Ranked:
     is_emp: np.ndarray
     scores: np.ndarray
     contrib: np.ndarray
-    chosen: np.ndarray
+    top: int
     employees_reason: str | None
+
+    @functools.cached_property
+    def chosen(self) -> np.ndarray:
+        """The options selected, best first (only when needed: a pass followed by another is
+        selected once, after the merge)."""
+        return select_top(self.scores, self.kind_codes, self.top)
 
     def merge(self, more: _Ranked, top: int) -> _Ranked:
         """This pass's options with those of a further pass over other candidates (whose own
@@ -379,7 +382,7 @@ class _Ranked:
             [self.cons.distance_km, more.cons.distance_km]), excluded_counts=counts)
         return _Ranked(self.ix, cons, np.concatenate([self.pos, more.pos]), cat(self.dist, more.dist), kind_codes,
                        cat(self.is_emp, more.is_emp), scores, np.concatenate([self.contrib, more.contrib])[order],
-                       select_top(scores, kind_codes, top), self.employees_reason)
+                       top, self.employees_reason)
 
     def result(self, q: Query, notes: list[str], scorer: Scorer, *, explain: bool,
                limit: int | None = None) -> MatchResult:
@@ -393,13 +396,13 @@ class _Ranked:
         contrib = self.contrib[chosen]
         for rank, (emp, code, km) in enumerate(zip(emps, self.kind_codes[chosen].tolist(), self.dist[chosen].tolist()),
                                                 start=1):
-            expl = explanation(contrib[rank - 1], emp, notes if notes else None, names=names)
+            expl, score = explained(contrib[rank - 1], emp, notes if notes else None, names=names)
             options.append(Option(
                 siren=q.siren, rank=rank,
                 candidate_id=f"employees:{q.siren}" if emp else next(ids),
                 kind=EMPLOYEES if emp else KINDS[code],
                 name=EMPLOYEES_NAME if emp else next(firm_names),
-                score=explained_score(expl), distance_km=round(km, 2), explanation=expl,
+                score=score, distance_km=round(km, 2), explanation=expl,
             ))
         result = MatchResult(siren=q.siren, options=options, model_id=scorer.model_id, notes=notes,
                              excluded_counts=dict(self.cons.excluded_counts))

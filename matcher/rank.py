@@ -221,6 +221,21 @@ def explanation(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | 
     return out
 
 
+def explained(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | None = None, *,
+              names: Sequence[str] | None = None) -> tuple[dict, float]:
+    """:func:`explanation` and the score it adds up to (:func:`explained_score`), in one go."""
+    if names is not None:
+        expl = explanation(contrib_row, is_employees, notes, names=names)
+        return expl, explained_score(expl)
+    feats = EMPLOYEE_FEATURES if is_employees else CANDIDATE_FEATURES
+    offset = len(CANDIDATE_FEATURES) if is_employees else 0
+    values = [round(v, 4) for v in np.asarray(contrib_row[offset:offset + len(feats)], dtype=np.float64).tolist()]
+    expl: dict = dict(zip(feats, values))
+    if notes:
+        expl["notes"] = notes
+    return expl, round(sum(values), 4)
+
+
 def explained_score(expl: dict) -> float:
     """The score an explanation adds up to."""
     return round(sum(v for v in expl.values() if isinstance(v, (int, float))), 4)
