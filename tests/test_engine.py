@@ -245,6 +245,7 @@ def test_limited_exclusions_are_a_prefix_of_all_on_the_demo(demo_db):
 
 def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monkeypatch):
     from matcher import candidates as cmod
+    from matcher import generation as gmod
 
     rng = np.random.default_rng(7)
     n = 20_000
@@ -264,8 +265,9 @@ def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monke
     assert [full.exclusions[i]["candidate_id"] for i in tied] == [f"C{i:05d}" for i in range(25)]  # by position
     _check_listing(eng, company, [tied[0], tied[0] + 1, tied[0] + 7, tied[-1]])  # cutting through the ties
     measured, boxes = [], []
-    monkeypatch.setattr(cmod, "haversine_km", lambda *a: measured.append(len(a[2])) or haversine_km(*a))
-    monkeypatch.setattr(cmod, "box_ranges", lambda *a, **k: boxes.append(k.get("within_km")) or box_ranges(*a, **k))
+    for module in (cmod, gmod):  # in-reach distances (index), out-of-radius ones (generation)
+        monkeypatch.setattr(module, "haversine_km", lambda *a: measured.append(len(a[2])) or haversine_km(*a))
+    monkeypatch.setattr(gmod, "box_ranges", lambda *a, **k: boxes.append(k.get("within_km")) or box_ranges(*a, **k))
     eng.match(company, explain_exclusions=True, exclusions_limit=800)
     assert len([b for b in boxes if b is not None]) >= 3  # the box grew several times
     assert sum(measured) < n / 2
