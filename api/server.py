@@ -32,8 +32,9 @@ READY = b"r"
 
 def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> None:
     """Serve until interrupted (SIGINT/SIGTERM); the app reads its settings from the environment."""
-    if workers == 1 or not hasattr(socket, "send_fds"):
-        uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, access_log=False)
+    if workers == 1 or not hasattr(socket, "send_fds"):  # no descriptor passing: uvicorn's own workers
+        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level,
+                    access_log=False)
         return
     Supervisor(host, port, workers, log_level).run()
 
@@ -156,12 +157,14 @@ class Supervisor:
                 time.sleep(0.05)
             listener.listen(BACKLOG)
             listener.settimeout(0.5)
-            turn = 0
+            turn, tended = 0, time.monotonic()
             while not self.stopping:
+                if time.monotonic() - tended > 0.5:  # under load too: restart a worker that died
+                    self._tend()
+                    tended = time.monotonic()
                 try:
                     conn, _addr = listener.accept()
                 except (TimeoutError, InterruptedError):
-                    self._tend()
                     continue
                 with conn:
                     for step in range(self.n):
