@@ -52,3 +52,23 @@ def parse_kinds(text: str | None) -> list[str] | None:
         raise invalid("kinds", text, f"kinds {','.join(bad) or text} is not a kind; expected some of "
                                      f"{', '.join(OPTION_KINDS)}, comma-separated")
     return kinds
+
+
+TRUE, FALSE = frozenset({"1", "true", "on", "yes"}), frozenset({"0", "false", "off", "no"})
+
+
+def parse_int(field: str, text: str, low: int, high: int) -> int:
+    """A whole number within [low, high], or 422 naming the field and the value."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise invalid(field, text, f"{field} {text} is not a whole number; expected {low} to {high}") from None
+    return check_range(field, value, low, high)
+
+
+def parse_bool(field: str, text: str) -> bool:
+    """true/false, 1/0, yes/no, on/off (any case), or 422 naming the field and the value."""
+    low = text.strip().lower()
+    if low in TRUE or low in FALSE:
+        return low in TRUE
+    raise invalid(field, text, f"{field} {text} is not a boolean; expected true or false")

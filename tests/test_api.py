@@ -169,14 +169,20 @@ def test_matches_layout_parameters_and_audit(api):
     r = api("GET", "/v1/companies/802649921/matches", params={"kinds": "cooperative"}, role="analyst")
     assert [o["kind"] for o in r.json()["options"]] == ["cooperative"]
     assert problem(api("GET", "/v1/companies/802649921/matches", params={"kinds": "bank"}), 422)["errors"][0]["field"] == "kinds"
-    for top in (0, 101):
-        assert problem(api("GET", "/v1/companies/802649921/matches", params={"top": top}), 422)["errors"][0]["field"] == "top"
+    for top in (0, 101, "ten", "2.5", ""):
+        err = problem(api("GET", "/v1/companies/802649921/matches", params={"top": top}), 422)["errors"][0]
+        assert err["field"] == "top" and err["value"] in (top, str(top)), err
     problem(api("GET", "/v1/companies/552100554/matches"), 404)
     again = api("GET", "/v1/companies/802649921/matches", params={"top": 2, "explain_exclusions": "true"})
     assert again.json() == body  # served from the cache, and audited all the same
     audit = api("GET", "/v1/audit", role="admin").json()["items"]
     assert [(a["siren"], a["action"]) for a in audit] == [("802649921", "read_matches")] * 3
     assert len({a["key_id"] for a in audit}) == 2
+    err = problem(api("GET", "/v1/companies/802649921/matches", params={"explain_exclusions": "maybe"}), 422)
+    assert err["errors"][0]["field"] == "explain_exclusions" and "maybe" in err["detail"]
+    for flag, listed in (("YES", True), ("0", False), ("off", False)):
+        answer = api("GET", "/v1/companies/802649921/matches", params={"explain_exclusions": flag}).json()
+        assert ("exclusions" in answer) is listed
 
 
 def test_match_a_profile_that_is_not_stored(api):
