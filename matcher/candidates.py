@@ -202,25 +202,14 @@ class CandidateIndex:
         return box_ranges(self.keys, lat, lon, max_km)
 
     def within_reach(self, lat: float, lon: float, *, divisions: list[int] | None = None,
-                     linked: list[np.ndarray] | None = None, near_km: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                     linked: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Positions of candidates whose own radius reaches (lat, lon), and their distances (km),
-        in increasing position.
-
-        With ``divisions``, only candidates whose own activity is in those NAF divisions, those
-        in the ``linked`` postings, and the other candidates within ``near_km`` are examined.
-        """
+        in increasing position. With ``divisions``, only candidates whose own activity is in
+        those NAF divisions and those in the ``linked`` postings are examined."""
         if divisions is None:
             cand = _expand(*self.box_ranges(lat, lon))
             return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
-        cand, dist, _ = self.linked_in_reach(lat, lon, divisions=divisions, linked=linked or [])
-        if near_km > 0:
-            near = _expand(*self.box_ranges(lat, lon, max_km=near_km))
-            near = near[~_in_sorted(cand, near)]
-            near, near_dist, _ = self._in_reach(lat, lon, near, np.minimum(self.radius_km[near], near_km))
-            cand, dist = np.concatenate([cand, near]), np.concatenate([dist, near_dist])
-            order = np.argsort(cand, kind="stable")
-            cand, dist = cand[order], dist[order]
-        return cand, dist
+        return self.linked_in_reach(lat, lon, divisions=divisions, linked=linked or [])[:2]
 
     def linked_in_reach(self, lat: float, lon: float, *, divisions: list[int],
                         linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,15 +236,8 @@ class CandidateIndex:
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The candidates within their ``limit`` (km) of (lat, lon), their distances, and their
         indices in ``cand``."""
-        # cheap flat-earth distance first (within 1% + 1 km of the truth at these ranges),
-        # then the exact great-circle distance on the few that may be in reach
-        dy = self.lat[cand] - lat
-        dx = (self.lon[cand] - lon) * np.cos(np.radians(lat))
-        close = np.flatnonzero(111.195 * np.sqrt(dx * dx + dy * dy) <= limit * 1.02 + 2.0)
-        dist = haversine_km(lat, lon, self.lat[cand[close]], self.lon[cand[close]])
-        inside = dist <= limit[close]
-        kept = close[inside]
-        return cand[kept].astype(np.int64), dist[inside], kept
+        kept, dist = _within(lat, lon, self.lat[cand], self.lon[cand], limit)
+        return cand[kept].astype(np.int64), dist, kept
 
     def division_take(self, divisions: list[int], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Positions in the ranges [lo, hi) of candidates whose own activity is in ``divisions``
@@ -285,19 +267,14 @@ class CandidateIndex:
 
     def cooperative_within(self, lat: float, lon: float, km: float) -> bool:
         """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km``."""
-        if not len(self.coops):
-            return False
         if len(self.coops) > COOP_SCAN_MAX:  # many: those in the box around the company
             near = _take(self.coops, *box_ranges(self.keys, lat, lon, within_km=km * 1.01 + 1.0))
             clat, clon = self.lat[near], self.lon[near]
-        else:  # a few thousand: scanning them all beats building the box
+        else:  # a few thousand: measuring them all beats building the box
             if self._coop_lat is None:
                 self._coop_lat, self._coop_lon = self.lat[self.coops], self.lon[self.coops]
             clat, clon = self._coop_lat, self._coop_lon
-        dy = clat - lat
-        dx = (clon - lon) * np.cos(np.radians(lat))
-        close = np.flatnonzero(111.195 * np.sqrt(dx * dx + dy * dy) <= km * 1.02 + 2.0)
-        return bool(len(close)) and bool((haversine_km(lat, lon, clat[close], clon[close]) <= km).any())
+        return bool(len(_within(lat, lon, clat, clon, np.full(len(clat), km))[0]))
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its
@@ -329,6 +306,19 @@ class CandidateIndex:
                 ordered = _is_sorted(positions) if ordered is None else ordered
                 level[_in_sorted(post, positions, ordered)] = depth  # deeper levels overwrite
         return level
+
+
+def _within(lat: float, lon: float, plat: np.ndarray, plon: np.ndarray, limit: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the points within their ``limit`` (km) of (lat, lon), and their distances."""
+    # cheap flat-earth distance first (within 1% + 1 km of the truth at these ranges),
+    # then the exact great-circle distance on the few that may be in reach
+    dy = plat - lat
+    dx = (plon - lon) * np.cos(np.radians(lat))
+    close = np.flatnonzero(111.195 * np.sqrt(dx * dx + dy * dy) <= limit * 1.02 + 2.0)
+    dist = haversine_km(lat, lon, plat[close], plon[close])
+    inside = dist <= limit[close]
+    return close[inside], dist[inside]
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:

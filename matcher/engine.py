@@ -182,11 +182,8 @@ class Engine:
             divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
             linked = self.index.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
             ranked = self._rank_linked(q, kind_set, top, divisions, linked)
-            thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
-            kind_km = None
-            if thresholds is not None:  # per kind: unlinked candidates nearer than this could still rank
-                kind_km = [reach(q, float(t)) for t in thresholds[:len(CANDIDATE_KINDS)]]
-            if kind_km is not None and max(kind_km, key=lambda km: np.inf if km is None else km) == 0.0:
+            kind_km = _reach_by_kind(ranked, top, reach, q)  # unlinked candidates nearer could still rank
+            if kind_km is not None and all(km == 0.0 for km in kind_km):
                 return ranked.result(q, notes, self.scorer, explain=False)
             if kind_km is not None and None not in kind_km:
                 near = self.index.near_unlinked(q.lat, q.lon, max(kind_km), divisions=divisions, linked=linked,
@@ -217,9 +214,8 @@ class Engine:
         ranked = self._rank(q, kind_set, top, explain=False, found=(pos[ring], dist[ring]),
                             unseen=len(ix) - int(ring.sum()))
         rest_pos, rest_dist = pos[~ring], dist[~ring]
-        thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
-        if thresholds is not None:
-            km = [trade_reach(q, float(t)) for t in thresholds[:len(CANDIDATE_KINDS)]]
+        km = _reach_by_kind(ranked, top, trade_reach, q)
+        if km is not None:
             kind_km = np.array([np.inf if k is None else k for k in km])
             near = rest_dist <= kind_km[ix.kind[rest_pos]]
             rest_pos, rest_dist = rest_pos[near], rest_dist[near]
@@ -303,6 +299,15 @@ class Engine:
     def _considered(self, q: Query):
         return generate(self.index, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
                         company_poles=q.poles, kinds=None)
+
+
+def _reach_by_kind(ranked: _Ranked, top: int, reach, q: Query) -> list[float | None] | None:
+    """Per candidate kind, the distance beyond which a candidate bounded by ``reach`` cannot
+    change the list (0: never; None: distance cannot tell); None while the list is not full."""
+    thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
+    if thresholds is None:
+        return None
+    return [reach(q, float(t)) for t in thresholds[:len(CANDIDATE_KINDS)]]
 
 
 def company_rows(db: DbEngine, sirens: list[str] | None = None, *, in_difficulty: bool = True) -> list[dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,7 +42,7 @@ class Considered:
 def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confidential: bool,
              company_poles: list[str], kinds: set[str] | None, explain: bool = False,
              divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
-             near_km: float = 0.0, found: tuple[np.ndarray, np.ndarray] | None = None,
+             found: tuple[np.ndarray, np.ndarray] | None = None,
              explain_limit: int | None = None) -> Considered:
     """Who is considered for a company, and why each other candidate is excluded.
 
@@ -55,7 +55,7 @@ def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confi
     if found is not None:
         pos, dist = found
     else:
-        pos, dist = index.within_reach(lat, lon, divisions=divisions, linked=linked, near_km=near_km)
+        pos, dist = index.within_reach(lat, lon, divisions=divisions, linked=linked)
     keep = np.ones(len(pos), dtype=bool)
     reasons = np.full(len(pos), "", dtype=object)
 
@@ -74,9 +74,7 @@ def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confi
     if kinds:
         codes = [KIND_CODE[k] for k in kinds if k in KIND_CODE]
         drop(~np.isin(index.kind[pos], codes), KIND_FILTER)
-    counts: dict[str, int] = defaultdict(int)
-    for r in reasons[~keep]:
-        counts[r] += 1
+    counts = dict(Counter(reasons[~keep].tolist()))  # a handful of reasons: no sort needed
     if found is None:
         counts[OUT_OF_RADIUS if divisions is None else NOT_SCORED] = len(index) - len(pos)
     kept = {k: v for k, v in counts.items() if v}

@@ -212,13 +212,7 @@ def explanation(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | 
         if notes:
             out["notes"] = notes
         return out
-    names = EMPLOYEE_FEATURES if is_employees else CANDIDATE_FEATURES
-    offset = len(CANDIDATE_FEATURES) if is_employees else 0
-    values = np.asarray(contrib_row[offset:offset + len(names)], dtype=np.float64).tolist()
-    out: dict = {name: round(v, 4) for name, v in zip(names, values)}
-    if notes:
-        out["notes"] = notes
-    return out
+    return explained(contrib_row, is_employees, notes)[0]
 
 
 def explained(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | None = None, *,
