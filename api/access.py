@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from matcher import store
-from matcher.engine import Poles
-from matcher.geo import departement_of
+from matcher.reference.geo import departement_of
+from matcher.reference.territories import Poles
 
 from .problems import Problem
 from .security import Principal

@@ -12,11 +12,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine as DbEngine
 
-from matcher.geo import Communes
+from matcher.reference.communes import Communes
+from matcher.settings import Settings
 
 from .access import ADMIN_ROLES, OUTCOME_ROLES, WRITE_ROLES, require
 from .audit_log import AuditLog
-from .config import Settings
 from .live_engine import LiveEngine
 from .problems import Problem
 from .security import KeyCache, Principal

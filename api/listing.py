@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine as DbEngine
 
-from matcher import naf, store
-from matcher.engine import Poles
+from matcher import store
+from matcher.reference import naf
+from matcher.reference.territories import Poles
 
 from .access import can_see, company_poles, visible_clause
 from .problems import invalid

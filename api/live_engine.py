@@ -13,7 +13,6 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,10 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher import store
-from matcher.engine import Engine
+from matcher.learning.registry import Registry
+from matcher.ranking.engine import Engine
+from matcher.ranking.score import TransparentScorer
 
 from .match_cache import MatchCache
-from .ranker import load_scorer, promoted_model_id
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,9 @@ def store_signature(db: DbEngine) -> tuple:
 class LiveEngine:
     """Holds the serving engine; rebuilds it on demand and when the store changes."""
 
-    def __init__(self, db: DbEngine, *, models_dir: Path, poll_seconds: float = 0.0,
+    def __init__(self, db: DbEngine, *, registry: Registry, poll_seconds: float = 0.0,
                  cache_size: int = 0) -> None:
-        self.db, self.models_dir, self.poll_seconds = db, Path(models_dir), poll_seconds
+        self.db, self.registry, self.poll_seconds = db, registry, poll_seconds
         self.cache_size = cache_size
         self._serving: Serving | None = None
         self._inferer: Any = None
@@ -90,12 +90,12 @@ class LiveEngine:
     def load(self) -> None:
         """Load the promoted ranker and build the index (startup)."""
         try:
-            from matcher.sectors import default_inferer
+            from matcher.reference.sectors import default_inferer
             self._inferer = default_inferer()
         except ImportError:  # the engine loads it lazily, when first needed
             self._inferer = None
         with self._build:
-            self._rebuild(load_scorer(self.models_dir))
+            self._rebuild(self.registry.current_scorer())
 
     def start(self) -> None:
         if self.poll_seconds > 0 and self._poller is None:
@@ -141,7 +141,7 @@ class LiveEngine:
     def reload_model(self) -> tuple[str, Serving]:
         """Swap in the currently promoted ranker over the same index; returns the previous id."""
         with self._build:
-            scorer = load_scorer(self.models_dir)
+            scorer = self.registry.current_scorer()
             old = self._serving
             engine = Engine(old.engine.index, scorer=scorer, poles=old.engine.poles, inferer=self._inferer)
             self._warm(engine)
@@ -180,7 +180,7 @@ class LiveEngine:
     def _follow_promotion(self) -> None:
         """Serve a newly promoted (or rolled back) model without a restart."""
         try:
-            wanted = promoted_model_id(self.models_dir)
+            wanted = self.registry.promoted_id() or TransparentScorer.model_id
         except Exception:  # e.g. a registry file being rewritten: the next round retries
             log.exception("reading the model registry failed")
             return

@@ -13,10 +13,11 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from matcher import store
-from matcher.geo import Communes
+from matcher.learning.registry import Registry
+from matcher.reference.communes import Communes
+from matcher.settings import Settings
 
 from .audit_log import AuditLog
-from .config import Settings
 from .live_engine import LiveEngine
 from .problems import RequestGuard, install_handlers, problem_openapi
 from .routes import candidates, companies, health, keys, matches, model, outcomes
@@ -49,7 +50,7 @@ async def lifespan(app: FastAPI):
     limiter = threadpool_limits(limits=settings.blas_threads)  # parallelism is across requests
     db = store.connect(settings.database_url)
     communes = Communes.from_file(settings.communes) if settings.communes else None
-    live = LiveEngine(db, models_dir=settings.models_dir, poll_seconds=settings.index_poll_seconds,
+    live = LiveEngine(db, registry=Registry(settings.registry_dir()), poll_seconds=settings.index_poll_seconds,
                       cache_size=settings.match_cache_size)
     live.waiters = anyio.CapacityLimiter(64)
     await anyio.to_thread.run_sync(live.load)
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API; settings from the environment (``REPRISE_*``) unless given."""
     app = FastAPI(title="Reprise advisor API", version="1", description=DESCRIPTION,
                   openapi_tags=TAGS, lifespan=lifespan)
-    app.state.settings = settings or Settings()
+    app.state.settings = settings or Settings.load()
     app.state.live = None
     install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=app.state.settings.max_body_bytes)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from matcher.candidates import KINDS
-from matcher.schema import LA_POSTE
+from matcher.contract.identifiers import LA_POSTE
+from matcher.ranking.index import KINDS
 
 from .problems import invalid
 
@@ -28,7 +28,7 @@ def parse_siren(value: str, field: str = "siren") -> str:
 
 
 def siren_luhn(digits: str) -> bool:
-    """``matcher.schema.luhn_valid`` for one 9-digit string (La Poste's 356000000 accepted)."""
+    """``matcher.contract.schema.luhn_valid`` for one 9-digit string (La Poste's 356000000 accepted)."""
     total = 0
     for i, ch in enumerate(digits):
         d = int(ch) * (2 if i % 2 else 1)

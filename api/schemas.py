@@ -1,7 +1,7 @@
 """Request and response bodies, with OpenAPI examples.
 
 Record bodies are deliberately loose (strings, numbers, booleans, lists): they are checked by the
-same validation as file imports (``matcher.imports.validate_frame``), so a bad SIREN or NAF gets
+same validation as file imports (``matcher.contract.imports.validate_frame``), so a bad SIREN or NAF gets
 the same message through the API as in a rejects file. Unknown fields are kept in ``extra``.
 """
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher import store
+from matcher.errors import InvalidRecord
 
 ROLES = ("advisor", "analyst", "admin")
 PREFIX = "rk_"
@@ -45,15 +46,15 @@ def create_key(db: DbEngine, *, role: str, poles: list[str] | None = None,
     """Store a new key; returns (its public row, the secret key shown once)."""
     poles = sorted({p.strip() for p in poles or [] if p and p.strip()})
     if role not in ROLES:
-        raise ValueError(f"role {role!r} is not a role; expected one of {', '.join(ROLES)}")
+        raise InvalidRecord(f"role {role!r} is not a role; expected one of {', '.join(ROLES)}")
     if role == "advisor" and not poles:
-        raise ValueError("an advisor key needs at least one pole (--pole ID)")
+        raise InvalidRecord("an advisor key needs at least one pole (--pole ID)")
     if role != "advisor" and poles:
-        raise ValueError(f"poles apply to advisor keys only; a {role} key has none")
+        raise InvalidRecord(f"poles apply to advisor keys only; a {role} key has none")
     known = {r["pole_id"] for r in store.fetch(db, store.poles)}
     unknown = [p for p in poles if known and p not in known]
     if unknown:
-        raise ValueError(f"pole {', '.join(unknown)} is not a stored pole; known poles: {', '.join(sorted(known))}")
+        raise InvalidRecord(f"pole {', '.join(unknown)} is not a stored pole; known poles: {', '.join(sorted(known))}")
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}{key_id}.{secrets.token_urlsafe(32)}"
     row = {"key_id": key_id, "key_hash": hash_key(key), "role": role, "poles": poles,

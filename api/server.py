@@ -23,20 +23,21 @@ from typing import Any
 
 import uvicorn
 
+from api.main import create_app
+from matcher.settings import Settings
+
 log = logging.getLogger(__name__)
-APP = "api.main:create_app"
 BACKLOG = 2048
 STOP_TIMEOUT_S = 30.0
 READY = b"r"
 
 
-def run(host: str, port: int, *, workers: int = 1, log_level: str = "info") -> None:
-    """Serve until interrupted (SIGINT/SIGTERM); the app reads its settings from the environment."""
-    if workers == 1 or not hasattr(socket, "send_fds"):  # no descriptor passing: uvicorn's own workers
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level,
-                    access_log=False)
+def run(settings: Settings, host: str, port: int, *, workers: int = 1, log_level: str = "info") -> None:
+    """Serve until interrupted (SIGINT/SIGTERM); every worker builds the app from ``settings``."""
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
         return
-    Supervisor(host, port, workers, log_level).run()
+    Supervisor(settings, host, port, workers, log_level).run()
 
 
 def check_free(host: str, port: int) -> None:
@@ -92,15 +93,15 @@ class HandedServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _worker(channel: socket.socket, log_level: str) -> None:
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
+def _worker(channel: socket.socket, settings: Settings, log_level: str) -> None:
+    config = uvicorn.Config(create_app(settings), log_level=log_level, access_log=False)
     HandedServer(config, channel).run()
 
 
 class _Worker:
-    def __init__(self, ctx: Any, i: int, log_level: str) -> None:
+    def __init__(self, ctx: Any, i: int, settings: Settings, log_level: str) -> None:
         self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.proc = ctx.Process(target=_worker, args=(theirs, log_level), name=f"reprise-api-{i}")
+        self.proc = ctx.Process(target=_worker, args=(theirs, settings, log_level), name=f"reprise-api-{i}")
         self.proc.start()
         theirs.close()
         self.ready = False
@@ -127,8 +128,8 @@ class Supervisor:
     """Starts the workers, deals them the connections in turn, restarts one that dies, and stops
     them all on SIGINT/SIGTERM."""
 
-    def __init__(self, host: str, port: int, workers: int, log_level: str) -> None:
-        self.host, self.port, self.n, self.log_level = host, port, workers, log_level
+    def __init__(self, settings: Settings, host: str, port: int, workers: int, log_level: str) -> None:
+        self.settings, self.host, self.port, self.n, self.log_level = settings, host, port, workers, log_level
         self.ctx = mp.get_context("spawn")
         self.workers: list[_Worker] = []
         self.stopping = False
@@ -141,7 +142,7 @@ class Supervisor:
             if not w.proc.is_alive() and not self.stopping:
                 log.warning("API worker %s exited with code %s; starting another", w.proc.name, w.proc.exitcode)
                 w.channel.close()
-                self.workers[i] = _Worker(self.ctx, i, self.log_level)
+                self.workers[i] = _Worker(self.ctx, i, self.settings, self.log_level)
             else:
                 w.poll_ready()
 
@@ -151,7 +152,7 @@ class Supervisor:
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind((self.host, self.port))  # the port is ours from now on
-            self.workers = [_Worker(self.ctx, i, self.log_level) for i in range(self.n)]
+            self.workers = [_Worker(self.ctx, i, self.settings, self.log_level) for i in range(self.n)]
             while not self.stopping and not all(w.ready for w in self.workers):
                 self._tend()
                 time.sleep(0.05)

@@ -1,6 +1,6 @@
 """Writing records through the API with the file import's validation, and erasing them.
 
-Records go through ``matcher.imports.validate_frame`` and ``rows_for_store``, so a record is
+Records go through ``matcher.contract.imports.validate_frame`` and ``rows_for_store``, so a record is
 refused for exactly the reasons (and with the words) a file import would give.
 """
 
@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher import store
-from matcher.engine import Poles
-from matcher.geo import Communes
-from matcher.imports import TABLES, rows_for_store, validate_frame
+from matcher.contract.imports import TABLES, rows_for_store, validate_frame
+from matcher.reference.communes import Communes
+from matcher.reference.territories import Poles
 
 from .access import can_see, write_refusal
 from .problems import Problem, field_error

@@ -40,8 +40,8 @@ CLIENTS = 32
 def build_store(url: str, n: int, n_companies: int, cache: Path) -> None:
     """``n`` synthetic candidates over the national communes file, and ``n_companies`` companies."""
     from matcher import store
-    from matcher.demo import synth_candidates, synth_companies, write_csv
-    from matcher.imports import import_file
+    from matcher.contract.imports import import_file
+    from matcher.demo.build import synth_candidates, synth_companies, write_csv
 
     places = None
     communes = SHARED / "data" / "communes.csv"
@@ -79,7 +79,7 @@ def prepare(cache: Path, n: int, n_companies: int) -> tuple[str, list[str], str]
 
 
 def start_server(url: str, port: int, workers: int, cwd: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "--db", url, "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli.main", "--db", url, "serve", "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning"], cwd=cwd,
                             env={**os.environ, "REPRISE_MODELS_DIR": str(cwd / "models")})
     deadline = time.monotonic() + 300
@@ -182,7 +182,8 @@ def plain_seconds_per_query(url: str, sirens: list[str], queries: int = 3) -> fl
     on the activity labels, distance, weighted score, top 10."""
     from rapidfuzz import fuzz
 
-    from matcher import naf, store
+    from matcher import store
+    from matcher.reference import naf
     db = store.connect(url)
     cands = pd.DataFrame(store.fetch(db, store.candidates))[["candidate_id", "name", "naf", "lat", "lon"]]
     comps = pd.DataFrame(store.fetch(db, store.companies, [store.companies.c.siren.in_(sirens[:queries])]))
@@ -205,7 +206,8 @@ def plain_seconds_per_query(url: str, sirens: list[str], queries: int = 3) -> fl
 def engine_ms(url: str, sirens: list[str]) -> tuple[float, float]:
     """In-process ``Engine.match`` p50/p99 (one thread) on the same companies: the API's floor."""
     from matcher import store
-    from matcher.engine import Engine, company_rows
+    from matcher.ranking.engine import Engine
+    from matcher.store.records import company_rows
     db = store.connect(url)
     engine = Engine.from_store(db)
     rows = company_rows(db, sirens)

@@ -2,7 +2,7 @@
 
     python bench/bench_query.py --candidates 100000 --queries 300 --plain-queries 5
 
-Candidates and companies come from ``matcher.demo`` spread over the real communes; they are
+Candidates and companies come from ``matcher.demo.build`` spread over the real communes; they are
 imported through the real store (SQLite) and the engine is built from it. Prints p50/p99 per
 query (top 10 with explanations), index memory per candidate, and the ratio to the plain approach.
 """
@@ -15,15 +15,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from common import machine, percentiles, places, rss_mb, timed  # noqa: E402
-from plain import plain_match, prepare  # noqa: E402
+from common import machine, percentiles, places, rss_mb, timed
+from plain import plain_match, prepare
 
 from matcher import store
-from matcher.demo import synth_candidates, synth_companies
-from matcher.engine import Engine, company_rows
-from matcher.geo import DEFAULT_RADIUS_KM
-from matcher.imports import import_frame
+from matcher.contract.imports import import_frame
+from matcher.contract.specs import DEFAULT_RADIUS_KM
+from matcher.demo.build import synth_candidates, synth_companies
+from matcher.ranking.engine import Engine
+from matcher.store.records import company_rows
 
 
 def main() -> None:

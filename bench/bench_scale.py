@@ -38,10 +38,11 @@ from common import ROOT, machine, peak_rss_mb, percentiles, places, rss_mb, time
 from plain import plain_match, prepare
 
 from matcher import store
-from matcher.demo import synth_candidates, synth_companies
-from matcher.engine import Engine, company_rows
-from matcher.geo import DEFAULT_RADIUS_KM
-from matcher.imports import import_frame
+from matcher.contract.imports import import_frame
+from matcher.contract.specs import DEFAULT_RADIUS_KM
+from matcher.demo.build import synth_candidates, synth_companies
+from matcher.ranking.engine import Engine
+from matcher.store.records import company_rows
 
 QUERY_SEED, TRAIN_SEED, BATCH_SEED = 2, 3, 4
 
@@ -154,7 +155,7 @@ def plain_phase(n: int, sirens: list[str], n_companies: int) -> dict:
 
 
 def peer_phase(n: int, sirens: list[str], n_companies: int, clf) -> dict:
-    from matcher.sectors import default_inferer
+    from matcher.reference.sectors import default_inferer
     pl = places()
     cands = synth_candidates(n, seed=1, places=pl)
     prepared, t_prep = timed(peers.prepare_candidates, cands)
@@ -187,7 +188,7 @@ def train_phase(n: int, n_companies: int):
 
 
 def batch_phase(db_path: str, n_companies: int, cli_args: list[str]) -> dict:
-    from matcher.cli import main as cli_main
+    from matcher.cli.main import main as cli_main
     db = store.connect(f"sqlite:///{db_path}")
     comps = synth_companies(n_companies, seed=BATCH_SEED, places=places())
     import_frame(db, "companies", comps)

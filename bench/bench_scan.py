@@ -4,7 +4,7 @@
 
 Generates a JSON Lines file in the open-data layout (nested fields as JSON text, 20% French-text
 dates, 10% natural persons without SIREN, a realistic mix of judgments) for companies from
-``matcher.demo.synth_companies`` on real postal codes (../shared/data/communes.csv), imports the
+``matcher.demo.build.synth_companies`` on real postal codes (../shared/data/communes.csv), imports the
 candidates from ``synth_candidates`` into a SQLite store, then times ``scan_file``:
 read + classify + store (announcements/s) and ranking of the newly actionable companies
 (companies/s, engine build included), locally and on a ``LocalCluster`` of 2 worker processes,
@@ -28,10 +28,11 @@ from common import SHARED, machine, places, timed
 from plain import plain_match, prepare
 
 from matcher import store
-from matcher.demo import synth_candidates, synth_companies
-from matcher.geo import DEFAULT_RADIUS_KM, Communes
-from matcher.imports import import_frame
-from matcher.scan import scan_file
+from matcher.contract.imports import import_frame
+from matcher.contract.specs import DEFAULT_RADIUS_KM
+from matcher.demo.build import synth_candidates, synth_companies
+from matcher.reference.communes import Communes
+from matcher.scan.daily import scan_file
 
 # (famille, nature, share): openings make about 45% of collective-procedure notices.
 MIX = [
@@ -155,8 +156,8 @@ def main() -> None:
             if run == "dask":
                 from distributed import LocalCluster
 
-                from matcher.distributed import DaskRanker
-                from matcher.engine import Engine
+                from matcher.ranking.distributed import DaskRanker
+                from matcher.ranking.engine import Engine
                 t = time.perf_counter()
                 with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster:

@@ -23,11 +23,13 @@ import numpy as np
 from common import machine, peak_rss_mb, timed
 from threadpoolctl import threadpool_limits
 
-from matcher import learn, store
-from matcher.demo import generate
-from matcher.engine import Engine
-from matcher.imports import import_file
-from matcher.ranker import LearnedRanker
+from matcher import store
+from matcher.contract.imports import import_file
+from matcher.demo.build import generate
+from matcher.learning import pairs as learn
+from matcher.learning import train as training
+from matcher.learning.ranker import LearnedRanker
+from matcher.ranking.engine import Engine
 
 
 def demo_pairs(folder: Path):
@@ -36,9 +38,9 @@ def demo_pairs(folder: Path):
     for kind in ("poles", "companies", "candidates", "outcomes"):
         import_file(db, kind, files[kind], rejects_path=folder / f"{kind}.rejects.csv")
     engine = Engine.from_store(db)
-    _, t_pipeline = timed(learn.train, engine, db, seed=0)
+    _, t_pipeline = timed(training.train, engine, db, seed=0)
     grades = learn.best_grades(db)
-    from matcher.engine import company_rows
+    from matcher.store.records import company_rows
     pairs = learn.training_pairs(engine, company_rows(db, sorted(set(grades.siren))), grades, seed=0)
     return pairs, t_pipeline
 

@@ -8,7 +8,7 @@ gaussian on log headcount vs the candidate's capacity); a **classifier**
 (``LogisticRegressionClassifier``, scikit-learn inside) trained once gives each pair a probability;
 pairs beyond the candidate's radius are dropped and the 10 most probable are the ranking.
 
-Labels: a pair is a match when the engine's transparent scorer (``matcher.rank.TransparentScorer``,
+Labels: a pair is a match when the engine's transparent scorer (``matcher.ranking.score.TransparentScorer``,
 the default of ``Engine``) puts the candidate in the company's top 10, on training companies
 distinct from the benchmark's query companies.
 
@@ -28,8 +28,7 @@ import recordlinkage
 from plain import naf_text, prepare
 from recordlinkage.compare import Geographic, Numeric, String
 
-from matcher.geo import DEFAULT_RADIUS_KM
-from matcher.schema import headcount_estimate
+from matcher.contract.specs import DEFAULT_RADIUS_KM, headcount_estimate
 
 FEATURES = ["sector_text", "distance", "size"]
 

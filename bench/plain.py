@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 
-from matcher import naf
+from matcher.reference import naf
 
 
 def naf_text(codes: pd.Series) -> pd.Series:

@@ -6,7 +6,7 @@ Sets: ``tests/fixtures/activity_labels.csv`` (every BODACC record of ``shared/da
 hand-labelled) and ``tests/fixtures/activity_holdout.csv`` (registry-style texts written and
 labelled before the lexicon was tuned). Methods: (a) ``process.extractOne`` of the text against
 the 732 NAF labels with ``WRatio`` (accents folded on both sides, which only helps it);
-(b) ``matcher.sectors.SectorInferer``. Texts labelled with no code ("non précisée", no activity)
+(b) ``matcher.reference.sectors.SectorInferer``. Texts labelled with no code ("non précisée", no activity)
 are left out of the accuracy figures and counted apart: the right answer there is no code.
 Throughput runs on distinct texts made of pairs of fixture texts ("a, b"), so nothing is
 served from de-duplication.
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
-from matcher.naf import nomenclature
-from matcher.sectors import SectorInferer
+from matcher.reference.naf import nomenclature
+from matcher.reference.sectors import SectorInferer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 SETS = {"bodacc": "activity_labels.csv", "holdout": "activity_holdout.csv"}

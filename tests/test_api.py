@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.config import Settings
 from api.main import create_app
 from api.security import create_key
 from matcher import store
-from matcher.cli import main
-from matcher.engine import company_rows
-from matcher.imports import import_frame
+from matcher.cli.main import main
+from matcher.contract.imports import import_frame
+from matcher.settings import Settings
+from matcher.store.records import company_rows
 
 COMPANY = {"siren": "802649921", "name": "Menuiserie Durand", "naf": "16.23Z", "lat": 47.2184,
            "lon": -1.5536, "headcount": 12, "procedure": "redressement", "pole": "p1", "departement_note": "x"}
@@ -264,8 +264,8 @@ def test_model_card_and_reload(api):
 
 def test_promoted_model_served_reloaded_and_refused(tmp_path):
     """A real `reprise train --promote` on the demo store; reload by POST and by the poller."""
-    from matcher.demo import generate
-    from matcher.imports import import_file
+    from matcher.contract.imports import import_file
+    from matcher.demo.build import generate
     url, models = f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "models"
     db = store.connect(url)
     for kind, path in generate(tmp_path / "demo", seed=2026).items():

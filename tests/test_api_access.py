@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from conftest import BACKENDS, PG_URL
 from fastapi.testclient import TestClient
 
-from api.config import Settings
 from api.main import create_app
 from api.security import create_key
 from matcher import store
-from matcher.imports import import_frame
+from matcher.contract.imports import import_frame
+from matcher.settings import Settings
 
 POLES = [{"pole_id": "p1", "name": "Estuaire", "departements": "44"},
          {"pole_id": "p2", "name": "Vendée", "departements": "85"}]

@@ -22,11 +22,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.config import Settings
 from api.main import create_app
 from api.security import create_key
 from matcher import store
-from matcher.imports import import_frame
+from matcher.contract.imports import import_frame
+from matcher.settings import Settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 10

@@ -17,7 +17,7 @@ import pytest
 
 from api.security import create_key
 from matcher import store
-from matcher.imports import import_frame
+from matcher.contract.imports import import_frame
 
 COMPANY = {"siren": "802649921", "name": "Menuiserie Durand", "naf": "16.23Z", "lat": 47.2184,
            "lon": -1.5536, "headcount": 12, "procedure": "redressement"}
@@ -51,7 +51,7 @@ def test_serve_answers_over_http(sqlite_url, tmp_path, workers):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "REPRISE_MODELS_DIR": str(tmp_path / "models")}
-    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "--db", sqlite_url, "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli.main", "--db", sqlite_url, "serve", "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -94,7 +94,7 @@ def test_serve_refuses_a_port_in_use(sqlite_url, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "matcher.cli", "--db", sqlite_url, "serve", "--port", str(port),
+        out = subprocess.run([sys.executable, "-m", "matcher.cli.main", "--db", sqlite_url, "serve", "--port", str(port),
                               "--workers", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                              check=False, env={**os.environ, "REPRISE_MODELS_DIR": str(tmp_path / "models")})
     assert out.returncode == 2, out
@@ -110,7 +110,7 @@ def test_connections_are_dealt_to_the_workers_in_turn_and_all_stop_together(sqli
     import_frame(db, "candidates", pd.DataFrame([CANDIDATE]))
     db.dispose()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "--db", sqlite_url, "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli.main", "--db", sqlite_url, "serve", "--port", str(port),
                              "--workers", "2", "--log-level", "warning"], cwd=tmp_path, text=True,
                             env={**os.environ, "REPRISE_MODELS_DIR": str(tmp_path / "models")},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

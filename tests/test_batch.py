@@ -5,14 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from matcher import engine as engine_module
 from matcher import store
-from matcher.batch import match_all
-from matcher.cli import main
-from matcher.demo import generate
-from matcher.engine import Engine, company_rows
-from matcher.imports import import_file
-from matcher.rank import explained_score
+from matcher.cli.main import main
+from matcher.contract.imports import import_file
+from matcher.demo.build import generate
+from matcher.ranking import engine as engine_module
+from matcher.ranking.batch import match_all
+from matcher.ranking.engine import Engine
+from matcher.ranking.explain import explained_score
+from matcher.ranking.score import TransparentScorer
+from matcher.store.records import company_rows
 
 
 @pytest.fixture(scope="module")
@@ -58,17 +60,12 @@ def test_demo_command(tmp_path, monkeypatch, capsys):
     assert list(matches.columns)[:3] == ["siren", "rank", "candidate_id"]
 
 
-class _NoBound:
+class _NoBound(TransparentScorer):
     """The transparent scorer without its bound: forces the engine to score every candidate."""
 
-    model_id = "transparent"
-
-    def __init__(self):
-        from matcher.rank import TransparentScorer
-        self._inner = TransparentScorer()
-
-    def score(self, X, is_employees):
-        return self._inner.score(X, is_employees)
+    @property
+    def bound(self):
+        return None
 
 
 @pytest.mark.parametrize("ring_from", [None, 0])

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matcher import demo, naf
+from matcher.demo import build as demo
+from matcher.reference import naf
 
 PROCEDURES = {"none", "mandat_ad_hoc", "conciliation", "sauvegarde", "redressement", "liquidation"}
 KINDS = {"company", "pole_member", "cooperative", "repreneur", "employee_group"}

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from matcher import store
-from matcher.batch import match_all
-from matcher.cli import main
-from matcher.engine import Engine, company_rows
-from matcher.scan import scan_file
-from matcher.schema import luhn_valid
+from matcher.cli.main import main
+from matcher.contract.identifiers import luhn_valid
+from matcher.ranking.batch import match_all
+from matcher.ranking.engine import Engine
+from matcher.scan.daily import scan_file
+from matcher.store.records import company_rows
 from tests.conftest import shared_path
 
 distributed = pytest.importorskip("distributed")
@@ -68,7 +69,7 @@ def populated(sqlite_url, tmp_path):
 
 
 def test_match_all_dask_equals_local_row_for_row(populated, cluster):
-    from matcher.distributed import match_all_dask
+    from matcher.ranking.distributed import match_all_dask
 
     db = store.connect(populated)
     engine = Engine.from_store(db)
@@ -93,7 +94,7 @@ def test_cli_match_all_on_dask_writes_the_local_file(populated, cluster, tmp_pat
 
 
 def test_scan_on_dask_ranks_like_local(populated, cluster, tmp_path):
-    from matcher.geo import Communes
+    from matcher.reference.communes import Communes
 
     communes = Communes.from_file(shared_path("data", "communes.csv"))
     path = shared_path("data", "bodacc", "pcl_2008_sample.jsonl")
@@ -116,8 +117,9 @@ def test_unreachable_scheduler_is_a_usage_error(sqlite_url, monkeypatch, capsys)
 
 def test_match_all_with_an_unreachable_scheduler_is_a_usage_error(sqlite_url, tmp_path, capsys):
     import pandas as pd
+
     from matcher import store
-    from matcher.imports import import_frame
+    from matcher.contract.imports import import_frame
     db = store.connect(sqlite_url)
     import_frame(db, "companies", pd.DataFrame([{"siren": "802649921", "name": "A", "naf": "68.31Z",
                                                  "lat": "43.2", "lon": "5.5", "procedure": "redressement"}]))

@@ -9,13 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matcher import naf, store
-from matcher.cli import main
-from matcher.engine import Engine, company_rows
-from matcher.geo import haversine_km
-from matcher.imports import import_frame
-from matcher.rank import CANDIDATE_WEIGHTS, EMPLOYEE_WEIGHTS, explained_score, select_top
-from matcher.spatial import box_ranges
+from matcher import store
+from matcher.cli.main import main
+from matcher.contract.imports import import_frame
+from matcher.ranking.engine import Engine
+from matcher.ranking.explain import explained_score
+from matcher.ranking.score import CANDIDATE_WEIGHTS, EMPLOYEE_WEIGHTS, select_top
+from matcher.ranking.spatial import box_ranges
+from matcher.reference import naf
+from matcher.reference.geo import haversine_km
+from matcher.store.records import company_rows
 
 NANTES = (47.218, -1.554)
 COMPANY = {"siren": "802649921", "name": "Menuiserie Durand", "naf": "43.32A", "lat": NANTES[0],
@@ -218,8 +221,8 @@ def _check_listing(eng, company, limits, **kw):
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
-    from matcher.demo import generate
-    from matcher.imports import import_file
+    from matcher.contract.imports import import_file
+    from matcher.demo.build import generate
 
     tmp = tmp_path_factory.mktemp("demo")
     files = generate(tmp / "files")
@@ -244,8 +247,8 @@ def test_limited_exclusions_are_a_prefix_of_all_on_the_demo(demo_db):
 
 
 def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monkeypatch):
-    from matcher import candidates as cmod
-    from matcher import generation as gmod
+    from matcher.ranking import candidates as gmod
+    from matcher.ranking import index as cmod
 
     rng = np.random.default_rng(7)
     n = 20_000
@@ -276,7 +279,7 @@ def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monke
 def test_an_option_below_its_kind_entry_threshold_leaves_the_list_unchanged():
     """entry_thresholds is what lets the engine skip unlinked candidates: checked against
     select_top itself on random lists, with options added just below each kind's threshold."""
-    from matcher.rank import entry_thresholds, select_top
+    from matcher.ranking.score import entry_thresholds, select_top
     rng = np.random.default_rng(7)
     checked = 0
     for _ in range(400):

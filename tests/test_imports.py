@@ -1,4 +1,4 @@
-"""Contract imports (CONTRACT.md §1) through the CLI and matcher.imports, on SQLite and PostgreSQL."""
+"""Contract imports (CONTRACT.md §1) through the CLI and matcher.contract.imports, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from matcher import store
-from matcher.cli import main
-from matcher.imports import import_file, import_frame
+from matcher.cli.main import main
+from matcher.contract.imports import import_file, import_frame
 from tests.conftest import write
 
 HEADER = "siren,name,naf,activity,lat,lon,headcount,procedure"

@@ -12,15 +12,20 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from matcher import learn, store
-from matcher.compare import FEATURES
-from matcher.demo import generate
-from matcher.engine import Engine, company_rows
-from matcher.evaluate import sample_options
-from matcher.imports import import_file
-from matcher.measures import ranking_metrics
-from matcher.rank import TransparentScorer, explained_score
-from matcher.ranker import LearnedRanker
+from matcher import store
+from matcher.contract.imports import import_file
+from matcher.demo.build import generate
+from matcher.learning import pairs as learn
+from matcher.learning import train as training
+from matcher.learning.evaluate import sample_options
+from matcher.learning.measures import ranking_metrics
+from matcher.learning.ranker import LearnedRanker
+from matcher.learning.scorer import LearnedScorer
+from matcher.ranking.compare import FEATURES
+from matcher.ranking.engine import Engine
+from matcher.ranking.explain import explained_score
+from matcher.ranking.score import TransparentScorer
+from matcher.store.records import company_rows
 
 SMALL = {"n_threads": 1, "max_iter": 60, "learning_rate": 0.2}
 
@@ -42,7 +47,7 @@ def demo_template(tmp_path_factory):
 def trained(demo_template):
     """One training on the demo (read-only for the tests that use it)."""
     db = store.connect(f"sqlite:///{demo_template}")
-    yield db, learn.train(Engine.from_store(db), db, seed=0, params=SMALL)
+    yield db, training.train(Engine.from_store(db), db, seed=0, params=SMALL)
     db.dispose()
 
 
@@ -94,7 +99,7 @@ def test_estimator_contract_clone_and_joblib_round_trip():
     ranker = LearnedRanker(max_iter=40, learning_rate=0.2, n_threads=1, random_state=3)
     assert ranker.get_params()["max_iter"] == 40 and ranker.get_params()["random_state"] == 3
     with pytest.raises(NotFittedError):
-        ranker.score(X[:5])
+        ranker.predict_contributions(X[:5])
     assert ranker.fit(X, y) is ranker
     twin = clone(ranker)
     assert twin.get_params() == ranker.get_params()
@@ -104,8 +109,8 @@ def test_estimator_contract_clone_and_joblib_round_trip():
     joblib.dump(ranker, buf)
     buf.seek(0)
     loaded = joblib.load(buf)
-    s1, c1 = ranker.score(X[:200])
-    s2, c2 = loaded.score(X[:200])
+    s1, c1 = ranker.predict_contributions(X[:200])
+    s2, c2 = loaded.predict_contributions(X[:200])
     assert np.array_equal(s1, s2) and np.array_equal(c1, c2)
     assert np.array_equal(clone(ranker).fit(X, y).predict(X[:200]), s1)  # deterministic refit
 
@@ -115,7 +120,7 @@ def test_contributions_add_up_to_the_boosters_prediction_and_the_score():
     ranker = LearnedRanker(max_iter=50, n_threads=1).fit(X, y)
     raw = ranker.model_.predict(X[:500])
     assert np.allclose(ranker.baseline_ + ranker.raw_contributions(X[:500]).sum(axis=1), raw, atol=1e-9)
-    scores, contrib = ranker.score(X[:500], np.zeros(500, bool))
+    scores, contrib = ranker.predict_contributions(X[:500])
     assert contrib.shape == (500, len(FEATURES) + 1)
     assert np.allclose(contrib.sum(axis=1), scores) and scores.min() >= 0 and scores.max() <= 1
     assert np.all(contrib[:, -1] == contrib[0, -1])  # one baseline for every option
@@ -130,7 +135,7 @@ def test_scores_are_clipped_to_0_1_and_still_add_up():
     ranker = LearnedRanker(max_iter=50, max_leaf_nodes=2, n_threads=1).fit(X, y)
     far = rng.random((100, 3))
     raw = ranker.model_.predict(far)
-    scores, contrib = ranker.score(far)
+    scores, contrib = ranker.predict_contributions(far)
     assert raw.max() > 1 or raw.min() < 0, "the data should make the booster overshoot"
     assert scores.min() >= 0 and scores.max() <= 1
     assert np.allclose(contrib.sum(axis=1), scores)
@@ -151,7 +156,7 @@ def test_features_for_are_the_engines_own(demo_db):
     result = engine.match(company, top=10)
     ids = [o.candidate_id for o in result.options]
     X, _, is_emp, dist = engine.features_for(company, ids)
-    scores, _ = TransparentScorer().score(X, is_emp)
+    scores, _ = TransparentScorer().score_options(X, is_emp)
     assert [round(float(s), 4) for s in scores] == pytest.approx([o.score for o in result.options], abs=2e-4)
     assert np.allclose(dist, [o.distance_km for o in result.options], atol=0.01)
     with pytest.raises(ValueError, match="not in the candidate index"):
@@ -235,7 +240,7 @@ def test_learned_explanations_add_up_and_transparent_ones_are_unchanged(trained)
     demo_db, result = trained
     ranker = result.ranker
     company = company_rows(demo_db)[0]
-    learned = Engine.from_store(demo_db, scorer=ranker).match(company, top=5)
+    learned = Engine.from_store(demo_db, scorer=LearnedScorer(ranker, model_id="test")).match(company, top=5)
     for o in learned.options:
         assert "baseline" in o.explanation
         assert explained_score(o.explanation) == pytest.approx(o.score, abs=1e-9)

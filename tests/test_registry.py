@@ -9,11 +9,12 @@ import shutil
 import pytest
 
 from matcher import store
-from matcher.cli import main
-from matcher.demo import generate
-from matcher.engine import company_rows
-from matcher.imports import import_file
-from matcher.registry import ModelRefused, Registry, current_scorer, promoted_id
+from matcher.cli.main import main
+from matcher.contract.imports import import_file
+from matcher.demo.build import generate
+from matcher.errors import ModelRefused
+from matcher.learning.registry import Registry
+from matcher.store.records import company_rows
 
 FAST = ["--threads", "1", "--max-iter", "60", "--learning-rate", "0.2"]
 
@@ -96,7 +97,7 @@ def test_train_on_postgresql_promotes_and_match_serves_the_model(pg_url, tmp_pat
     code, out, _ = run(capsys, "--db", pg_url, "train", "--promote", *FAST)
     assert code == 0
     assert "transparent" in out and "ndcg@10" in out and "promoted ranker-" in out
-    model_id = promoted_id(tmp_path / "models")
+    model_id = Registry(tmp_path / "models").promoted_id()
     assert model_id and f"new ({model_id})" in out
     code, out, _ = run(capsys, "--db", pg_url, "match", sirens(pg_url, 1)[0], "--format", "json")
     assert json.loads(out)["model"] == model_id
@@ -104,7 +105,7 @@ def test_train_on_postgresql_promotes_and_match_serves_the_model(pg_url, tmp_pat
 
 def test_match_serves_the_promoted_model_with_explanations(trained, tmp_path, capsys):
     db_url = trained
-    model_id = promoted_id(tmp_path / "models")
+    model_id = Registry(tmp_path / "models").promoted_id()
     siren = sirens(db_url, 1)[0]
     code, out, _ = run(capsys, "--db", db_url, "match", siren, "--format", "json", "--top", "3")
     assert code == 0
@@ -131,28 +132,28 @@ def test_card_holds_what_an_auditor_needs(trained, tmp_path, capsys):
     code, out, _ = run(capsys, "--db", demo, "models", "list")
     assert f"* {card['id']}" in out
     assert "already the promoted model" in run(capsys, "--db", demo, "models", "promote", card["id"])[1]
-    assert current_scorer(tmp_path / "models").model_id == card["id"]
+    assert Registry(tmp_path / "models").current_scorer().model_id == card["id"]
     assert run(capsys, "--db", demo, "models", "rollback")[0] == 0
     assert "none promoted" in run(capsys, "--db", demo, "models", "list")[1]
-    assert current_scorer(tmp_path / "models") is None  # stored but not promoted: transparent serves
+    assert Registry(tmp_path / "models").current_scorer().model_id == "transparent"  # stored, not promoted
 
 
 def test_promotion_refuses_a_model_that_does_not_beat_the_current_one(trained, tmp_path, capsys):
     demo = trained
-    good = promoted_id(tmp_path / "models")
+    good = Registry(tmp_path / "models").promoted_id()
     code, out, _ = run(capsys, "--db", demo, "train", "--promote", "--threads", "1", "--max-iter", "1",
                        "--learning-rate", "0.01")
     assert code == 0 and "not promoted" in out
-    assert promoted_id(tmp_path / "models") == good
+    assert Registry(tmp_path / "models").promoted_id() == good
     # --force promotes anyway
     code, out, _ = run(capsys, "--db", demo, "train", "--force", "--threads", "1", "--max-iter", "1")
-    assert code == 0 and "[forced]" in out and promoted_id(tmp_path / "models") != good
+    assert code == 0 and "[forced]" in out and Registry(tmp_path / "models").promoted_id() != good
 
 
 def test_a_tampered_model_file_is_refused_and_never_unpickled(trained, tmp_path, capsys):
     demo = trained
     models = tmp_path / "models"
-    model_id = promoted_id(models)
+    model_id = Registry(models).promoted_id()
     marker = tmp_path / "pwned"
     (models / model_id / "model.joblib").write_bytes(pickle.dumps(Boom(marker)))
     with pytest.raises(ModelRefused, match="SHA-256"):
@@ -189,7 +190,7 @@ def test_a_model_made_with_another_scikit_learn_is_refused(trained, tmp_path, ca
         Registry(models).load(card["id"])
     code, _, err = run(capsys, "--db", demo, "models", "promote", card["id"])
     assert code == 2 and "0.24.2" in err
-    assert not marker.exists() and promoted_id(models) is None
+    assert not marker.exists() and Registry(models).promoted_id() is None
 
 
 def test_rollback_restores_the_previous_ranking_exactly(demo, trained_template, tmp_path, capsys):
@@ -202,7 +203,7 @@ def test_rollback_restores_the_previous_ranking_exactly(demo, trained_template, 
     second = ranking(capsys, demo, companies)
     assert second != first
     code, out, _ = run(capsys, "--db", demo, "models", "rollback")
-    assert code == 0 and promoted_id(tmp_path / "models") in out
+    assert code == 0 and Registry(tmp_path / "models").promoted_id() in out
     assert ranking(capsys, demo, companies) == first
     assert run(capsys, "--db", demo, "models", "rollback")[0] == 0
     assert ranking(capsys, demo, companies) == transparent
@@ -238,9 +239,3 @@ def test_evaluate_writes_a_report_with_plots(trained, tmp_path, capsys):
     for png in ("metrics.png", "permutation_importance.png", "scores_by_kind.png"):
         assert (out_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| ranker-" in text and "| transparent |" in text
-
-
-def test_cli_defaults_are_the_library_defaults():
-    from matcher import learn
-    from matcher.commands import train_cmd
-    assert (train_cmd.UNLABELLED_RATIO, train_cmd.UNLABELLED_WEIGHT) == (learn.UNLABELLED_RATIO, learn.UNLABELLED_WEIGHT)

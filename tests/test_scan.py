@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from matcher import store
-from matcher.cli import main
-from matcher.geo import Communes
-from matcher.scan import scan_file
-from matcher.signals import SIGNAL_COLUMNS
+from matcher.cli.main import main
+from matcher.reference.communes import Communes
+from matcher.scan.daily import scan_file
+from matcher.scan.signals import SIGNAL_COLUMNS
 from tests.conftest import shared_path, write
 
 SAMPLE_2008 = ("data", "bodacc", "pcl_2008_sample.jsonl")
@@ -236,7 +236,7 @@ def test_bad_input_is_a_usage_error(sqlite_url, tmp_path, capsys):
 
 def test_local_worker_processes_rank_like_one(tmp_path):
     """80 openings around Nantes ranked by 2 forked processes: the rows of a single process."""
-    from matcher.schema import luhn_valid
+    from matcher.contract.identifiers import luhn_valid
 
     nums = pd.Series([f"{i:09d}" for i in range(812000000, 812001000)])
     sirens = list(nums[luhn_valid(nums)][:80])

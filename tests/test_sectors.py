@@ -1,4 +1,4 @@
-"""Free-text activity -> NAF sub-class, through the public functions of matcher.sectors."""
+"""Free-text activity -> NAF sub-class, through the public functions of matcher.reference.sectors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from matcher.naf import nomenclature
-from matcher.sectors import SectorInferer, default_inferer, infer_table
+from matcher.errors import InputFileError
+from matcher.reference.naf import nomenclature
+from matcher.reference.sectors import SectorInferer, default_inferer, infer_table
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -119,7 +120,7 @@ def test_infer_table_custom_columns_and_top() -> None:
 
 def test_infer_table_missing_column() -> None:
     df = pd.DataFrame({"id": [1], "activite": ["bar"]})
-    with pytest.raises(ValueError, match=r"'text'.*available columns: id, activite"):
+    with pytest.raises(InputFileError, match=r"'text'.*available columns: id, activite"):
         infer_table(df)
 
 

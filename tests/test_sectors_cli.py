@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from matcher.cli import main
+from matcher.cli.main import main
 
 LABELS = Path(__file__).parent / "fixtures" / "activity_labels.csv"
 

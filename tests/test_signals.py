@@ -8,8 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from matcher import signals
-from matcher.signals import (
+from matcher.scan import signals
+from matcher.scan.signals import (
     CATEGORIES,
     classify,
     offer_deadline,

@@ -12,20 +12,13 @@ from typing import Annotated, Literal
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
-from matcher.schema import CANDIDATE_KINDS
-
-from ..deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
-from ..listing import list_candidates as query_candidates
-from ..params import check_range
-from ..problems import API_ERRORS, Problem, error_responses, invalid
-from ..schemas import (
-    CANDIDATE_EXAMPLE,
-    BulkReport,
-    CandidateIn,
-    CandidateOut,
-    CandidatePage,
-)
-from ..writes import erase_candidate, get_candidate, refusal_problem, write_records
+from api.deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
+from api.listing import list_candidates as query_candidates
+from api.params import check_range
+from api.problems import API_ERRORS, Problem, error_responses, invalid
+from api.schemas import CANDIDATE_EXAMPLE, BulkReport, CandidateIn, CandidateOut, CandidatePage
+from api.writes import erase_candidate, get_candidate, refusal_problem, write_records
+from matcher.contract.specs import CANDIDATE_KINDS
 
 router = APIRouter(prefix="/v1/candidates", tags=["candidates"], responses=API_ERRORS)
 NOT_FOUND = error_responses(404)

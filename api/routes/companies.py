@@ -8,15 +8,14 @@ from typing import Annotated, Literal
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
-from matcher.schema import PROCEDURES
-
-from ..access import can_see
-from ..deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
-from ..listing import list_companies as query_companies
-from ..params import check_range, parse_siren
-from ..problems import API_ERRORS, Problem, error_responses, invalid
-from ..schemas import COMPANY_EXAMPLE, BulkReport, CompanyIn, CompanyOut, CompanyPage
-from ..writes import erase_company, get_company, refusal_problem, write_records
+from api.access import can_see
+from api.deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
+from api.listing import list_companies as query_companies
+from api.params import check_range, parse_siren
+from api.problems import API_ERRORS, Problem, error_responses, invalid
+from api.schemas import COMPANY_EXAMPLE, BulkReport, CompanyIn, CompanyOut, CompanyPage
+from api.writes import erase_company, get_company, refusal_problem, write_records
+from matcher.contract.specs import PROCEDURES
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=API_ERRORS)
 NOT_FOUND = error_responses(404)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 
-from ..problems import Problem, error_responses
-from ..schemas_admin import Health, Ready
+from api.problems import Problem, error_responses
+from api.schemas_admin import Health, Ready
 
 router = APIRouter(tags=["health"], responses=error_responses(400, 413))
 

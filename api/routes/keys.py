@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from .. import audit_log
-from ..deps import AdminDep, DbDep, SettingsDep
-from ..params import check_range
-from ..problems import API_ERRORS, Problem, error_responses
-from ..schemas_admin import AuditPage, KeyCreate, KeyCreated, KeyOut
-from ..security import create_key, list_keys, revoke_key
+from api import audit_log
+from api.deps import AdminDep, DbDep, SettingsDep
+from api.params import check_range
+from api.problems import API_ERRORS, Problem, error_responses
+from api.schemas_admin import AuditPage, KeyCreate, KeyCreated, KeyOut
+from api.security import create_key, list_keys, revoke_key
+from matcher.errors import InvalidRecord
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=API_ERRORS)
 
@@ -25,7 +26,7 @@ def post_key(body: KeyCreate, principal: AdminDep, db: DbDep) -> dict:
     """Create a key; the response holds the secret key, shown this once."""
     try:
         row, key = create_key(db, role=body.role, poles=body.poles, label=body.label)
-    except ValueError as exc:
+    except InvalidRecord as exc:
         raise Problem(422, str(exc), errors=[{"field": "poles", "value": body.poles, "message": str(exc)}]) from exc
     return {**row, "key": key}
 

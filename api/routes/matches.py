@@ -7,16 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic_core import to_json
 
-from matcher.engine import MatchResult
-from matcher.imports import rows_for_store
+from api import audit_log
+from api.access import can_see
+from api.deps import AuditDep, CommunesDep, LiveDep, PrincipalDep, SettingsDep
+from api.params import check_range, parse_bool, parse_int, parse_kinds, parse_siren
+from api.problems import API_ERRORS, error_responses
+from api.schemas import CompanyIn, MatchResponse
+from api.writes import get_company, refusal_problem, validate
+from matcher.contract.imports import rows_for_store
+from matcher.ranking.results import MatchResult
 
-from .. import audit_log
-from ..access import can_see
-from ..deps import AuditDep, CommunesDep, LiveDep, PrincipalDep, SettingsDep
-from ..params import check_range, parse_bool, parse_int, parse_kinds, parse_siren
-from ..problems import API_ERRORS, error_responses
-from ..schemas import CompanyIn, MatchResponse
-from ..writes import get_company, refusal_problem, validate
 from .companies import not_found
 
 router = APIRouter(prefix="/v1", tags=["matches"], responses=API_ERRORS)

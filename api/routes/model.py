@@ -6,18 +6,21 @@ import logging
 
 from fastapi import APIRouter
 
-from ..deps import AdminDep, LiveDep, PrincipalDep
-from ..live_engine import Serving
-from ..problems import API_ERRORS, Problem, error_responses
-from ..ranker import model_card
-from ..schemas_admin import ModelCard
+from api.deps import AdminDep, LiveDep, PrincipalDep
+from api.live_engine import Serving
+from api.problems import API_ERRORS, Problem, error_responses
+from api.schemas_admin import ModelCard
+from matcher.ranking.score import TransparentScorer
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/model", tags=["model"], responses=API_ERRORS)
 
 
 def card(serving: Serving, previous: str | None = None) -> dict:
-    return {**model_card(serving.engine.scorer), "candidates": len(serving.engine.index),
+    scorer = serving.engine.scorer
+    kind = "transparent" if scorer.model_id == TransparentScorer.model_id else "learned"
+    return {"model_id": str(scorer.model_id), "kind": kind, "card": dict(scorer.card),
+            "candidates": len(serving.engine.index),
             "index_built_at": serving.built_at, "previous_model_id": previous}
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.deps import DbDep, LiveDep, OutcomeDep
+from api.problems import API_ERRORS
+from api.schemas import OutcomeIn, OutcomeOut
+from api.writes import refusal_problem, validate_outcome
 from matcher import store
-
-from ..deps import DbDep, LiveDep, OutcomeDep
-from ..problems import API_ERRORS
-from ..schemas import OutcomeIn, OutcomeOut
-from ..writes import refusal_problem, validate_outcome
 
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], responses=API_ERRORS)
 

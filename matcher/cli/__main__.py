@@ -1,0 +1,5 @@
+import sys
+
+from matcher.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""`reprise demo`: build the demo territory into SQLite and show ranked, explained options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matcher.cli.options import command
+
+DEMO_DIR = "reprise-demo"
+
+
+def register(sub) -> None:
+    p = command(sub, "demo", help="generate a demo territory, import it and show ranked options")
+    p.add_argument("--dir", default=DEMO_DIR, help=f"where the demo files go (default ./{DEMO_DIR})")
+    p.add_argument("--seed", type=int, default=2026, help="generator seed (same seed, same territory)")
+    p.add_argument("--show", type=int, default=3, help="companies to show (default 3)")
+    p.add_argument("--top", type=int, default=5, help="options shown per company (default 5)")
+    p.set_defaults(handler=run)
+
+
+def run(args, ctx) -> int:
+    from matcher.cli.render import print_table
+    from matcher.contract.imports import import_file
+    from matcher.demo import generate
+    from matcher.ranking.batch import match_all, to_csv
+    from matcher.store.records import company_rows
+
+    out_dir = Path(args.dir)
+    if getattr(args, "db", None) is None and "database_url" not in ctx.settings.model_fields_set:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ctx.use_store(f"sqlite:///{out_dir / 'reprise.db'}")  # never mix demo data into ./reprise.db
+    files = generate(out_dir, seed=args.seed)
+    db = ctx.db()
+    for kind in ("poles", "companies", "candidates", "outcomes"):
+        report = import_file(db, kind, files[kind], rejects_path=out_dir / f"{kind}.rejects.csv")
+        ctx.print(report.summary())
+    engine = ctx.engine()
+    companies = company_rows(db)
+    df = match_all(engine, companies, top=10)
+    to_csv(df, out_dir / "matches.csv")
+    ctx.print(f"ranked {len(companies)} companies in difficulty against {len(engine.index)} candidates "
+              f"-> {out_dir / 'matches.csv'}\n")
+    for company in _showcase(companies, args.show):
+        print_table(company, engine.match(company, top=args.top), ctx.out)
+        ctx.print()
+    ctx.print(f"Next: reprise --db {ctx.db_url} match {companies[0]['siren']} --explain-exclusions")
+    return 0
+
+
+def _showcase(companies: list[dict], n: int) -> list[dict]:
+    """One company per procedure, most employees first, so the demo shows every kind of case."""
+    by_proc: dict[str, dict] = {}
+    for c in sorted(companies, key=lambda c: (-(c.get("headcount") or 0), c["siren"])):
+        by_proc.setdefault(c["procedure"], c)
+    order = ["redressement", "liquidation", "sauvegarde", "conciliation", "mandat_ad_hoc"]
+    picked = [by_proc[p] for p in order if p in by_proc]
+    return picked[:n]

@@ -1,0 +1,28 @@
+"""`reprise import companies|candidates|outcomes|poles FILE`."""
+
+from __future__ import annotations
+
+import sys
+
+from matcher.cli.options import command
+
+
+def register(sub) -> None:
+    p = command(sub, "import", help="import a contract file (companies, candidates, outcomes, poles)")
+    p.add_argument("kind", choices=["companies", "candidates", "outcomes", "poles"])
+    p.add_argument("file", help="CSV (, or ;), JSON array or JSON Lines")
+    p.add_argument("--rejects", metavar="PATH", help="where to write rejected rows (default FILE.rejects.csv)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any row is rejected")
+    p.set_defaults(handler=run)
+
+
+def run(args, ctx) -> int:
+    from matcher.contract.imports import import_file
+    report = import_file(ctx.db(), args.kind, args.file, rejects_path=args.rejects, communes=ctx.communes())
+    ctx.print(report.summary())
+    if report.rejected:
+        needs_communes = report.rejects["reason"].str.contains("REPRISE_COMMUNES", regex=False).sum()
+        if needs_communes:
+            print(f"reprise: {needs_communes} rows give only a commune or postal code and no communes file is "
+                  "configured: set REPRISE_COMMUNES to the communes file and import again", file=sys.stderr)
+    return 1 if (args.strict and report.rejected) else 0

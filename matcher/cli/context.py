@@ -1,0 +1,61 @@
+"""What a command works with: the settings, and the store, communes and engine opened once."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from matcher.settings import Settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    out: Any = field(default_factory=lambda: sys.stdout)
+    _db: Any = None
+    _communes: Any = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Context:
+        return cls(settings=Settings.load(database_url=getattr(args, "db", None)))
+
+    @property
+    def db_url(self) -> str:
+        return self.settings.database_url
+
+    def use_store(self, url: str) -> None:
+        """Work on another store than the settings name (the demo's own)."""
+        self.settings = self.settings.model_copy(update={"database_url": url})
+        self._db = None
+
+    def db(self):
+        """The store, opened (and its tables created) on first use."""
+        if self._db is None:
+            from matcher import store
+            self._db = store.connect(self.db_url)
+        return self._db
+
+    def communes(self):
+        """The communes table named by the settings."""
+        if self._communes is None and self.settings.communes:
+            from matcher.reference.communes import Communes
+            self._communes = Communes.from_file(self.settings.communes)
+        return self._communes
+
+    def registry(self):
+        from matcher.learning.registry import Registry
+        return Registry(self.settings.registry_dir())
+
+    def scorer(self):
+        """The promoted ranker of this store's registry, or the transparent scorer."""
+        return self.registry().current_scorer()
+
+    def engine(self):
+        """The matching engine over the stored candidates, with the promoted ranker."""
+        from matcher.ranking.engine import Engine
+        return Engine.from_store(self.db(), scorer=self.scorer())
+
+    def print(self, *args: Any) -> None:
+        print(*args, file=self.out)

@@ -1,0 +1,53 @@
+"""Identifiers of the contract: SIREN (Luhn, La Poste's exception), département codes."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+LA_POSTE = "356000000"  # La Poste's SIREN fails the Luhn check and is valid all the same
+_SPACES = re.compile(r"[\s\u00a0]")
+_NINE = re.compile(r"[0-9]{9}")
+
+
+def luhn_valid(digits: pd.Series) -> np.ndarray:
+    """Luhn check of 9-digit strings, vectorised; La Poste's SIREN 356000000 is accepted."""
+    values = digits.to_numpy(dtype=object)
+    arr = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8).reshape(-1, 9) - 48
+    arr = arr.astype(np.int16)
+    doubled = arr[:, 1::2] * 2  # from the right, every second digit of 9 is at odd positions
+    doubled = doubled - 9 * (doubled > 9)
+    total = arr[:, 0::2].sum(axis=1) + doubled.sum(axis=1)
+    return (total % 10 == 0) | (values == LA_POSTE)
+
+
+def siren_valid(siren: str) -> bool:
+    """:func:`luhn_valid` for one 9-digit string (no pandas: this runs on every API request)."""
+    if not _NINE.fullmatch(siren):
+        return False
+    total = 0
+    for i, ch in enumerate(siren):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0 or siren == LA_POSTE
+
+
+def clean_siren(values: pd.Series) -> pd.Series:
+    """Strip spaces (``"802 649 921"`` -> ``"802649921"``)."""
+    return values.str.replace("[\\s\u00a0]", "", regex=True)
+
+
+def clean_siren_one(value: str) -> str:
+    """:func:`clean_siren` for one value."""
+    return _SPACES.sub("", value)
+
+
+def is_departement(code: str) -> bool:
+    """01..95 (not 20), 2A, 2B, 971..976."""
+    if code in ("2A", "2B"):
+        return True
+    if code.isdigit() and len(code) == 2:
+        return 1 <= int(code) <= 95 and code != "20"
+    return code.isdigit() and len(code) == 3 and 971 <= int(code) <= 976

@@ -1,0 +1,203 @@
+"""Contract files in (CONTRACT.md §1), rejects out: validate, upsert, report.
+
+Re-importing the same file is idempotent (upsert by the record's key). Within one file a key seen
+twice keeps its last row; the earlier one goes to the rejects with the line that superseded it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from matcher import store
+from matcher.contract.files import read_records, write_rejects
+from matcher.contract.specs import SPECS, Spec
+from matcher.contract.validate import Validator
+from matcher.reference.communes import Communes
+
+log = logging.getLogger(__name__)
+
+TABLES = {"companies": store.companies, "candidates": store.candidates,
+          "outcomes": store.outcomes, "poles": store.poles}
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    read: int
+    stored: int
+    new: int
+    rejected: int
+    rejects_path: Path | None
+    rejects: pd.DataFrame
+
+    def summary(self) -> str:
+        text = (f"{self.kind}: read {self.read}, stored {self.stored} "
+                f"({self.new} new, {self.stored - self.new} updated), rejected {self.rejected}")
+        if self.rejected and self.rejects_path:
+            text += f" -> {self.rejects_path}"
+        return text
+
+
+def validate_frame(kind: str, raw: pd.DataFrame, *, communes: Communes | None = None,
+                   engine: Engine | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Validate raw records of a contract kind; returns (clean rows, reason per row)."""
+    spec = _spec(kind)
+    clean, reasons = Validator(spec, communes=communes).run(raw)
+    if "__error__" in raw:
+        err = raw["__error__"].fillna("").astype(str)
+        reasons = reasons.where(err == "", err)
+    if kind == "outcomes" and engine is not None:
+        reasons = _check_outcome_refs(engine, clean, reasons)
+    return clean, _too_long(kind, clean, reasons)
+
+
+def rows_for_store(kind: str, clean: pd.DataFrame) -> list[dict]:
+    """Clean rows as dicts with the store's column names (NaN -> None)."""
+    table = TABLES[kind]
+    cols = [c for c in clean.columns if c in table.c]
+    frame = clean[cols].astype(object).where(clean[cols].notna(), None)
+    if kind == "outcomes":
+        frame["date"] = frame["date"].map(lambda d: d or "")
+    rows = frame.to_dict("records")
+    stamp = store.now()
+    stamp_col = "recorded_at" if kind == "outcomes" else "updated_at"
+    if stamp_col in table.c:
+        for r in rows:
+            r[stamp_col] = stamp
+    return rows
+
+
+def store_frame(engine: Engine, kind: str, clean: pd.DataFrame, conn=None) -> int:
+    """Upsert validated rows (from :func:`validate_frame`) into the kind's table."""
+    table = TABLES[kind]
+    frame = clean[[c for c in clean.columns if c in table.c]].copy()
+    if kind == "outcomes":
+        frame["date"] = frame["date"].astype(object).where(frame["date"].notna(), "")
+    stamp_col = "recorded_at" if kind == "outcomes" else "updated_at"
+    if stamp_col in table.c:
+        frame[stamp_col] = store.now()
+    return store.upsert_frame(engine, table, frame, conn=conn)
+
+
+def import_file(engine: Engine, kind: str, path: str | Path, *, rejects_path: str | Path | None = None,
+                communes: Communes | None = None) -> ImportReport:
+    """Import one contract file into the store; bad rows go to the rejects file."""
+    path = Path(path)
+    raw = read_records(path)
+    return import_frame(engine, kind, raw, rejects_path=rejects_path or _default_rejects(path),
+                        communes=communes)
+
+
+def import_frame(engine: Engine, kind: str, raw: pd.DataFrame, *, rejects_path: str | Path | None = None,
+                 communes: Communes | None = None) -> ImportReport:
+    if "__line__" not in raw:
+        raw = raw.copy()
+        raw.insert(0, "__line__", range(1, len(raw) + 1))
+    clean, reasons = validate_frame(kind, raw.drop(columns=["__line__", "__error__", "__raw__"],
+                                                   errors="ignore"), communes=communes, engine=engine)
+    if "__error__" in raw:
+        err = raw["__error__"].fillna("").astype(str)
+        reasons = reasons.where(err == "", err)
+    ok = (reasons == "").to_numpy().copy()
+    spec = _spec(kind)
+    key_cols = list(spec.key)
+    parts = [clean[c].astype(object).where(clean[c].notna(), "").astype(str) for c in key_cols]
+    keys = parts[0].str.cat(parts[1:], sep="|") if len(clean) else pd.Series(dtype=str)
+    dup = np.zeros(len(keys), dtype=bool)
+    dup[ok] = keys[ok].duplicated(keep="last").to_numpy()
+    if dup.any():
+        last_line = pd.Series(raw["__line__"].to_numpy(), index=keys.to_numpy())
+        last_line = last_line[ok].groupby(level=0).last()
+        sup = keys[dup].map(last_line).astype(int).astype(str)
+        reasons = reasons.copy()
+        reasons[dup] = ("superseded by line " + sup + " with the same " + "/".join(key_cols)).to_numpy()
+        ok &= ~dup
+    table = TABLES[kind]
+    before = _count(engine, table)
+    stored = store_frame(engine, kind, clean[ok])
+    new = _count(engine, table) - before
+    rejects = _rejects_frame(raw, reasons, ~ok)
+    if rejects_path is not None:
+        write_rejects(rejects_path, rejects)
+    return ImportReport(kind=kind, read=len(raw), stored=stored, new=new, rejected=int((~ok).sum()),
+                        rejects_path=Path(rejects_path) if rejects_path else None, rejects=rejects)
+
+
+def _spec(kind: str) -> Spec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(SPECS)}") from None
+
+
+def _default_rejects(path: Path) -> Path:
+    return path.with_name(path.name + ".rejects.csv")
+
+
+def _count(engine: Engine, table: sa.Table) -> int:
+    with engine.connect() as c:
+        return int(c.execute(sa.select(sa.func.count()).select_from(table)).scalar())
+
+
+def _rejects_frame(raw: pd.DataFrame, reasons: pd.Series, bad: np.ndarray) -> pd.DataFrame:
+    sub = raw[bad].copy()
+    original = [c for c in sub.columns if c not in ("__line__", "__error__")]
+    out = pd.DataFrame({"line": sub["__line__"].to_numpy(), "reason": reasons[bad].to_numpy()})
+    for c in original:
+        name = "raw_line" if c == "__raw__" else c
+        out[name] = sub[c].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v).to_numpy()
+    return out
+
+
+def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
+    """Values longer than their store column: PostgreSQL would refuse the whole batch."""
+    for col in TABLES[kind].c:
+        limit = getattr(col.type, "length", None)
+        if not limit or col.name not in clean:
+            continue
+        values = clean[col.name]
+        long = np.array([isinstance(v, str) and len(v) > limit for v in values], dtype=bool)
+        if long.any():
+            msgs = [f"{col.name} {v[:40]}… is longer than {limit} characters" for v in values[long]]
+            reasons = reasons.copy()
+            reasons[long] = [f"{r}; {m}" if r else m for r, m in zip(reasons[long], msgs)]
+    return reasons
+
+
+def _check_outcome_refs(engine: Engine, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
+    """An outcome must name a stored company and a stored candidate (or its own employees)."""
+    sirens = {s for s in clean["siren"].dropna() if isinstance(s, str)}
+    cands = {c for c in clean["candidate_id"].dropna() if isinstance(c, str) and not c.startswith("employees:")}
+    known_s = _existing(engine, store.companies.c.siren, sirens)
+    known_c = _existing(engine, store.candidates.c.candidate_id, cands)
+    out = reasons.copy()
+    for i, (s, c) in enumerate(zip(clean["siren"], clean["candidate_id"])):
+        s = s if isinstance(s, str) else None  # missing cells are NA: already reported as required
+        c = c if isinstance(c, str) else None
+        msgs = [out.iat[i]] if out.iat[i] else []
+        if s and s not in known_s:
+            msgs.append(f"siren {s} is not a stored company in difficulty; import it first")
+        if c and c.startswith("employees:"):
+            if s and c != f"employees:{s}":
+                msgs.append(f"candidate_id {c} names the employees of another company than siren {s}")
+        elif c and c not in known_c:
+            msgs.append(f"candidate_id {c} is not a stored candidate; import it first")
+        out.iat[i] = "; ".join(msgs)
+    return out
+
+
+def _existing(engine: Engine, column: sa.Column, values: set[str]) -> set[str]:
+    found: set[str] = set()
+    vals = sorted(values)
+    with engine.connect() as c:
+        for i in range(0, len(vals), 900):
+            found.update(c.execute(sa.select(column).where(column.in_(vals[i:i + 900]))).scalars())
+    return found

@@ -1,0 +1,119 @@
+"""The records of the data contract (docs/contract.md §1): keys, required columns, column rules.
+
+One place for column names and the words of the contract (procedures, kinds, outcomes); the
+API's request bodies are built from these specs (``api.schemas``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from matcher.contract.rules import (
+    Band,
+    Bool,
+    CandidateId,
+    Choice,
+    Departements,
+    IsoDate,
+    LegalForm,
+    NafCode,
+    NafList,
+    Number,
+    OutcomeCandidate,
+    Place,
+    Rule,
+    Siren,
+    SirenList,
+    Text,
+    TextList,
+)
+
+PROCEDURES = ("none", "mandat_ad_hoc", "conciliation", "sauvegarde", "redressement", "liquidation")
+CONFIDENTIAL_BY_LAW = ("mandat_ad_hoc", "conciliation")  # prevention procedures
+CANDIDATE_KINDS = ("company", "pole_member", "cooperative", "repreneur", "employee_group")
+EMPLOYEES = "employees"  # the option of a company's own employees (employees:<siren>)
+OPTION_KINDS = CANDIDATE_KINDS + (EMPLOYEES,)
+OUTCOMES = ("rejected", "contacted", "interested", "offer", "takeover")  # graded, best last
+HEADCOUNT_BANDS = {  # SIRENE trancheEffectifs: (from, to); NN = not an employer
+    "NN": (0, 0), "00": (0, 0), "01": (1, 2), "02": (3, 5), "03": (6, 9), "11": (10, 19),
+    "12": (20, 49), "21": (50, 99), "22": (100, 199), "31": (200, 249), "32": (250, 499),
+    "41": (500, 999), "42": (1000, 1999), "51": (2000, 4999), "52": (5000, 9999), "53": (10000, 20000),
+}
+SCOP_LEGAL_FORMS = ("5458", "5558", "5658")  # SIRENE categorieJuridique of a SCOP
+# How far a candidate would go when its file gives no radius_km (km). A person taking over a
+# business moves further than a local firm; a cooperative network covers a département or two.
+DEFAULT_RADIUS_KM = {"company": 50.0, "pole_member": 80.0, "cooperative": 120.0, "repreneur": 150.0,
+                     "employee_group": 30.0}
+LOCATION_COLUMNS = ("lat", "lon", "commune", "postal_code")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A contract record: its key, required columns and the rule of each column."""
+
+    name: str
+    key: tuple[str, ...]
+    required: tuple[str, ...]
+    rules: dict[str, Rule]
+    location: bool = False
+    one_of: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.rules)
+
+
+_PLACE = {c: Place() for c in LOCATION_COLUMNS}
+
+COMPANY = Spec(
+    name="company", key=("siren",), required=("siren", "name"), location=True,
+    one_of=(("naf", "activity"),),
+    rules={
+        "siren": Siren(), "name": Text(), "naf": NafCode(), "activity": Text(), **_PLACE,
+        "headcount": Number(integer=True, minimum=0), "headcount_band": Band(),
+        "revenue_eur": Number(minimum=0), "procedure": Choice(PROCEDURES), "procedure_date": IsoDate(),
+        "offer_deadline": IsoDate(), "pole": Text(), "confidential": Bool(), "ess": Bool(),
+        "legal_form": LegalForm(), "description": Text(),
+    },
+)
+CANDIDATE = Spec(
+    name="candidate", key=("candidate_id",), required=("candidate_id", "kind", "name"), location=True,
+    rules={
+        "candidate_id": CandidateId(), "kind": Choice(CANDIDATE_KINDS), "name": Text(), "naf": NafCode(),
+        "sought_naf": NafList(prefixes=True), "sought_activity": Text(), "experience_naf": NafList(),
+        **_PLACE, "radius_km": Number(minimum=0, strict_min=True), "headcount": Number(integer=True, minimum=0),
+        "revenue_eur": Number(minimum=0), "budget_eur": Number(minimum=0),
+        "max_target_headcount": Number(integer=True, minimum=0), "legal_form": LegalForm(), "ess": Bool(),
+        "esus": Bool(), "pole": TextList(), "partners": SirenList(), "trains_apprentices": Bool(),
+    },
+)
+OUTCOME = Spec(
+    name="outcome", key=("siren", "candidate_id", "outcome", "date"), required=("siren", "candidate_id", "outcome"),
+    rules={"siren": Siren(), "candidate_id": OutcomeCandidate(), "outcome": Choice(OUTCOMES),
+           "date": IsoDate(), "advisor": Text(), "note": Text()},
+)
+POLE = Spec(
+    name="pole", key=("pole_id",), required=("pole_id", "name"), one_of=(("departements", "communes", "lat"),),
+    rules={"pole_id": Text(), "name": Text(), "departements": Departements(), "communes": TextList(),
+           "lat": Number(), "lon": Number(), "radius_km": Number(minimum=0, strict_min=True),
+           "cooperative_support": Bool()},
+)
+SPECS = {"companies": COMPANY, "candidates": CANDIDATE, "outcomes": OUTCOME, "poles": POLE}
+
+
+def headcount_estimate(headcount: object, band: object) -> float | None:
+    """Employees from a headcount or, failing that, the middle of a SIRENE band."""
+    if headcount is not None and not pd.isna(headcount):
+        return float(headcount)
+    if band:
+        lo, hi = HEADCOUNT_BANDS[band]
+        return (lo + hi) / 2
+    return None
+
+
+def is_cooperative(legal_form: pd.Series, name: pd.Series) -> pd.Series:
+    """SCOP by legal form, SCOP or SCIC named in the name (SIRENE has no SCIC legal form)."""
+    return legal_form.isin(SCOP_LEGAL_FORMS) | name.astype(str).str.upper().str.contains(r"\bSCOP\b|\bSCIC\b",
+                                                                                            regex=True)

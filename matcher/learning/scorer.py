@@ -1,0 +1,34 @@
+"""A stored learned ranker serving the engine: the estimator with its registry id and card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from matcher.learning.ranker import LearnedRanker
+from matcher.ranking.score import Scorer
+
+
+class LearnedScorer(Scorer):
+    """The engine's :class:`~matcher.ranking.score.Scorer` over a fitted :class:`LearnedRanker`.
+
+    Its contributions end with the model's baseline; it offers no score bound, so every
+    candidate in reach is scored.
+    """
+
+    has_baseline = True
+
+    def __init__(self, ranker: LearnedRanker, *, model_id: str, card: dict[str, Any] | None = None) -> None:
+        self.ranker = ranker
+        self.model_id = model_id
+        self._card = dict(card or {})
+        self.contribution_names = tuple(str(n) for n in ranker.get_feature_names_out())
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return self._card
+
+    def score_options(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # the employees' rows are told apart by their own features
+        return self.ranker.predict_contributions(X)

@@ -1,0 +1,240 @@
+"""Stage 3: scoring, explanations and the ranked list.
+
+A scorer maps the feature matrix to scores in [0, 1] and per-feature contributions that add up
+to each score. ``TransparentScorer`` is the day-one scorer with documented weights; a learned
+ranker (``matcher.learning.ranker``) follows the same protocol.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Protocol
+
+import numpy as np
+
+from matcher.ranking.compare import (
+    CANDIDATE_FEATURES,
+    EMPLOYEE_FEATURES,
+    FEATURES,
+    PROCEDURE_URGENCY,
+    PROXIMITY_SCALE_KM,
+    SECTOR_LEVEL_VALUE,
+    Query,
+)
+
+# Weights of the transparent scorer: each contribution is weight × feature (features lie in
+# [0, 1]). A candidate's weights sum to 1, so its score lies in [0, 1].
+CANDIDATE_WEIGHTS = {
+    "sector": 0.20,       # same trade: the strongest sign a firm can run the activity
+    "interest": 0.14,     # it said it wants this trade
+    "experience": 0.06,   # a person who has run this trade
+    "value_chain": 0.06,  # upstream or downstream neighbour
+    "proximity": 0.12,    # local anchoring, jobs stay where they are
+    "workforce": 0.08,    # can take the employees on
+    "budget": 0.08,       # can pay the estimated price
+    "ess": 0.06,          # social and solidarity economy, ESUS
+    "pole": 0.06,         # member of the pole that follows the case
+    "partnership": 0.05,  # already cooperates with the company
+    "apprentices": 0.03,  # trains locally
+    "urgency": 0.04,      # ready to act fast when the procedure is urgent
+    "discretion": 0.02,   # trusted within the pole on a confidential case
+}
+# The employees' option tops out at EMPLOYEE_CEILING rather than 1: even with every condition met,
+# a SCOP takeover still needs employees willing to invest their savings and severance, which no
+# feature observes, so a firm that fits perfectly stays ahead of it.
+EMPLOYEE_CEILING = 0.75
+EMPLOYEE_WEIGHTS = {
+    "emp_workforce": 0.22,         # enough employees to form a SCOP
+    "emp_procedure": 0.18,         # a procedure that leaves time (sauvegarde, redressement)
+    "emp_labour_intensive": 0.15,  # value lies in the people's skills
+    "emp_ess": 0.08,               # already in the social economy
+    "emp_coop_support": 0.12,      # a cooperative union or incubator supports them nearby
+}
+assert abs(sum(CANDIDATE_WEIGHTS.values()) - 1) < 1e-9
+assert abs(sum(EMPLOYEE_WEIGHTS.values()) - EMPLOYEE_CEILING) < 1e-9
+assert tuple(CANDIDATE_WEIGHTS) == CANDIDATE_FEATURES and tuple(EMPLOYEE_WEIGHTS) == EMPLOYEE_FEATURES
+
+# A kind is viable enough to be kept in the list when its best option scores at least this
+# share of the best option overall (and at least MIN_VIABLE).
+MIX_SHARE = 0.6
+MIN_VIABLE = 0.3
+
+
+class ScoreBound(Protocol):
+    """How near a candidate with a weak tie to the company's trade must be to reach a score.
+
+    A scorer that offers a bound lets the engine skip candidates proven unable to enter the list
+    (``Engine.match``); one that does not has every candidate in reach scored.
+    """
+
+    def unlinked_reach_km(self, q: Query, threshold: float) -> float | None:
+        """Distance beyond which a candidate with no link to the trade scores below ``threshold``
+        (0: none reaches it even next door; None: distance alone cannot tell)."""
+
+    def trade_reach_km(self, q: Query, threshold: float) -> float | None:
+        """The same for candidates tied to the trade by their own activity only."""
+
+
+class Scorer(ABC):
+    """Maps the feature matrix to scores in [0, 1] and per-column contributions adding up to them.
+
+    ``contribution_names`` names the columns of the contributions; when ``has_baseline`` the last
+    one is a constant baseline (a learned model's intercept) rather than a feature. ``bound`` is
+    the scorer's :class:`ScoreBound`, or None when it offers none. ``card`` describes it.
+    """
+
+    model_id: str
+    contribution_names: tuple[str, ...]
+    has_baseline: bool = False
+
+    @abstractmethod
+    def score_options(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (n,) and contributions (n, len(contribution_names))."""
+
+    @property
+    def bound(self) -> ScoreBound | None:
+        return None
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return {}
+
+
+class TransparentScorer(Scorer):
+    """Weighted sum of features with the documented weights above; bounded (see ``bound``)."""
+
+    model_id = "transparent"
+    contribution_names = FEATURES
+
+    def __init__(self) -> None:
+        self.weights = np.array([CANDIDATE_WEIGHTS.get(f, 0.0) + EMPLOYEE_WEIGHTS.get(f, 0.0) for f in FEATURES],
+                                dtype=np.float32)
+
+    def score_options(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        contrib = X * self.weights
+        return contrib.sum(axis=1), contrib
+
+    @property
+    def bound(self) -> TransparentScorer:
+        return self
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return {
+            "description": "weighted sum of features with documented weights; each option's score is "
+                           "the sum of its features' contributions",
+            "candidate_features": list(CANDIDATE_FEATURES), "candidate_weights": dict(CANDIDATE_WEIGHTS),
+            "employee_features": list(EMPLOYEE_FEATURES), "employee_weights": dict(EMPLOYEE_WEIGHTS),
+        }
+
+    def unrelated_bound(self, q: Query) -> float:
+        """The best score a candidate can reach with no link to the company's trade.
+
+        "No link": its own activity is neither in the company's NAF division nor in a
+        value-chain neighbour, and no posting (interest, experience, pole, partnership) ties it
+        to the company. Every other feature is taken at its maximum.
+        """
+        w = CANDIDATE_WEIGHTS
+        return float(w["sector"] * SECTOR_LEVEL_VALUE[1] + w["proximity"] + w["workforce"] + w["budget"]
+                     + w["ess"] + w["apprentices"] + w["urgency"] * PROCEDURE_URGENCY.get(q.procedure, 0.1)
+                     + (w["discretion"] if q.confidential else 0.0))
+
+    def trade_bound(self, q: Query) -> float:
+        """The best score a candidate can reach when only its own activity ties it to the
+        company's trade (same NAF division, or a value-chain neighbour) and no posting does:
+        the unrelated bound with the sector and value-chain terms at their maximum."""
+        w = CANDIDATE_WEIGHTS
+        return self.unrelated_bound(q) - w["sector"] * float(SECTOR_LEVEL_VALUE[1]) + w["sector"] + w["value_chain"]
+
+    def unlinked_reach_km(self, q: Query, threshold: float) -> float | None:
+        """Distance beyond which a candidate with no link to the trade scores below ``threshold``.
+
+        Its proximity term is w·e^(−d/30), so its bound falls with distance. 0 when none can
+        reach the threshold even next door; None when distance alone cannot rule them out.
+        """
+        return _reach_km(self.unrelated_bound(q), threshold)
+
+    def trade_reach_km(self, q: Query, threshold: float) -> float | None:
+        """:meth:`unlinked_reach_km` for candidates tied to the trade by their own activity only."""
+        return _reach_km(self.trade_bound(q), threshold)
+
+
+def _reach_km(bound: float, threshold: float) -> float | None:
+    """Distance beyond which a score of at most ``bound`` next door, whose proximity term decays
+    as w·e^(−d/30), stays below ``threshold`` (0: never reaches it; None: distance cannot tell)."""
+    if bound < threshold:
+        return 0.0
+    w = CANDIDATE_WEIGHTS["proximity"]
+    room = threshold - (bound - w)  # what proximity may add and stay below the threshold
+    if room <= 0:
+        return None
+    return float(-PROXIMITY_SCALE_KM * np.log(room / w)) + 0.5  # margin for rounding
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best scores, best first (ties: lower index first)."""
+    n = len(scores)
+    k = min(k, n)
+    order = np.argpartition(-scores, k - 1)[:k] if n > k else np.arange(n)
+    return order[np.lexsort((order, -scores[order]))]
+
+
+def entry_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: int) -> np.ndarray | None:
+    """Per kind, a score below which one more option of that kind leaves ``select_top`` unchanged
+    (None while fewer than ``top`` options exist: then any option could enter).
+
+    Below the k-th best score an option stays out of the plain top k, so the kinds present there
+    and the mix floor do not change. Of a kind present there, it then changes nothing. Of an
+    absent kind, it matters only by becoming that kind's best option (above the current one)
+    while reaching the mix floor.
+    """
+    if len(scores) < top or top <= 0:
+        return None
+    order = top_k(scores, top)
+    kth = float(scores[order[-1]])
+    floor = max(MIN_VIABLE, MIX_SHARE * float(scores[order[0]]))
+    best_of_kind = np.full(n_kinds, -np.inf)
+    for kind in np.flatnonzero(np.bincount(kinds, minlength=n_kinds)):  # a few kinds: faster than maximum.at
+        best_of_kind[kind] = scores[kinds == kind].max()
+    out = np.minimum(kth, np.maximum(floor, best_of_kind))
+    out[np.unique(kinds[order])] = kth
+    return out
+
+
+def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the top options, best first, keeping a mix of kinds when several are viable.
+
+    Each kind whose best option is viable (≥ MIN_VIABLE and ≥ MIX_SHARE × the best score) gets
+    at least one place, taken from the lowest-scored option of the most represented kind.
+    """
+    n = len(scores)
+    if n == 0 or top <= 0:
+        return np.zeros(0, dtype=np.int64)
+    order = top_k(scores, top)
+    chosen = order.tolist()
+    chosen_kinds = kinds[order].tolist()
+    best = float(scores[chosen[0]])
+    floor = max(MIN_VIABLE, MIX_SHARE * best)
+    present = set(chosen_kinds)
+    absent = [kind for kind in np.flatnonzero(np.bincount(kinds)).tolist() if kind not in present]
+    if not absent or len(chosen) < 2:
+        return order
+    for kind in absent:
+        members = np.flatnonzero(kinds == kind)
+        champion = int(members[np.argmax(scores[members])])
+        if scores[champion] < floor:
+            continue
+        chosen_scores = scores[chosen].tolist()
+        counts: dict = {}
+        lowest: dict = {}
+        for kd, sc in zip(chosen_kinds, chosen_scores):
+            counts[kd] = counts.get(kd, 0) + 1
+            lowest[kd] = min(lowest.get(kd, sc), sc)
+        crowded = max(counts, key=lambda kd: (counts[kd], -lowest[kd]))
+        if counts[crowded] < 2:
+            continue
+        victim = min((sc, -i, at) for at, (i, c, sc) in enumerate(zip(chosen, chosen_kinds, chosen_scores))
+                     if c == crowded)[2]
+        chosen[victim], chosen_kinds[victim] = champion, kind
+    chosen_arr = np.asarray(chosen)
+    return chosen_arr[np.lexsort((chosen_arr, -scores[chosen_arr]))]

@@ -1,0 +1,325 @@
+"""Free-text activity (as registry notices write it) -> NAF rév. 2 sub-classes.
+
+Batched over distinct texts: (1) words unknown to the lexicon and the NAF labels are corrected
+in one ``process.cdist`` call (``maconerie`` -> ``maconnerie``); (2) exact phrase hits of the
+trade lexicon (``reprise_data/trade_lexicon.csv``, plus every NAF label written in full), longest
+phrase first, ``weight`` breaking ties, each trade named giving its codes, the first named first
+unless a later one is much more specific; (3) the comma-separated parts no term covers go through
+one ``process.cdist`` call against the 732 NAF labels.
+
+Scores are in 0..1. A lexicon hit scores ``weight * DECAY**k`` (``k`` = rank of the trade in the
+text, times ``TYPO_FACTOR`` when a word was corrected); a label match scores
+``similarity * LABEL_FACTOR``, so it never outranks a clean lexicon hit.
+**Confidence threshold:** a code is proposed only when its score reaches ``MIN_SCORE`` (0.4);
+label matches count only from ``LABEL_CUTOFF`` (token-set similarity, 0..100) and typo
+corrections from ``TYPO_CUTOFF``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib.resources import files
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from matcher.errors import InputFileError
+from matcher.reference.naf import nomenclature
+from matcher.reference.text import fold
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MIN_SCORE = 0.4
+DECAY = 0.85
+TYPO_CUTOFF = 85.0
+TYPO_FACTOR = 0.9
+LABEL_CUTOFF = 88.0
+LABEL_FACTOR = 0.6
+LABEL_PHRASE_WEIGHT = 0.9
+RARE_LABEL_DF = 8  # a word in at most this many labels singles them out
+QUALIFIER_PENALTY = 0.6
+STRONG_WEIGHT = 0.6
+_CHUNK = 4096  # rows per cdist call, bounds the score matrix's memory
+
+# Grammatical words, then legal boilerplate that names no trade (BODACC "objet social" style).
+_STOP = frozenset(
+    ["a", "au", "aux", "avec", "c", "ce", "ces", "cet", "cette", "chez", "d", "dans", "de", "des", "du", "en", "et", "j", "l", "la", "le", "les", "leur", "leurs", "m", "n", "ou", "par", "pour", "qu", "que", "qui", "s", "sa", "sans", "se", "ses", "son", "sur", "t", "un", "une", "y"]
+)
+_BOILER = frozenset(
+    ["toutes", "tous", "toute", "tout", "prestation", "prestations", "activite", "activites", "operation", "operations", "objet", "social", "sociale", "ets", "etablissement", "etablissements", "etc", "notamment", "ainsi", "generalement", "divers", "diverse", "diverses", "annexe", "annexes", "connexe", "connexes", "similaire", "similaires", "principale", "principalement", "accessoirement", "sarl", "sas", "sasu", "eurl", "snc", "selarl", "type", "genre", "nature"]
+)
+_FUZZY_DROP = frozenset(["achat", "vente", "revente"])  # "l'achat, la vente": no trade
+_TAIL = re.compile(  # everything after these words is the generic tail of an objet social
+    r"\b(?:et )?(?:plus generalement|se rapportant|se rattachant|susceptibles? de|"
+    r"directement ou indirectement|toutes operations)\b.*$"
+)
+_NO_ACTIVITY = re.compile(
+    r"^(?:activite )?(?:non precisee?s?|non communiquee?s?|non renseignee?s?|non declaree?s?|"
+    r"inconnue?s?|neant|sans activite|sans objet|aucune activite|aucune|nc|n c|nd|n d)$"
+)
+_LABEL_NOT_A_TRADE = frozenset(  # label phrases that read as boilerplate once stop words go
+    {("generale", "securite"), ("aide", "travail"), ("action", "hebergement"), ("siege", "social")}
+)
+# Words that fix the kind of activity of what follows them in a part of the text
+# ("fabrication de jouets" is not toy retail): divisions where the named trade may fall.
+_QUALIFIERS: dict[tuple[str, ...], frozenset[int]] = {
+    ("fabrication",): frozenset(range(10, 34)), ("fabricant",): frozenset(range(10, 34)),
+    ("commerce", "gro"): frozenset({45, 46}), ("grossiste",): frozenset({46}),
+    ("commerce", "detail"): frozenset({45, 47}), ("reparation",): frozenset({33, 43, 45, 95}),
+    ("culture",): frozenset({1}), ("elevage",): frozenset({1}),
+    ("location",): frozenset({43, 49, 55, 68, 77}),
+}
+_QUALIFIER_STARTS = {words[0] for words in _QUALIFIERS}
+_SEGMENT = re.compile(r"[,;:/()\[\]\.\n+&]+")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+Segments = tuple[tuple[str, ...], ...]
+def _stem(token: str) -> str:
+    """Crude French singular so that plural and singular forms meet."""
+    if len(token) > 4 and token.endswith("eaux"):
+        return token[:-1]
+    if len(token) > 4 and token.endswith("aux"):
+        return token[:-3] + "al"
+    if len(token) > 3 and token[-1] in "sx" and not token.endswith("ss"):
+        return token[:-1]
+    return token
+
+
+def _tokens(text: str) -> list[str]:
+    words = _TOKEN.findall(text.replace("'", " "))
+    return [_stem(t) for t in words if t not in _STOP and t not in _BOILER]
+
+
+def normalize_activity(text: str) -> Segments | None:
+    """Comma-separated parts as stemmed content words; None when no real activity is stated."""
+    folded = " ".join(fold(text or "").split())
+    cut = _TAIL.sub("", folded).strip()
+    if _TOKEN.search(cut):
+        folded = cut
+    bare = " ".join(_TOKEN.findall(folded))
+    if not bare or _NO_ACTIVITY.match(bare):
+        return None
+    segments = tuple(seg for seg in (tuple(_tokens(s)) for s in _SEGMENT.split(folded)) if seg)
+    return segments or None
+
+
+def _qualifier(tokens: Sequence[str]) -> tuple[int, str, frozenset[int]] | None:
+    """First qualifier in a run of words: (position, its first word, allowed divisions)."""
+    for i, token in enumerate(tokens):
+        if token in _QUALIFIER_STARTS:
+            for words, divisions in _QUALIFIERS.items():
+                if tuple(tokens[i : i + len(words)]) == words:
+                    return i, words[0], divisions
+    return None
+
+
+def _ranked(scores: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+class SectorInferer:
+    """Infers NAF sub-classes from activity texts. Build once (about 0.1 s), reuse."""
+
+    def __init__(self, lexicon_rows: Sequence[dict[str, str]] | None = None) -> None:
+        nom = nomenclature()
+        if lexicon_rows is None:
+            with (files("reprise_data") / "trade_lexicon.csv").open(encoding="utf-8") as fh:
+                lexicon_rows = list(csv.DictReader(fh))
+        grouped: dict[tuple[str, ...], dict[str, float]] = {}
+        for row in lexicon_rows:
+            term, code = row["term"], (row["naf"] or "").strip()
+            if code not in nom.index:
+                raise ValueError(
+                    f"trade lexicon: term {term!r} maps to naf {code!r}, which is not a NAF "
+                    "rév. 2 sub-class (expected the dotted form, e.g. 43.31Z)"
+                )
+            key = tuple(_tokens(fold(term)))
+            if not key:
+                raise ValueError(f"trade lexicon: term {term!r} is empty once normalised")
+            try:
+                weight = float(row.get("weight") or 1.0)
+            except ValueError:
+                weight = -1.0
+            if not 0.0 < weight <= 1.0:
+                raise ValueError(
+                    f"trade lexicon: term {term!r} has weight {row.get('weight')!r}; "
+                    "expected a number in (0, 1]"
+                )
+            codes = grouped.setdefault(key, {})
+            codes[code] = max(weight, codes.get(code, 0.0))
+        self.lexicon_ = {k: tuple(_ranked(c)) for k, c in grouped.items()}
+        for code, label in zip(nom.codes, nom.labels, strict=True):  # a full label is a phrase
+            key = tuple(_tokens(fold(label)))
+            if len(key) >= 2 and key[0] != "autre" and key not in _LABEL_NOT_A_TRADE:
+                self.lexicon_.setdefault(key, ((code, LABEL_PHRASE_WEIGHT),))
+        self.longest_: dict[str, int] = {}  # first word -> longest phrase starting with it
+        for key in self.lexicon_:
+            self.longest_[key[0]] = max(len(key), self.longest_.get(key[0], 0))
+        self.codes_ = nom.codes
+        self.divisions_ = np.asarray(nom.divisions)
+        self.labels_ = [
+            " ".join(t for t in _tokens(fold(label)) if t not in _FUZZY_DROP)
+            for label in nom.labels
+        ]
+        holders: dict[str, list[int]] = {}
+        for j, label in enumerate(self.labels_):
+            for t in set(label.split()):
+                holders.setdefault(t, []).append(j)
+        self.rare_label_words_ = {  # word -> mask of the few labels holding it
+            t: np.isin(np.arange(len(self.labels_)), js)
+            for t, js in holders.items() if len(js) <= RARE_LABEL_DF
+        }
+        self.vocabulary_ = sorted({t for k in self.lexicon_ for t in k} | set(holders))
+        self.known_ = frozenset(self.vocabulary_)
+
+    def _corrections(self, words: list[str]) -> dict[str, str]:
+        """Closest vocabulary word for each unknown word long enough to be a typo."""
+        unknown = [w for w in words if len(w) >= 5 and w not in self.known_ and not w.isdigit()]
+        fixes: dict[str, str] = {}
+        for lo in range(0, len(unknown), _CHUNK):
+            chunk = unknown[lo : lo + _CHUNK]
+            sims = process.cdist(
+                chunk, self.vocabulary_, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF,
+                dtype=np.uint8, workers=-1,
+            )
+            for w, j, s in zip(chunk, sims.argmax(axis=1), sims.max(axis=1), strict=True):
+                if s:
+                    fixes[w] = self.vocabulary_[j]
+        return fixes
+
+    def _lexicon_hits(self, segments: Segments, fixed: set[int]):
+        """Hits as (position, codes), longest then heaviest phrase first, without overlap; and
+        the parts left to label matching (no hit, or only hits a qualifier rules out)."""
+        flat = [t for seg in segments for t in seg]
+        seg_of = [i for i, seg in enumerate(segments) for _ in seg]
+        seg_start = np.cumsum([0] + [len(s) for s in segments])
+        found = []
+        for start, token in enumerate(flat):
+            for n in range(min(self.longest_.get(token, 0), len(flat) - start), 0, -1):
+                codes = self.lexicon_.get(tuple(flat[start : start + n]))
+                if codes:
+                    found.append((start, n, codes))
+        taken = np.zeros(len(flat), dtype=bool)
+        quals = [_qualifier(seg) for seg in segments]
+        hits, covered, left = [], set(), set()
+        for start, n, codes in sorted(found, key=lambda h: (-h[1], -h[2][0][1], h[0])):
+            if taken[start : start + n].any():
+                continue
+            taken[start : start + n] = True
+            seg, qual = seg_of[start], quals[seg_of[start]]
+            if codes[0][1] >= STRONG_WEIGHT:  # a generic word alone leaves room for a label
+                covered.add(seg)
+            factor = TYPO_FACTOR if fixed.intersection(range(start, start + n)) else 1.0
+            in_scope = [True] * len(codes)
+            if qual and start > seg_start[seg] + qual[0] and qual[1] not in flat[start : start + n]:
+                in_scope = [int(c[:2]) in qual[2] for c, _ in codes]
+                if not any(in_scope):
+                    left.add(seg)
+            scale = [factor * (1.0 if ok else QUALIFIER_PENALTY) for ok in in_scope]
+            hits.append((start, [(c, w * f) for (c, w), f in zip(codes, scale, strict=True)]))
+        left |= set(range(len(segments))) - covered
+        return hits, sorted(left)
+
+    def _label_matches(self, queries: list[str]) -> list[list[tuple[str, float]]]:
+        """Up to three NAF labels per query. token_set rewards a query contained in a label,
+        token_sort breaks its ties towards the closest label. A label qualifies only when it holds
+        a query word that singles out a few labels ("commerce de detail" is in forty)."""
+        out: list[list[tuple[str, float]]] = []
+        for lo in range(0, len(queries), _CHUNK):
+            chunk = [
+                " ".join(w for w in q.split() if w not in _FUZZY_DROP)
+                for q in queries[lo : lo + _CHUNK]
+            ]
+            sims = process.cdist(
+                chunk, self.labels_, scorer=fuzz.token_set_ratio, score_cutoff=LABEL_CUTOFF,
+                dtype=np.float32, workers=-1,
+            )
+            sims += process.cdist(
+                chunk, self.labels_, scorer=fuzz.token_sort_ratio, dtype=np.float32, workers=-1
+            ) * (sims > 0) / 1000
+            for row, query in enumerate(chunk):
+                words = query.split()
+                holding = [self.rare_label_words_[w] for w in words if w in self.rare_label_words_]
+                allowed = np.logical_or.reduce([np.zeros(sims.shape[1], bool), *holding])
+                if qual := _qualifier(words):
+                    allowed &= np.isin(self.divisions_, list(qual[2]))
+                sims[row, ~allowed] = 0
+                best = [j for j in np.argsort(-sims[row])[:3] if sims[row, j] > 0]
+                out.append([
+                    (self.codes_[j], min(float(sims[row, j]), 100.0) / 100 * LABEL_FACTOR)
+                    for j in best
+                ])
+        return out
+
+    def infer(self, texts: Sequence[str], *, top: int = 3) -> list[list[tuple[str, float]]]:
+        """Up to ``top`` (code, score) per text, best first; [] when nothing is confident."""
+        raw = ["" if t is None else str(t) for t in texts]
+        norm = {t: normalize_activity(t) for t in dict.fromkeys(raw)}
+        distinct = [s for s in dict.fromkeys(norm.values()) if s is not None]
+        fixes = self._corrections(list({w for segs in distinct for seg in segs for w in seg}))
+        pending = []
+        for segs in distinct:
+            fixed_segs = tuple(tuple(fixes.get(w, w) for w in seg) for seg in segs)
+            flat = [w for seg in segs for w in seg]
+            fixed = {i for i, w in enumerate(flat) if w in fixes}
+            pending.append((segs, fixed_segs, *self._lexicon_hits(fixed_segs, fixed)))
+        queries = list(dict.fromkeys(" ".join(p[1][i]) for p in pending for i in p[3]))
+        labels = dict(zip(queries, self._label_matches(queries), strict=True))
+        result: dict[Segments | None, list[tuple[str, float]]] = {None: []}
+        for segs, fixed_segs, hits, left in pending:
+            seg_start = np.cumsum([0] + [len(s) for s in fixed_segs])
+            named = hits + [(int(seg_start[i]), labels[" ".join(fixed_segs[i])]) for i in left]
+            scores: dict[str, float] = {}
+            rank = 0
+            for _, codes in sorted(named, key=lambda x: x[0]):
+                if codes:
+                    for code, score in codes:  # later trades weigh less: the first is the main
+                        s = round(score * DECAY**rank, 3)
+                        if s >= MIN_SCORE and s > scores.get(code, 0.0):
+                            scores[code] = s
+                    rank += 1
+            result[segs] = _ranked(scores)[:top]
+        return [list(result[norm[t]]) for t in raw]
+
+    def infer_one(self, text: str) -> list[tuple[str, float]]:
+        """:meth:`infer` for a single text."""
+        return self.infer([text])[0]
+
+
+@lru_cache(maxsize=1)
+def default_inferer() -> SectorInferer:
+    """The inferer built on the packaged trade lexicon, once per process."""
+    return SectorInferer()
+
+
+def infer_table(
+    df: pd.DataFrame, *, text_column: str = "text", id_column: str = "id", top: int = 3
+) -> pd.DataFrame:
+    """``id, naf1..nafN, score1..scoreN`` for a table of activity texts (contract §3).
+
+    Cells are empty (None / NaN) where no code reaches the confidence threshold.
+    """
+    import pandas as pd
+
+    if top < 1:
+        raise ValueError(f"top must be at least 1, got {top}")
+    for role, column in (("text", text_column), ("id", id_column)):
+        if column not in df.columns:
+            raise InputFileError(
+                f"{role} column {column!r} not found; available columns: "
+                f"{', '.join(map(str, df.columns))}"
+            )
+    texts = ["" if pd.isna(t) else str(t) for t in df[text_column]]
+    results = default_inferer().infer(texts, top=top)
+    out = pd.DataFrame({"id": df[id_column].to_numpy()}, index=df.index)
+    for k in range(top):
+        out[f"naf{k + 1}"] = pd.Series([r[k][0] if len(r) > k else None for r in results],
+                                       index=df.index, dtype=object)
+    for k in range(top):
+        out[f"score{k + 1}"] = [r[k][1] if len(r) > k else np.nan for r in results]
+    return out

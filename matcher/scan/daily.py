@@ -1,0 +1,321 @@
+"""The daily scan: BODACC file -> signals and companies in the store -> ranked options (§4).
+
+Incremental and safe to kill: signals and the companies they change are written together, one
+transaction per chunk of announcements; a stored signal is never processed again unless it was
+stored with a reason (so a re-run with a communes file or SIRENE extracts can complete it). An
+actionable signal is ranked once (``signals.matched``); the ranking of each chunk of companies is
+stored together with its ``matched`` flags, so a scan killed while ranking resumes where it stopped.
+
+Company updates: an opening sets ``procedure`` (and makes the case public: ``confidential`` false),
+a closure sets ``none``; either applies only when the judgment is not older than the stored
+``procedure_date`` (which then holds that judgment's date), so files scanned out of order cannot
+reopen a closed case. Other signals only fill empty fields. A company first seen through another
+signal is created when its nature names the procedure (``plan de redressement`` -> redressement,
+with no ``procedure_date``), and not otherwise (a claims filing does not say which procedure: storing
+``none`` would be false). Companies already stored keep their name, place, pole and source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine as DbEngine
+
+from matcher import store
+from matcher.ranking.batch import MATCH_COLUMNS, match_all, to_frame
+from matcher.reference.communes import Communes
+from matcher.reference.geo import departement_of
+from matcher.scan.signals import CATEGORIES, SIGNAL_COLUMNS, read_signals
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]  # (stage, advance, total)
+NO_COMMUNES = ("postal code {} can only be placed with a communes file: set REPRISE_COMMUNES "
+               "(or give --sirene-etablissements)")
+MIN_FORK_CHUNK = 25  # below this many companies per process, forking costs more than it saves
+COMPANY_FILL = ("naf", "activity", "headcount_band", "legal_form", "ess", "commune", "postal_code")
+
+
+@dataclass
+class ScanReport:
+    read: int
+    by_category: dict[str, int]
+    actionable: int
+    new_signals: int
+    new_companies: int
+    updated_companies: int
+    rejected: int
+    ranked: int
+    signals: pd.DataFrame  # every announcement, contract columns
+    matches: pd.DataFrame = field(default_factory=lambda: to_frame([]))  # §2 layout, ranked this run
+    cases: list[dict[str, Any]] = field(default_factory=list)  # companies ranked this run
+
+    def summary(self) -> str:
+        cats = ", ".join(f"{c} {n}" for c, n in self.by_category.items() if n) or "none"
+        return (f"read {self.read}; signals: {cats}; actionable {self.actionable}; "
+                f"new signals {self.new_signals}; new companies {self.new_companies} "
+                f"({self.updated_companies} updated); rejected {self.rejected}; "
+                f"ranked {self.ranked} companies, {len(self.matches)} options")
+
+
+class PrecomputedInferer:
+    """A sector inferer answering from one batched call over known texts (misses computed too)."""
+
+    def __init__(self, base: Any, texts: list[str], *, top: int = 3) -> None:
+        self.base, self.top = base, top
+        unique = list(dict.fromkeys(t for t in texts if t))
+        self.table = dict(zip(unique, base.infer(unique, top=top))) if unique else {}
+
+    def infer(self, texts: list[str], *, top: int = 3) -> list[list[tuple[str, float]]]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.table))
+        if missing:
+            self.table.update(zip(missing, self.base.infer(missing, top=max(top, self.top))))
+        return [self.table[t][:top] for t in texts]
+
+    def infer_one(self, text: str) -> list[tuple[str, float]]:
+        return self.infer([text])[0]
+
+
+def place_signals(sig: pd.DataFrame, enrich: pd.DataFrame, communes: Communes | None) -> pd.DataFrame:
+    """lat, lon, commune, departement, place_reason per signal: SIRENE head office, else postal code."""
+    e = enrich.reindex(sig["siren"].fillna("")).reset_index(drop=True)
+    out = pd.DataFrame(index=sig.index)
+    lat = pd.to_numeric(e["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
+    lon = pd.to_numeric(e["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
+    commune = e["commune"].to_numpy(dtype=object)
+    postal = np.where(e["postal_code"].notna(), e["postal_code"], sig["postal_code"].to_numpy(dtype=object))
+    reason = np.full(len(sig), "", dtype=object)
+    need = np.isnan(lat)
+    if communes is not None:
+        by_insee = communes.by_insee.reindex(pd.Series(commune).fillna(""))
+        by_postal = communes.by_postal.reindex(pd.Series(postal).fillna(""))
+        for table in (by_insee, by_postal):
+            take = need & ~np.isnan(table["lat"].to_numpy(dtype=float))
+            lat[take], lon[take] = table["lat"].to_numpy()[take], table["lon"].to_numpy()[take]
+            need &= ~take
+        reason[need] = [f"postal code {p} is not in the communes file" if isinstance(p, str)
+                        else "no postal code to place the company" for p in postal[need]]
+    else:
+        reason[need] = [NO_COMMUNES.format(p) if isinstance(p, str) else "no postal code to place the company"
+                        for p in postal[need]]
+    out["lat"], out["lon"], out["commune"], out["postal_code_place"] = lat, lon, commune, postal
+    out["departement"] = [departement_of(c, p) for c, p in zip(commune, postal)]
+    out["place_reason"] = reason
+    return out
+
+
+def _date(row: dict) -> str | None:
+    return row.get("judgment_date") or row.get("publication_date")
+
+
+def merge_company(existing: dict | None, s: dict, stamp) -> tuple[dict | None, str]:
+    """The company row after signal ``s`` (None when it cannot be created), and a reason."""
+    date = _date(s)
+    if existing is None:
+        proc = s["procedure"] or s["procedure_hint"]
+        if proc is None:
+            return None, ""  # the signal does not tell the procedure: "none" would be false
+        if s["place_reason"]:
+            return None, s["place_reason"]
+        return {
+            "siren": s["siren"], "name": s["name"] or s["siren"], "naf": s["sirene_naf"],
+            "activity": s["activity"], "lat": float(s["lat"]), "lon": float(s["lon"]),
+            "commune": s["commune"], "postal_code": s["postal_code_place"], "departement": s["departement"],
+            "headcount": None, "headcount_band": s["headcount_band"], "revenue_eur": None,
+            "procedure": proc, "procedure_date": date if s["procedure"] else None,
+            "offer_deadline": s["offer_deadline"], "pole": None, "confidential": False, "ess": s["ess"],
+            "legal_form": s["legal_form"], "description": None, "source": "scan", "extra": None,
+            "updated_at": stamp,
+        }, ""
+    row = dict(existing)
+    fill = {"naf": s["sirene_naf"], "activity": s["activity"], "headcount_band": s["headcount_band"],
+            "legal_form": s["legal_form"], "ess": s["ess"], "commune": s["commune"],
+            "postal_code": s["postal_code_place"]}
+    for col in COMPANY_FILL:
+        if row.get(col) is None and fill[col] is not None:
+            row[col] = fill[col]
+    stored = row.get("procedure_date")
+    if s["procedure"] and ((date and (not stored or date >= stored)) or (not date and not stored)):
+        row["procedure"], row["procedure_date"] = s["procedure"], date
+        if s["procedure"] != "none":
+            row["confidential"] = False
+    if s["offer_deadline"]:
+        row["offer_deadline"] = s["offer_deadline"]
+    row["updated_at"] = stamp
+    return row, ""
+
+
+def store_chunk(db: DbEngine, chunk: pd.DataFrame) -> tuple[int, int, int, dict[str, str]]:
+    """Store one chunk of signals and their companies in one transaction.
+
+    Returns (new signals, new companies, updated companies, reason per record id set here).
+    """
+    ids = chunk["record_id"].tolist()
+    stamp = store.now()
+    with db.begin() as conn:
+        done = dict(conn.execute(sa.select(store.signals.c.record_id, store.signals.c.reason)
+                                 .where(store.signals.c.record_id.in_(ids))).all())
+        todo = chunk[[rid not in done or bool(done[rid]) for rid in ids]]
+        sirens = sorted(set(todo["siren"].dropna()))
+        current = {r["siren"]: dict(r) for r in conn.execute(
+            sa.select(store.companies).where(store.companies.c.siren.in_(sirens))).mappings()}
+        created, changed, reasons = set(), set(), {}
+        order = todo.assign(_d=todo["judgment_date"].fillna(todo["publication_date"])).sort_values("_d", kind="stable")
+        for s in order.to_dict("records"):
+            if s["reason"] or not s["siren"]:
+                continue
+            row, why = merge_company(current.get(s["siren"]), s, stamp)
+            if row is None:
+                if why:
+                    reasons[s["record_id"]] = why
+                continue
+            (changed if s["siren"] in current and s["siren"] not in created else created).add(s["siren"])
+            current[s["siren"]] = row
+        rows = [current[x] for x in sorted(created | changed)]
+        store.upsert(db, store.companies, rows, conn=conn)
+        sig_rows = []
+        for s in todo.to_dict("records"):
+            reason = s["reason"] or reasons.get(s["record_id"], "")
+            sig_rows.append({
+                "record_id": s["record_id"], "siren": s["siren"], "name": s["name"], "category": s["category"],
+                "procedure": s["procedure"], "actionable": bool(s["actionable"] and not reason),
+                "judgment_date": s["judgment_date"], "publication_date": s["publication_date"],
+                "postal_code": s["postal_code"], "activity": s["activity"], "naf": s["naf"],
+                "reason": reason, "matched": False, "scanned_at": stamp})
+        store.upsert(db, store.signals, sig_rows, conn=conn)
+    new = sum(1 for rid in todo["record_id"] if rid not in done)
+    return new, len(created), len(changed), reasons
+
+
+def pending_sirens(db: DbEngine) -> list[str]:
+    """SIRENs with an actionable signal not yet ranked."""
+    t = store.signals
+    with db.connect() as c:
+        return sorted(set(c.execute(sa.select(t.c.siren).where(t.c.actionable, ~t.c.matched)).scalars()))
+
+
+def store_matches(db: DbEngine, sirens: list[str], df: pd.DataFrame, model_id: str) -> None:
+    """Replace the stored options of ``sirens`` and mark their actionable signals ranked, atomically."""
+    stamp = store.now()
+    rows = [dict(r, model_id=model_id, created_at=stamp) for r in df[MATCH_COLUMNS].to_dict("records")]
+    t = store.signals
+    with db.begin() as conn:
+        conn.execute(sa.delete(store.matches).where(store.matches.c.siren.in_(sirens)))
+        store.upsert(db, store.matches, rows, conn=conn)
+        conn.execute(sa.update(t).where(t.c.siren.in_(sirens), t.c.actionable, ~t.c.matched).values(matched=True))
+
+
+def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = None,
+              sirene_units: str | Path | None = None, sirene_establishments: str | Path | None = None,
+              scorer: Any = None, top: int = 10, scheduler: str | Any | None = None, workers: int = 1,
+              chunk: int = 2000, rank_chunk: int = 500, progress: Progress | None = None) -> ScanReport:
+    """Scan one BODACC file into the store and rank the newly actionable companies.
+
+    ``scheduler`` (a Dask address or Client) runs the ranking on a Dask cluster; otherwise
+    ``workers`` local processes rank (same rows either way).
+    """
+    from matcher.reference.sectors import default_inferer
+    from matcher.scan.sirene import enrichment
+
+    sig = read_signals(path)
+    sirens = sig["siren"].dropna().unique().tolist()
+    enrich = (enrichment(sirene_units, sirene_establishments, sirens) if (sirene_units or sirene_establishments)
+              else enrichment(None, None, []))
+    prof = enrich.reindex(sig["siren"].fillna("")).reset_index(drop=True)
+    sig["sirene_naf"] = prof["naf"].to_numpy(dtype=object)
+    for col in ("headcount_band", "legal_form", "ess"):
+        sig[col] = prof[col].astype(object).where(prof[col].notna(), None).to_numpy(dtype=object)
+    sig = pd.concat([sig, place_signals(sig, enrich, communes)], axis=1)
+    sig = sig.astype(object).where(sig.notna(), None)
+    inferer = PrecomputedInferer(default_inferer(), sig.loc[sig["sirene_naf"].isna(), "activity"].dropna().tolist())
+    sig["naf"] = pd.Series([n if n else (inferer.table.get(a) or [(None, 0)])[0][0] if a else None
+                            for n, a in zip(sig["sirene_naf"], sig["activity"])], index=sig.index, dtype=object)
+    first = ~sig["record_id"].duplicated()
+    new_sig = new_co = upd_co = 0
+    for lo in range(0, len(sig), chunk):
+        part = sig.iloc[lo:lo + chunk]
+        n, c, u, _ = store_chunk(db, part[first.iloc[lo:lo + chunk].to_numpy()])
+        new_sig, new_co, upd_co = new_sig + n, new_co + c, upd_co + u
+        if progress:
+            progress("storing", len(part), len(sig))
+    sig = _as_stored(db, sig, first.to_numpy())
+    counts = Counter(sig["category"])
+    report = ScanReport(
+        read=len(sig), by_category={c: counts.get(c, 0) for c in CATEGORIES},
+        actionable=int(sig["actionable"].sum()), new_signals=new_sig, new_companies=new_co,
+        updated_companies=upd_co, rejected=int((sig["reason"] != "").sum()), ranked=0,
+        signals=sig[SIGNAL_COLUMNS].copy())
+    rank_pending(db, report, scorer=scorer, inferer=inferer, top=top, scheduler=scheduler, workers=workers,
+                 chunk=rank_chunk, progress=progress, signals=sig)
+    return report
+
+
+def _as_stored(db: DbEngine, sig: pd.DataFrame, first: np.ndarray, batch: int = 5000) -> pd.DataFrame:
+    """The file's signals with ``reason`` and ``actionable`` as the store holds them."""
+    t = store.signals
+    stored: dict[str, tuple[str, bool]] = {}
+    ids = sig.loc[first, "record_id"].tolist()
+    with db.connect() as c:
+        for lo in range(0, len(ids), batch):
+            q = sa.select(t.c.record_id, t.c.reason, t.c.actionable).where(t.c.record_id.in_(ids[lo:lo + batch]))
+            stored.update({r: (why or "", bool(act)) for r, why, act in c.execute(q)})
+    sig = sig.copy()
+    got = [stored.get(r) if f else None for r, f in zip(sig["record_id"], first)]
+    sig["reason"] = [g[0] if g else why for g, why in zip(got, sig["reason"])]
+    sig["actionable"] = [g[1] if g else bool(a) for g, a in zip(got, sig["actionable"])]
+    return sig
+
+
+def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any, top: int, scheduler: Any,
+                 workers: int, chunk: int, progress: Progress | None, signals: pd.DataFrame) -> None:
+    """Rank every company with an actionable signal not yet ranked; chunk by chunk, stored atomically."""
+    from matcher.ranking.engine import Engine
+    from matcher.store.records import company_rows
+
+    pending = pending_sirens(db)
+    if not pending:
+        return
+    engine = Engine.from_store(db, scorer=scorer, inferer=inferer)
+    ranker = None
+    if scheduler is not None:
+        from matcher.ranking.distributed import DaskRanker
+        ranker = DaskRanker(engine, scheduler)
+    frames, companies = [], []
+    chunks = [pending[lo:lo + chunk] for lo in range(0, len(pending), chunk)]
+    try:
+        # on Dask every chunk is submitted first, so the cluster works while results are stored
+        batches = [[c for c in company_rows(db, sirens) if c["procedure"] != "none"] for sirens in chunks] \
+            if ranker else None
+        queued = [ranker.submit(b, top=top) for b in batches] if ranker else None
+        for i, sirens in enumerate(chunks):
+            if ranker:
+                batch, df = batches[i], ranker.collect(queued[i])
+            else:
+                batch = [c for c in company_rows(db, sirens) if c["procedure"] != "none"]  # closed since: skip
+                df = match_all(engine, batch, top=top, workers=workers,
+                               chunk=max(MIN_FORK_CHUNK, -(-len(batch) // workers)))
+            store_matches(db, sirens, df, engine.scorer.model_id)
+            frames.append(df)
+            companies += batch
+            report.ranked += len(batch)
+            if progress:
+                progress("ranking", len(sirens), len(pending))
+    finally:
+        if ranker is not None:
+            ranker.close()
+    report.matches = pd.concat(frames, ignore_index=True) if frames else to_frame([])
+    act = signals[signals["actionable"].astype(bool)]
+    info = act[["category", "judgment_date", "naf", "city"]].rename(columns={"naf": "signal_naf"})
+    latest = dict(zip(act["siren"], info.to_dict("records")))
+    for c in companies:
+        dep = c.get("departement") or departement_of(c.get("commune"), c.get("postal_code"))
+        poles = [c["pole"]] if c.get("pole") else engine.poles.containing(
+            departement=dep, commune=c.get("commune"), lat=c["lat"], lon=c["lon"])
+        report.cases.append({**c, **latest.get(c["siren"], {}), "poles": poles})

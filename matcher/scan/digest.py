@@ -1,0 +1,88 @@
+"""The morning digest: one Markdown file per pole with its new cases and their top options.
+
+A case belongs to its ``pole`` when set, else to every pole whose territory contains it
+(CONTRACT.md §1.4), else to ``unassigned``. Every stored pole gets a file, saying so when it has
+no new case, so a scheduler can tell "nothing today" from "the job did not run".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matcher.reference.naf import label as naf_label
+
+UNASSIGNED = "unassigned"
+TOP_IN_DIGEST = 5
+PROCEDURE_LABEL = {"sauvegarde": "sauvegarde", "redressement": "redressement judiciaire",
+                   "liquidation": "liquidation judiciaire", "none": "no procedure"}
+
+
+def _why(explanation: dict, n: int = 3) -> str:
+    contribs = sorted(((k, v) for k, v in explanation.items() if isinstance(v, (int, float)) and v),
+                      key=lambda kv: -abs(kv[1]))[:n]
+    notes = [str(x) for x in explanation.get("notes", []) or []] if isinstance(explanation, dict) else []
+    text = ", ".join(f"{k} {v:+.2f}" for k, v in contribs)
+    return text + (f" — {notes[0]}" if notes else "")
+
+
+def _cell(text: Any) -> str:
+    return str(text if text is not None else "").replace("|", "/").replace("\n", " ")
+
+
+def _short(text: Any, n: int = 140) -> str:
+    text = _cell(text)
+    return text if len(text) <= n else text[:n - 1].rstrip() + "…"
+
+
+def _sector(c: dict[str, Any]) -> str:
+    if c.get("naf"):
+        return f"{c['naf']} {naf_label(c['naf'])}"
+    activity = f"“{_short(c.get('activity'), 100)}”" if c.get("activity") else "no activity text"
+    if c.get("signal_naf"):
+        return f"{activity}, read as {c['signal_naf']} {naf_label(c['signal_naf'])}"
+    return activity
+
+
+def _case(c: dict[str, Any], options: pd.DataFrame, top: int) -> list[str]:
+    lines = [f"## {_cell(c['name'])} (SIREN {c['siren']})", "",
+             (f"- procedure: {PROCEDURE_LABEL.get(c.get('procedure'), c.get('procedure'))}"
+              f" (judgment {c.get('judgment_date') or c.get('procedure_date') or 'date unknown'})"),
+             f"- offer deadline: {c.get('offer_deadline') or 'not published'}",
+             f"- sector: {_sector(c)}",
+             f"- place: {c.get('postal_code') or ''} {c.get('city') or c.get('commune') or ''}".rstrip(), ""]
+    if options.empty:
+        return lines + ["No option ranks for this case.", ""]
+    lines += ["| rank | option | kind | score | km | why |", "|---:|---|---|---:|---:|---|"]
+    for o in options.head(top).to_dict("records"):
+        lines.append(f"| {o['rank']} | {_cell(o['name'])} [{o['candidate_id']}] | {o['kind']} | "
+                     f"{o['score']:.3f} | {o['distance_km']:.1f} | {_short(_why(o['explanation']), 200)} |")
+    return lines + [""]
+
+
+def write_digests(out_dir: str | Path, cases: Iterable[dict[str, Any]], matches: pd.DataFrame, *,
+                  pole_names: dict[str, str], day: str, top: int = TOP_IN_DIGEST) -> list[Path]:
+    """Write ``<pole_id>.md`` for every pole (and ``unassigned.md`` when needed); returns the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_pole: dict[str, list[dict[str, Any]]] = {p: [] for p in pole_names}
+    for c in cases:
+        for pole in c.get("poles") or [UNASSIGNED]:
+            by_pole.setdefault(pole, []).append(c)
+    groups = dict(tuple(matches.groupby("siren", sort=False))) if len(matches) else {}
+    paths = []
+    for pole, items in sorted(by_pole.items()):
+        title = pole_names.get(pole, "cases outside every pole's territory" if pole == UNASSIGNED else pole)
+        lines = [f"# {title} — new cases on {day}", "",
+                 f"{len(items)} new case(s) in collective procedure, newest judgment first.", ""]
+        items = sorted(items, key=lambda c: (c.get("judgment_date") or c.get("procedure_date") or ""), reverse=True)
+        for c in items:
+            lines += _case(c, groups.get(c["siren"], pd.DataFrame()), top)
+        path = out_dir / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', pole)}.md"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        paths.append(path)
+    return paths
