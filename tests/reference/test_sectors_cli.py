@@ -8,7 +8,7 @@ import pandas as pd
 
 from matcher.cli.main import main
 
-LABELS = Path(__file__).parent / "fixtures" / "activity_labels.csv"
+LABELS = Path(__file__).parents[1] / "fixtures" / "activity_labels.csv"
 
 
 def test_sectors_infer_on_real_bodacc_texts(tmp_path, capsys):

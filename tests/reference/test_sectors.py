@@ -13,7 +13,7 @@ from matcher.errors import InputFileError
 from matcher.reference.naf import nomenclature
 from matcher.reference.sectors import SectorInferer, default_inferer, infer_table
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def codes(text: str) -> list[str]:

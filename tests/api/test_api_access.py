@@ -11,7 +11,7 @@ import uuid
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, PG_URL
 from fastapi.testclient import TestClient
 
 from api.main import create_app
