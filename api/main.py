@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from matcher import store
 from matcher.learning.registry import Registry
-from matcher.reference.communes import Communes
+from matcher.reference.communes import load as load_communes
 from matcher.settings import Settings
 
 from .audit_log import AuditLog
@@ -49,7 +49,7 @@ async def lifespan(app: FastAPI):
     settings: Settings = app.state.settings
     limiter = threadpool_limits(limits=settings.blas_threads)  # parallelism is across requests
     db = store.connect(settings.database_url)
-    communes = Communes.from_file(settings.communes) if settings.communes else None
+    communes = load_communes(settings.communes)
     live = LiveEngine(db, registry=Registry(settings.registry_dir()), poll_seconds=settings.index_poll_seconds,
                       cache_size=settings.match_cache_size)
     live.waiters = anyio.CapacityLimiter(64)

@@ -38,10 +38,10 @@ class Context:
         return self._db
 
     def communes(self):
-        """The communes table named by the settings."""
-        if self._communes is None and self.settings.communes:
-            from matcher.reference.communes import Communes
-            self._communes = Communes.from_file(self.settings.communes)
+        """The communes table named by the settings, else the one shipped with Reprise."""
+        if self._communes is None:
+            from matcher.reference import communes
+            self._communes = communes.load(self.settings.communes)
         return self._communes
 
     def registry(self):

@@ -89,7 +89,9 @@ class Validator:
             lat.loc[need] = np.where(by_c["lat"].notna(), by_c["lat"], by_p["lat"])
             lon.loc[need] = np.where(by_c["lon"].notna(), by_c["lon"], by_p["lon"])
             unknown = need & lat.isna()
-            fail(unknown, lambda: "commune " + commune + " / postal_code " + postal + " is not in the communes file")
+            where = self.communes.source or "the communes file"
+            fail(unknown, lambda: np.where(commune != "", "commune " + commune, "postal_code " + postal)
+                 + f" is not in {where}")
         out["lat"], out["lon"] = lat, lon
         out["commune"] = commune.where(commune != "", None)
         out["postal_code"] = postal.where(postal != "", None)

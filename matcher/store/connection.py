@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 from matcher.errors import StoreUnavailable
 from matcher.settings import DEFAULT_DATABASE_URL
 from matcher.store.tables import metadata
+from matcher.store.upgrade import add_missing_columns
 
 SUPPORTED = ("sqlite", "postgresql")
 EXPECTED = "expected sqlite:///path.db or postgresql+psycopg://user@host/dbname"
@@ -66,6 +67,7 @@ def connect(url: str, *, create: bool = True) -> Engine:
             cur.close()
     try:
         metadata.create_all(engine)
+        add_missing_columns(engine)
     except sa.exc.DBAPIError as exc:
         engine.dispose()
         raise StoreUnavailable(f"cannot open the store at {shown}: {str(exc.orig).strip()}") from None

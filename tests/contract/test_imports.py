@@ -162,21 +162,23 @@ def test_formats_semicolon_csv_json_and_jsonl_with_extra_columns(tmp_path, sqlit
     assert rows["489032136"]["ess"] is True and rows["489032136"]["extra"] == {"tags": ["x", "y"]}
 
 
-def test_commune_and_postal_code_need_the_communes_file(tmp_path, sqlite_url, communes_path, capsys, monkeypatch):
+def test_commune_and_postal_code_are_placed_by_the_shipped_communes_or_the_named_file(
+        tmp_path, sqlite_url, communes_path, monkeypatch):
     path = write(tmp_path, "c.csv", "siren,name,naf,commune,postal_code\n802649921,A,68.31Z,44109,\n"
                                     "489032136,B,49.41A,,13260\n")
     monkeypatch.delenv("REPRISE_COMMUNES", raising=False)
-    assert main(["--db", sqlite_url, "import", "companies", str(path)]) == 0
-    err = capsys.readouterr().err
-    assert "REPRISE_COMMUNES" in err
-    rejects = pd.read_csv(tmp_path / "c.csv.rejects.csv")
-    assert rejects["reason"].str.contains("set REPRISE_COMMUNES").all()
-    monkeypatch.setenv("REPRISE_COMMUNES", str(communes_path))
     assert main(["--db", sqlite_url, "import", "companies", str(path)]) == 0
     rows = companies(store.connect(sqlite_url))
     assert rows["802649921"]["lat"] == pytest.approx(47.23, abs=0.1)  # Nantes
     assert rows["489032136"]["lat"] == pytest.approx(43.21, abs=0.1)  # Cassis
     assert rows["802649921"]["departement"] == "44"
+    # a named file wins: one without Cassis rejects the row that needs it
+    full = pd.read_csv(communes_path, dtype=str, keep_default_na=False)
+    monkeypatch.setenv("REPRISE_COMMUNES", str(write(tmp_path, "communes.csv",
+                                                     full[full["insee_dep"] != "13"].to_csv(index=False))))
+    assert main(["--db", sqlite_url, "import", "companies", str(path)]) == 0
+    rejects = pd.read_csv(tmp_path / "c.csv.rejects.csv", dtype=str)
+    assert rejects["reason"].tolist() == [f"postal_code 13260 is not in {tmp_path / 'communes.csv'}"]
 
 
 def test_outcomes_must_reference_stored_records(tmp_path, sqlite_url):

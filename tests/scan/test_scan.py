@@ -147,24 +147,27 @@ def test_a_scan_stopped_halfway_is_consistent_and_a_rerun_completes_it(db_url, t
     clean.dispose()
 
 
-def test_without_communes_records_are_reported_then_completed(sqlite_url, tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv("REPRISE_COMMUNES", raising=False)
+def test_the_shipped_communes_place_every_record_and_a_partial_table_is_completed_later(
+        sqlite_url, tmp_path, monkeypatch, capsys):
+    # a communes file without the Aisne: its announcements are kept with a reason, retried later
+    full = pd.read_csv(shared_path("data", "communes.csv"), dtype=str, keep_default_na=False)
+    partial = write(tmp_path, "communes.csv", full[full["insee_dep"] != "02"].to_csv(index=False))
+    monkeypatch.setenv("REPRISE_COMMUNES", str(partial))
     sig = tmp_path / "signals.csv"
     assert scan(sqlite_url, shared_path(*SAMPLE_2008), "--signals-out", sig) == 0
-    captured = capsys.readouterr()
     signals = pd.read_csv(sig, dtype=str, keep_default_na=False).set_index("record_id")
     assert len(signals) == 24
-    reason = signals.loc["A200800100611", "reason"]
-    assert "postal code 02110" in reason and "REPRISE_COMMUNES" in reason
+    assert signals.loc["A200800100611", "reason"] == "postal code 02110 is not in the communes file"
     assert signals.loc["A200800100611", "actionable"] == "False"
-    assert "set REPRISE_COMMUNES" in captured.err and "ranked 0 companies" in captured.out
-    monkeypatch.setenv("REPRISE_COMMUNES", str(shared_path("data", "communes.csv")))
+    capsys.readouterr()
+    monkeypatch.delenv("REPRISE_COMMUNES")  # the table shipped with Reprise
     assert scan(sqlite_url, shared_path(*SAMPLE_2008), "--signals-out", sig) == 0
     out = capsys.readouterr().out
-    assert "new signals 0" in out and "ranked 5 companies" in out and "rejected 8" in out
+    assert "new signals 0" in out and "rejected 8" in out
+    assert pd.read_csv(sig, dtype=str, keep_default_na=False).set_index("record_id").loc["A200800100611", "reason"] == ""
 
 
-def test_sirene_gives_sector_and_place_without_a_communes_file(sqlite_url, tmp_path, monkeypatch, capsys):
+def test_sirene_gives_sector_and_place(sqlite_url, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("REPRISE_COMMUNES", raising=False)
     units = write(tmp_path, "StockUniteLegale.csv",
                   "siren,trancheEffectifsUniteLegale,categorieJuridiqueUniteLegale,activitePrincipaleUniteLegale,"
@@ -185,8 +188,8 @@ def test_sirene_gives_sector_and_place_without_a_communes_file(sqlite_url, tmp_p
     assert 43.1 < company["lat"] < 43.3 and 5.4 < company["lon"] < 5.6  # Cassis, from Lambert-93
     signals = pd.read_csv(sig, dtype=str, keep_default_na=False).set_index("siren")
     assert signals.loc["802649921", "naf"] == "68.31Z"
-    # the two others have no coordinates in SIRENE and no communes file: reported, not dropped
-    assert signals.loc["837755701", "reason"] == "" and "REPRISE_COMMUNES" in signals.loc["489032136", "reason"]
+    # the two others are not in the SIRENE extract: placed by their postal code (shipped communes)
+    assert signals.loc["837755701", "reason"] == "" and signals.loc["489032136", "reason"] == ""
 
 
 def test_digest_per_pole_and_updates_of_known_companies(sqlite_url, communes, tmp_path):
