@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
-from matcher import store
-from matcher.reference.geo import departement_of
+from api.problems import Problem
+from api.security import Principal
 from matcher.reference.territories import Poles
-
-from .problems import Problem
-from .security import Principal
 
 READ_ROLES = ("advisor", "analyst", "admin")
 WRITE_ROLES = ("advisor", "admin")        # companies and candidates
@@ -31,29 +26,14 @@ def require(principal: Principal, roles: tuple[str, ...], action: str) -> None:
 
 
 def company_poles(company: dict[str, Any], poles: Poles) -> set[str]:
-    """The poles following a case: its own, else those whose territory contains it."""
-    if company.get("pole"):
-        return {company["pole"]}
-    if company.get("lat") is None or company.get("lon") is None:
-        return set()
-    dep = company.get("departement") or departement_of(company.get("commune"), company.get("postal_code"))
-    return set(poles.containing(departement=dep, commune=company.get("commune"),
-                                lat=float(company["lat"]), lon=float(company["lon"])))
+    """The poles following a case (``Poles.of_company``)."""
+    return set(poles.of_company(company))
 
 
 def can_see(principal: Principal, company: dict[str, Any], poles: Poles) -> bool:
     if not company.get("confidential"):
         return True
     return principal.role == "advisor" and bool(principal.poles & company_poles(company, poles))
-
-
-def visible_clause(principal: Principal) -> sa.ColumnElement[bool]:
-    """SQL pre-filter of companies a key may see (rows without a pole are then checked by
-    :func:`can_see`, as their poles come from the territories)."""
-    c = store.companies.c
-    if principal.role == "advisor" and principal.poles:
-        return sa.or_(c.confidential == sa.false(), c.pole.in_(sorted(principal.poles)), c.pole.is_(None))
-    return c.confidential == sa.false()
 
 
 def write_refusal(principal: Principal, stored: dict[str, Any] | None, new: dict[str, Any] | None,

@@ -12,14 +12,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine as DbEngine
 
+from api.access import ADMIN_ROLES, OUTCOME_ROLES, WRITE_ROLES, require
+from api.live_engine import LiveEngine
+from api.problems import Problem
+from api.security import KeyCache, Principal
 from matcher.reference.communes import Communes
 from matcher.settings import Settings
-
-from .access import ADMIN_ROLES, OUTCOME_ROLES, WRITE_ROLES, require
-from .audit_log import AuditLog
-from .live_engine import LiveEngine
-from .problems import Problem
-from .security import KeyCache, Principal
+from matcher.store.audit_log import AuditLog
 
 bearer = HTTPBearer(auto_error=False, description="an API key created with `reprise keys create`")
 CHALLENGE = {"WWW-Authenticate": "Bearer"}

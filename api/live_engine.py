@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
-from matcher import store
+from api.match_cache import MatchCache
 from matcher.learning.registry import Registry
 from matcher.ranking.engine import Engine
 from matcher.ranking.score import TransparentScorer
-
-from .match_cache import MatchCache
+from matcher.store.revision import index_signature
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +42,6 @@ WARM_UP = (
     {"siren": "000000000", "activity": "boulangerie", "lat": 46.6, "lon": 2.4, "headcount": 3,
      "procedure": "liquidation", "confidential": True},
 )
-
-
-def store_signature(db: DbEngine) -> tuple:
-    """Changes whenever what the index is built from changes: candidates, poles, and which
-    candidates are themselves companies in difficulty."""
-    cand, comp, pole = store.candidates, store.companies, store.poles
-    with db.connect() as c:
-        a = c.execute(sa.select(sa.func.count(), sa.func.max(cand.c.updated_at))).one()
-        b = c.execute(sa.select(sa.func.count(), sa.func.max(comp.c.updated_at))
-                      .select_from(comp.join(cand, cand.c.candidate_id == comp.c.siren))
-                      .where(comp.c.procedure != "none")).one()
-        p = c.execute(sa.select(sa.func.count()).select_from(pole)).scalar()
-    return (tuple(a), tuple(b), p)
 
 
 class LiveEngine:
@@ -149,7 +134,7 @@ class LiveEngine:
             return str(old.engine.scorer.model_id), self._serving
 
     def _rebuild(self, scorer) -> None:
-        signature = store_signature(self.db)  # read first: a change during the build is seen next time
+        signature = index_signature(self.db)  # read first: a change during the build is seen next time
         started = dt.datetime.now(dt.UTC)
         engine = Engine.from_store(self.db, scorer=scorer, inferer=self._inferer)
         self._warm(engine)
@@ -171,7 +156,7 @@ class LiveEngine:
         while not self._stop.wait(self.poll_seconds):
             try:
                 serving = self._serving
-                if serving is not None and store_signature(self.db) != serving.signature:
+                if serving is not None and index_signature(self.db) != serving.signature:
                     self.refresh()
             except Exception:  # the poller must outlive a store hiccup; the next round retries
                 log.exception("checking the store for changes failed")

@@ -12,16 +12,15 @@ import anyio
 from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
+from api.live_engine import LiveEngine
+from api.problems import RequestGuard, install_handlers, problem_openapi
+from api.routes import candidates, companies, health, keys, matches, model, outcomes
+from api.security import KeyCache
 from matcher import store
 from matcher.learning.registry import Registry
 from matcher.reference.communes import load as load_communes
 from matcher.settings import Settings
-
-from .audit_log import AuditLog
-from .live_engine import LiveEngine
-from .problems import RequestGuard, install_handlers, problem_openapi
-from .routes import candidates, companies, health, keys, matches, model, outcomes
-from .security import KeyCache
+from matcher.store.audit_log import AuditLog
 
 log = logging.getLogger(__name__)
 

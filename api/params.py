@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
+from api.problems import invalid
 from matcher.contract.identifiers import LA_POSTE
 from matcher.ranking.index import KINDS
-
-from .problems import invalid
 
 OPTION_KINDS = KINDS  # candidate kinds and "employees"
 _SPACES = re.compile(r"[\s\u00a0]")

@@ -183,7 +183,7 @@ def problem_openapi(app: FastAPI) -> None:
     """Document every 4xx/5xx response as ``application/problem+json`` with the Problem schema."""
     from fastapi.openapi.utils import get_openapi
 
-    from .schemas import ProblemDetails
+    from api.schemas import ProblemDetails
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .schemas import UtcTime
+from api.schemas import UtcTime
 
 Role = Literal["advisor", "analyst", "admin"]
 

@@ -15,17 +15,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher import store
 from matcher.errors import InvalidRecord
+from matcher.store import keys, records
 
 ROLES = ("advisor", "analyst", "admin")
 PREFIX = "rk_"
 _KEY = re.compile(r"rk_([0-9a-f]{12})\.([A-Za-z0-9_-]{43})")
-_KEY_ROW = sa.select(store.api_keys.c.key_hash, store.api_keys.c.role, store.api_keys.c.poles,
-                     store.api_keys.c.revoked_at).where(store.api_keys.c.key_id == sa.bindparam("key_id"))
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ def create_key(db: DbEngine, *, role: str, poles: list[str] | None = None,
         raise InvalidRecord("an advisor key needs at least one pole (--pole ID)")
     if role != "advisor" and poles:
         raise InvalidRecord(f"poles apply to advisor keys only; a {role} key has none")
-    known = {r["pole_id"] for r in store.fetch(db, store.poles)}
+    known = {r["pole_id"] for r in records.pole_rows(db)}
     unknown = [p for p in poles if known and p not in known]
     if unknown:
         raise InvalidRecord(f"pole {', '.join(unknown)} is not a stored pole; known poles: {', '.join(sorted(known))}")
@@ -59,8 +57,7 @@ def create_key(db: DbEngine, *, role: str, poles: list[str] | None = None,
     key = f"{PREFIX}{key_id}.{secrets.token_urlsafe(32)}"
     row = {"key_id": key_id, "key_hash": hash_key(key), "role": role, "poles": poles,
            "label": label, "created_at": store.now(), "revoked_at": None}
-    with db.begin() as c:
-        c.execute(sa.insert(store.api_keys), row)
+    keys.insert_key(db, row)
     return public(row), key
 
 
@@ -71,22 +68,13 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_keys(db: DbEngine) -> list[dict[str, Any]]:
-    rows = store.fetch(db, store.api_keys)
-    return [public(r) for r in sorted(rows, key=lambda r: (r["created_at"] or store.now(), r["key_id"]))]
+    return [public(r) for r in keys.key_rows(db)]
 
 
 def revoke_key(db: DbEngine, key_id: str) -> dict[str, Any] | None:
     """Revoke a key (it stops working at once); None when no such key. Idempotent."""
-    t = store.api_keys
-    with db.begin() as c:
-        row = c.execute(sa.select(t).where(t.c.key_id == key_id)).mappings().first()
-        if row is None:
-            return None
-        row = dict(row)
-        if row["revoked_at"] is None:
-            row["revoked_at"] = store.now()
-            c.execute(sa.update(t).where(t.c.key_id == key_id).values(revoked_at=row["revoked_at"]))
-    return public(row)
+    row = keys.revoke_key(db, key_id)
+    return None if row is None else public(row)
 
 
 def authenticate(db: DbEngine, key: str) -> Principal | None:
@@ -94,8 +82,7 @@ def authenticate(db: DbEngine, key: str) -> Principal | None:
     m = _KEY.fullmatch(key or "")
     if not m:
         return None
-    with db.connect() as c:
-        row = c.execute(_KEY_ROW, {"key_id": m.group(1)}).first()
+    row = keys.key_for_check(db, m.group(1))
     if row is None or not hmac.compare_digest(row.key_hash, hash_key(key)) or row.revoked_at is not None:
         return None
     return Principal(key_id=m.group(1), role=row.role, poles=frozenset(row.poles or []))

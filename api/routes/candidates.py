@@ -17,8 +17,9 @@ from api.listing import list_candidates as query_candidates
 from api.params import check_range
 from api.problems import API_ERRORS, Problem, error_responses, invalid
 from api.schemas import CANDIDATE_EXAMPLE, BulkReport, CandidateIn, CandidateOut, CandidatePage
-from api.writes import erase_candidate, get_candidate, refusal_problem, write_records
+from api.writes import refusal_problem, write_records
 from matcher.contract.specs import CANDIDATE_KINDS
+from matcher.store.records import erase_candidate, get_candidate
 
 router = APIRouter(prefix="/v1/candidates", tags=["candidates"], responses=API_ERRORS)
 NOT_FOUND = error_responses(404)

@@ -14,8 +14,9 @@ from api.listing import list_companies as query_companies
 from api.params import check_range, parse_siren
 from api.problems import API_ERRORS, Problem, error_responses, invalid
 from api.schemas import COMPANY_EXAMPLE, BulkReport, CompanyIn, CompanyOut, CompanyPage
-from api.writes import erase_company, get_company, refusal_problem, write_records
+from api.writes import refusal_problem, write_records
 from matcher.contract.specs import PROCEDURES
+from matcher.store.records import erase_company, get_company
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=API_ERRORS)
 NOT_FOUND = error_responses(404)

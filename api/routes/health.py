@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 
 from api.problems import Problem, error_responses
 from api.schemas_admin import Health, Ready
+from matcher.store.revision import ping
 
 router = APIRouter(tags=["health"], responses=error_responses(400, 413))
 
@@ -25,8 +26,7 @@ def ready(request: Request) -> dict:
     if serving is None:
         raise Problem(503, "the candidate index is not loaded yet")
     try:
-        with request.app.state.db.connect() as c:
-            c.execute(sa.text("SELECT 1"))
+        ping(request.app.state.db)
     except sa.exc.SQLAlchemyError as exc:
         raise Problem(503, f"the store is not reachable: {type(exc).__name__}") from exc
     return {"status": "ready", "candidates": len(serving.engine.index),

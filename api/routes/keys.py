@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from api import audit_log
 from api.deps import AdminDep, DbDep, SettingsDep
 from api.params import check_range
 from api.problems import API_ERRORS, Problem, error_responses
 from api.schemas_admin import AuditPage, KeyCreate, KeyCreated, KeyOut
 from api.security import create_key, list_keys, revoke_key
 from matcher.errors import InvalidRecord
+from matcher.store import audit_log
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=API_ERRORS)
 
@@ -50,5 +50,5 @@ def get_audit(principal: AdminDep, db: DbDep, settings: SettingsDep,
               limit: int = Query(100, ge=1, description="entries per page, at most max_page_size")) -> dict:
     """Who read which company's matches, and when; newest first."""
     check_range("limit", limit, 1, settings.max_page_size)
-    items, nxt = audit_log.read(db, key_id=key_id, siren=siren, action=action, before=before, limit=limit)
+    items, nxt = audit_log.read_audit(db, key_id=key_id, siren=siren, action=action, before=before, limit=limit)
     return {"items": items, "next": nxt}

@@ -7,17 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic_core import to_json
 
-from api import audit_log
 from api.access import can_see
 from api.deps import AuditDep, CommunesDep, LiveDep, PrincipalDep, SettingsDep
 from api.params import check_range, parse_bool, parse_int, parse_kinds, parse_siren
 from api.problems import API_ERRORS, error_responses
+from api.routes.companies import not_found
 from api.schemas import CompanyIn, MatchResponse
-from api.writes import get_company, refusal_problem, validate
+from api.writes import refusal_problem, validate
 from matcher.contract.imports import rows_for_store
 from matcher.ranking.results import MatchResult
-
-from .companies import not_found
+from matcher.store import audit_log
+from matcher.store.records import get_company
 
 router = APIRouter(prefix="/v1", tags=["matches"], responses=API_ERRORS)
 TOP = Query(10, ge=1, description="options to return, 1 to max_top (100)")

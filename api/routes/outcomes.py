@@ -8,7 +8,7 @@ from api.deps import DbDep, LiveDep, OutcomeDep
 from api.problems import API_ERRORS
 from api.schemas import OutcomeIn, OutcomeOut
 from api.writes import refusal_problem, validate_outcome
-from matcher import store
+from matcher.store.records import record_outcome as record_outcome_row
 
 router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], responses=API_ERRORS)
 
@@ -23,5 +23,5 @@ def record_outcome(body: OutcomeIn, principal: OutcomeDep, db: DbDep, live: Live
     row, reason = validate_outcome(db, record, principal=principal, poles=live.engine.poles)
     if reason:
         raise refusal_problem(record, {"reason": reason})
-    store.upsert(db, store.outcomes, [row])
+    record_outcome_row(db, row)
     return row

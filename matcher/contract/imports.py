@@ -1,31 +1,36 @@
-"""Contract files in (CONTRACT.md §1), rejects out: validate, upsert, report.
+"""Contract files in (docs/contract.md §1), rejects out: validate, upsert, report.
 
 Re-importing the same file is idempotent (upsert by the record's key). Within one file a key seen
 twice keeps its last row; the earlier one goes to the rejects with the line that superseded it.
+The API's writes go through :func:`validate_frame`, :func:`superseded` and :func:`rows_for_store`
+too, so a record is refused for the same reasons, in the same words, either way.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from matcher import store
 from matcher.contract.files import read_records, write_rejects
-from matcher.contract.specs import SPECS, Spec
+from matcher.contract.specs import EMPLOYEES, SPECS, Spec
 from matcher.contract.validate import Validator
 from matcher.reference.communes import Communes
+from matcher.store import records
 
 log = logging.getLogger(__name__)
 
 TABLES = {"companies": store.companies, "candidates": store.candidates,
           "outcomes": store.outcomes, "poles": store.poles}
+INTERNAL = ("__line__", "__error__", "__raw__")
 
 
 @dataclass
@@ -47,20 +52,56 @@ class ImportReport:
 
 
 def validate_frame(kind: str, raw: pd.DataFrame, *, communes: Communes | None = None,
-                   engine: Engine | None = None) -> tuple[pd.DataFrame, pd.Series]:
-    """Validate raw records of a contract kind; returns (clean rows, reason per row)."""
+                   engine: Engine | None = None,
+                   visible: Callable[[dict[str, Any]], bool] | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Validate raw records of a contract kind; returns (clean rows, reason per row).
+
+    With ``engine``, outcomes must name stored records (:func:`outcome_reference_reasons`;
+    ``visible`` hides the companies a caller may not see, which are then reported as absent).
+    """
     spec = _spec(kind)
-    clean, reasons = Validator(spec, communes=communes).run(raw)
+    clean, reasons = Validator(spec, communes=communes).run(raw.drop(columns=list(INTERNAL), errors="ignore"))
     if "__error__" in raw:
         err = raw["__error__"].fillna("").astype(str)
         reasons = reasons.where(err == "", err)
     if kind == "outcomes" and engine is not None:
-        reasons = _check_outcome_refs(engine, clean, reasons)
+        reasons = outcome_reference_reasons(engine, clean, reasons, visible=visible)
     return clean, _too_long(kind, clean, reasons)
 
 
+def superseded(keys: Sequence[str | None], reasons: Sequence[str], lines: Sequence[int],
+               key_name: str) -> list[str]:
+    """``reasons`` with every valid row but the last of each key marked
+    ``superseded by line N with the same <key>`` (N: the line of the row that wins)."""
+    out = list(reasons)
+    last: dict[str, int] = {}
+    for i, (key, why) in enumerate(zip(keys, reasons)):
+        if not why and key is not None:
+            last[key] = i
+    for i, (key, why) in enumerate(zip(keys, reasons)):
+        if not why and key is not None and last[key] != i:
+            out[i] = f"superseded by line {lines[last[key]]} with the same {key_name}"
+    return out
+
+
+def record_keys(kind: str, clean: pd.DataFrame) -> list[str | None]:
+    """Each clean row's key as one string (None when a key column is empty)."""
+    cols = list(_spec(kind).key)
+    if kind == "outcomes":  # the date is part of the key; empty when unknown
+        cols = [c for c in cols if c != "date"]
+    values = [clean[c].astype(object).where(clean[c].notna(), None).tolist() for c in cols]
+    dates = clean["date"].astype(object).where(clean["date"].notna(), "").tolist() if kind == "outcomes" else None
+    out = []
+    for i, parts in enumerate(zip(*values)):
+        if any(p is None or p == "" for p in parts):
+            out.append(None)
+            continue
+        out.append("|".join(map(str, parts)) + (f"|{dates[i]}" if dates is not None else ""))
+    return out
+
+
 def rows_for_store(kind: str, clean: pd.DataFrame) -> list[dict]:
-    """Clean rows as dicts with the store's column names (NaN -> None)."""
+    """Clean rows as dicts with the store's column names (NaN -> None), stamped now."""
     table = TABLES[kind]
     cols = [c for c in clean.columns if c in table.c]
     frame = clean[cols].astype(object).where(clean[cols].notna(), None)
@@ -101,29 +142,16 @@ def import_frame(engine: Engine, kind: str, raw: pd.DataFrame, *, rejects_path: 
     if "__line__" not in raw:
         raw = raw.copy()
         raw.insert(0, "__line__", range(1, len(raw) + 1))
-    clean, reasons = validate_frame(kind, raw.drop(columns=["__line__", "__error__", "__raw__"],
-                                                   errors="ignore"), communes=communes, engine=engine)
-    if "__error__" in raw:
-        err = raw["__error__"].fillna("").astype(str)
-        reasons = reasons.where(err == "", err)
-    ok = (reasons == "").to_numpy().copy()
+    clean, reasons = validate_frame(kind, raw, communes=communes, engine=engine)
     spec = _spec(kind)
-    key_cols = list(spec.key)
-    parts = [clean[c].astype(object).where(clean[c].notna(), "").astype(str) for c in key_cols]
-    keys = parts[0].str.cat(parts[1:], sep="|") if len(clean) else pd.Series(dtype=str)
-    dup = np.zeros(len(keys), dtype=bool)
-    dup[ok] = keys[ok].duplicated(keep="last").to_numpy()
-    if dup.any():
-        last_line = pd.Series(raw["__line__"].to_numpy(), index=keys.to_numpy())
-        last_line = last_line[ok].groupby(level=0).last()
-        sup = keys[dup].map(last_line).astype(int).astype(str)
-        reasons = reasons.copy()
-        reasons[dup] = ("superseded by line " + sup + " with the same " + "/".join(key_cols)).to_numpy()
-        ok &= ~dup
+    lines = raw["__line__"].astype(int).tolist()
+    marked = superseded(record_keys(kind, clean), reasons.tolist(), lines, "/".join(spec.key))
+    reasons = pd.Series(marked, index=reasons.index, dtype=object)
+    ok = (reasons == "").to_numpy()
     table = TABLES[kind]
-    before = _count(engine, table)
+    before = records.count(engine, table)
     stored = store_frame(engine, kind, clean[ok])
-    new = _count(engine, table) - before
+    new = records.count(engine, table) - before
     rejects = _rejects_frame(raw, reasons, ~ok)
     if rejects_path is not None:
         write_rejects(rejects_path, rejects)
@@ -140,11 +168,6 @@ def _spec(kind: str) -> Spec:
 
 def _default_rejects(path: Path) -> Path:
     return path.with_name(path.name + ".rejects.csv")
-
-
-def _count(engine: Engine, table: sa.Table) -> int:
-    with engine.connect() as c:
-        return int(c.execute(sa.select(sa.func.count()).select_from(table)).scalar())
 
 
 def _rejects_frame(raw: pd.DataFrame, reasons: pd.Series, bad: np.ndarray) -> pd.DataFrame:
@@ -172,12 +195,18 @@ def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
     return reasons
 
 
-def _check_outcome_refs(engine: Engine, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
-    """An outcome must name a stored company and a stored candidate (or its own employees)."""
+def outcome_reference_reasons(engine: Engine, clean: pd.DataFrame, reasons: pd.Series, *,
+                              visible: Callable[[dict[str, Any]], bool] | None = None) -> pd.Series:
+    """An outcome must name a stored company and a stored candidate (or that company's own
+    employees). With ``visible``, a company the caller may not see is reported as absent."""
     sirens = {s for s in clean["siren"].dropna() if isinstance(s, str)}
-    cands = {c for c in clean["candidate_id"].dropna() if isinstance(c, str) and not c.startswith("employees:")}
-    known_s = _existing(engine, store.companies.c.siren, sirens)
-    known_c = _existing(engine, store.candidates.c.candidate_id, cands)
+    cands = {c for c in clean["candidate_id"].dropna() if isinstance(c, str) and not c.startswith(f"{EMPLOYEES}:")}
+    if visible is None:
+        known_s = records.existing(engine, store.companies.c.siren, sirens)
+    else:
+        rows = records.rows_by_key(engine, store.companies, "siren", sirens)
+        known_s = {s for s, row in rows.items() if visible(row)}
+    known_c = records.existing(engine, store.candidates.c.candidate_id, cands)
     out = reasons.copy()
     for i, (s, c) in enumerate(zip(clean["siren"], clean["candidate_id"])):
         s = s if isinstance(s, str) else None  # missing cells are NA: already reported as required
@@ -185,19 +214,10 @@ def _check_outcome_refs(engine: Engine, clean: pd.DataFrame, reasons: pd.Series)
         msgs = [out.iat[i]] if out.iat[i] else []
         if s and s not in known_s:
             msgs.append(f"siren {s} is not a stored company in difficulty; import it first")
-        if c and c.startswith("employees:"):
-            if s and c != f"employees:{s}":
+        if c and c.startswith(f"{EMPLOYEES}:"):
+            if s and c != f"{EMPLOYEES}:{s}":
                 msgs.append(f"candidate_id {c} names the employees of another company than siren {s}")
         elif c and c not in known_c:
             msgs.append(f"candidate_id {c} is not a stored candidate; import it first")
         out.iat[i] = "; ".join(msgs)
     return out
-
-
-def _existing(engine: Engine, column: sa.Column, values: set[str]) -> set[str]:
-    found: set[str] = set()
-    vals = sorted(values)
-    with engine.connect() as c:
-        for i in range(0, len(vals), 900):
-            found.update(c.execute(sa.select(column).where(column.in_(vals[i:i + 900]))).scalars())
-    return found

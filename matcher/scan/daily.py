@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher import store
@@ -34,6 +33,7 @@ from matcher.ranking.batch import MATCH_COLUMNS, match_all, to_frame
 from matcher.reference.communes import Communes
 from matcher.reference.geo import departement_of
 from matcher.scan.signals import CATEGORIES, SIGNAL_COLUMNS, read_signals
+from matcher.store.scan import pending_sirens, save_matches, signal_batch, stored_signals
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, advance, total)
@@ -159,13 +159,10 @@ def store_chunk(db: DbEngine, chunk: pd.DataFrame) -> tuple[int, int, int, dict[
     """
     ids = chunk["record_id"].tolist()
     stamp = store.now()
-    with db.begin() as conn:
-        done = dict(conn.execute(sa.select(store.signals.c.record_id, store.signals.c.reason)
-                                 .where(store.signals.c.record_id.in_(ids))).all())
+    with signal_batch(db) as batch:
+        done = batch.stored_reasons(ids)
         todo = chunk[[rid not in done or bool(done[rid]) for rid in ids]]
-        sirens = sorted(set(todo["siren"].dropna()))
-        current = {r["siren"]: dict(r) for r in conn.execute(
-            sa.select(store.companies).where(store.companies.c.siren.in_(sirens))).mappings()}
+        current = batch.companies(sorted(set(todo["siren"].dropna())))
         created, changed, reasons = set(), set(), {}
         order = todo.assign(_d=todo["judgment_date"].fillna(todo["publication_date"])).sort_values("_d", kind="stable")
         for s in order.to_dict("records"):
@@ -179,7 +176,7 @@ def store_chunk(db: DbEngine, chunk: pd.DataFrame) -> tuple[int, int, int, dict[
             (changed if s["siren"] in current and s["siren"] not in created else created).add(s["siren"])
             current[s["siren"]] = row
         rows = [current[x] for x in sorted(created | changed)]
-        store.upsert(db, store.companies, rows, conn=conn)
+        batch.save_companies(rows)
         sig_rows = []
         for s in todo.to_dict("records"):
             reason = s["reason"] or reasons.get(s["record_id"], "")
@@ -189,27 +186,16 @@ def store_chunk(db: DbEngine, chunk: pd.DataFrame) -> tuple[int, int, int, dict[
                 "judgment_date": s["judgment_date"], "publication_date": s["publication_date"],
                 "postal_code": s["postal_code"], "activity": s["activity"], "naf": s["naf"],
                 "reason": reason, "matched": False, "scanned_at": stamp})
-        store.upsert(db, store.signals, sig_rows, conn=conn)
+        batch.save_signals(sig_rows)
     new = sum(1 for rid in todo["record_id"] if rid not in done)
     return new, len(created), len(changed), reasons
-
-
-def pending_sirens(db: DbEngine) -> list[str]:
-    """SIRENs with an actionable signal not yet ranked."""
-    t = store.signals
-    with db.connect() as c:
-        return sorted(set(c.execute(sa.select(t.c.siren).where(t.c.actionable, ~t.c.matched)).scalars()))
 
 
 def store_matches(db: DbEngine, sirens: list[str], df: pd.DataFrame, model_id: str) -> None:
     """Replace the stored options of ``sirens`` and mark their actionable signals ranked, atomically."""
     stamp = store.now()
     rows = [dict(r, model_id=model_id, created_at=stamp) for r in df[MATCH_COLUMNS].to_dict("records")]
-    t = store.signals
-    with db.begin() as conn:
-        conn.execute(sa.delete(store.matches).where(store.matches.c.siren.in_(sirens)))
-        store.upsert(db, store.matches, rows, conn=conn)
-        conn.execute(sa.update(t).where(t.c.siren.in_(sirens), t.c.actionable, ~t.c.matched).values(matched=True))
+    save_matches(db, sirens, rows)
 
 
 def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = None,
@@ -257,15 +243,9 @@ def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = Non
     return report
 
 
-def _as_stored(db: DbEngine, sig: pd.DataFrame, first: np.ndarray, batch: int = 5000) -> pd.DataFrame:
+def _as_stored(db: DbEngine, sig: pd.DataFrame, first: np.ndarray) -> pd.DataFrame:
     """The file's signals with ``reason`` and ``actionable`` as the store holds them."""
-    t = store.signals
-    stored: dict[str, tuple[str, bool]] = {}
-    ids = sig.loc[first, "record_id"].tolist()
-    with db.connect() as c:
-        for lo in range(0, len(ids), batch):
-            q = sa.select(t.c.record_id, t.c.reason, t.c.actionable).where(t.c.record_id.in_(ids[lo:lo + batch]))
-            stored.update({r: (why or "", bool(act)) for r, why, act in c.execute(q)})
+    stored = stored_signals(db, sig.loc[first, "record_id"].tolist())
     sig = sig.copy()
     got = [stored.get(r) if f else None for r, f in zip(sig["record_id"], first)]
     sig["reason"] = [g[0] if g else why for g, why in zip(got, sig["reason"])]

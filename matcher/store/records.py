@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from matcher.store.bulk import fetch
+from matcher.store.bulk import fetch, upsert
 from matcher.store.tables import candidates, companies, matches, outcomes, poles, signals
 
 # built once: constructing a statement costs more than running it (these run on every API read)
@@ -74,6 +74,10 @@ def rows_by_key(db: Engine, table: sa.Table, key: str, values: Iterable[str]) ->
             for r in c.execute(sa.select(table).where(col.in_(vals[i:i + IN_CHUNKS]))).mappings():
                 out[r[key]] = dict(r)
     return out
+
+
+def record_outcome(db: Engine, row: dict[str, Any]) -> None:
+    upsert(db, outcomes, [row])
 
 
 def outcome_rows(db: Engine) -> list[dict[str, Any]]:

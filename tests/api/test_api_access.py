@@ -11,7 +11,6 @@ import uuid
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from tests.conftest import BACKENDS, PG_URL
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -19,6 +18,7 @@ from api.security import create_key
 from matcher import store
 from matcher.contract.imports import import_frame
 from matcher.settings import Settings
+from tests.conftest import BACKENDS, PG_URL
 
 POLES = [{"pole_id": "p1", "name": "Estuaire", "departements": "44"},
          {"pole_id": "p2", "name": "Vendée", "departements": "85"}]

@@ -1,4 +1,4 @@
-"""The audit log: every read of a company's matches, with the key, the time and the company.
+"""The audit log: every read of a company's matches, with who read it, when, and the company.
 
 Rows are written before the answer leaves, by group commit: concurrent requests hand their row
 to whichever of them is writing, which inserts all pending rows in one transaction. One
@@ -14,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
-from matcher import store
+from matcher.store.connection import driver_datetime, now
+from matcher.store.tables import audit
 
 READ_MATCHES = "read_matches"       # a company's matches were returned
 DENIED_MATCHES = "denied_matches"   # asked for a case the key may not see (answered 404)
@@ -36,7 +37,7 @@ class AuditLog:
         self.db = db
         # compiled once and run through the driver: SQLAlchemy's per-statement processing cost
         # 4x the insert itself (190 vs 47 microseconds), on every read of a company's matches
-        compiled = sa.insert(store.audit).values({c: sa.bindparam(c) for c in AUDIT_COLUMNS}).compile(
+        compiled = sa.insert(audit).values({c: sa.bindparam(c) for c in AUDIT_COLUMNS}).compile(
             dialect=db.dialect)
         self._sql = str(compiled)
         self._order = compiled.positiontup if db.dialect.positional else None
@@ -46,7 +47,7 @@ class AuditLog:
 
     def record(self, key_id: str, siren: str | None, action: str) -> None:
         """Store one row; returns once it is committed (raises if the store refused it)."""
-        item = _Pending({"key_id": key_id, "at": store.now(), "siren": siren, "action": action})
+        item = _Pending({"key_id": key_id, "at": now(), "siren": siren, "action": action})
         with self._lock:
             self._queue.append(item)
             lead = not self._writing
@@ -66,7 +67,7 @@ class AuditLog:
                     return
             error = None
             dialect = self.db.dialect.name
-            rows = [{**p.row, "at": store.driver_datetime(p.row["at"], dialect)} for p in batch]
+            rows = [{**p.row, "at": driver_datetime(p.row["at"], dialect)} for p in batch]
             params = [tuple(r[c] for c in self._order) for r in rows] if self._order is not None else rows
             try:
                 with self.db.begin() as c:
@@ -78,10 +79,10 @@ class AuditLog:
                 p.done.set()
 
 
-def read(db: DbEngine, *, key_id: str | None = None, siren: str | None = None, action: str | None = None,
+def read_audit(db: DbEngine, *, key_id: str | None = None, siren: str | None = None, action: str | None = None,
          before: int | None = None, limit: int = 100) -> tuple[list[dict[str, Any]], int | None]:
     """Newest first; returns (entries, cursor for older entries or None)."""
-    t = store.audit
+    t = audit
     where = [col == v for col, v in ((t.c.key_id, key_id), (t.c.siren, siren), (t.c.action, action)) if v]
     if before is not None:
         where.append(t.c.id < before)

@@ -1,0 +1,44 @@
+"""API keys in the store: only their hash is kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from matcher.store.bulk import fetch
+from matcher.store.connection import now
+from matcher.store.tables import api_keys
+
+_KEY_ROW = sa.select(api_keys.c.key_hash, api_keys.c.role, api_keys.c.poles,
+                     api_keys.c.revoked_at).where(api_keys.c.key_id == sa.bindparam("key_id"))
+
+
+def insert_key(db: Engine, row: dict[str, Any]) -> None:
+    with db.begin() as c:
+        c.execute(sa.insert(api_keys), row)
+
+
+def key_rows(db: Engine) -> list[dict[str, Any]]:
+    """Every key, oldest first."""
+    return sorted(fetch(db, api_keys), key=lambda r: (r["created_at"] or now(), r["key_id"]))
+
+
+def key_for_check(db: Engine, key_id: str) -> Any:
+    """(key_hash, role, poles, revoked_at) of a key id, or None."""
+    with db.connect() as c:
+        return c.execute(_KEY_ROW, {"key_id": key_id}).first()
+
+
+def revoke_key(db: Engine, key_id: str) -> dict[str, Any] | None:
+    """Mark a key revoked (idempotent); its row, or None when there is no such key."""
+    with db.begin() as c:
+        row = c.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+        if row is None:
+            return None
+        row = dict(row)
+        if row["revoked_at"] is None:
+            row["revoked_at"] = now()
+            c.execute(sa.update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=row["revoked_at"]))
+    return row
