@@ -13,7 +13,6 @@ from api.problems import Problem
 from api.security import Principal
 from matcher.reference.territories import Poles
 
-READ_ROLES = ("advisor", "analyst", "admin")
 WRITE_ROLES = ("advisor", "admin")        # companies and candidates
 OUTCOME_ROLES = ("advisor", "analyst")    # record what happened with an option
 ADMIN_ROLES = ("admin",)                  # keys, model reload, audit

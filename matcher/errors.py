@@ -9,9 +9,17 @@ from __future__ import annotations
 
 
 class RepriseError(Exception):
-    """A problem the user can fix; the message says what to change."""
+    """A problem the user can fix; the message says what to change.
+
+    ``field`` and ``value`` name the input at fault when there is one (the API lists them in
+    its problem details).
+    """
 
     status = 422  # HTTP status when it reaches the API
+
+    def __init__(self, message: str, *, field: str | None = None, value: object = None) -> None:
+        super().__init__(message)
+        self.field, self.value = field, value
 
 
 class UsageError(RepriseError):

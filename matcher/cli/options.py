@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from matcher.contract.specs import OPTION_KINDS
+from matcher.contract import specs
 from matcher.errors import UsageError
 
 
@@ -30,14 +30,8 @@ def in_range(option: str, value: int, low: int, high: int) -> int:
 
 
 def parse_kinds(text: str | None) -> list[str] | None:
-    """``company,cooperative`` -> list; an error naming the kinds that do not exist."""
-    if not text:
-        return None
-    kinds = [k.strip() for k in text.split(",") if k.strip()]
-    bad = [k for k in kinds if k not in OPTION_KINDS]
-    if bad or not kinds:
-        raise UsageError(f"--kinds {','.join(bad) or text} is not a kind; expected some of {', '.join(OPTION_KINDS)}")
-    return kinds
+    """``--kinds company,cooperative`` -> list; an error naming the kinds that do not exist."""
+    return specs.parse_kinds(text, field="--kinds")
 
 
 def workers(value: int | None) -> int:

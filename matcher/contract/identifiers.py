@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from matcher.errors import InvalidRecord
 
 LA_POSTE = "356000000"  # La Poste's SIREN fails the Luhn check and is valid all the same
 _SPACES = re.compile(r"[\s\u00a0]")
 _NINE = re.compile(r"[0-9]{9}")
 
 
-def luhn_valid(digits: pd.Series) -> np.ndarray:
-    """Luhn check of 9-digit strings, vectorised; La Poste's SIREN 356000000 is accepted."""
-    values = digits.to_numpy(dtype=object)
-    arr = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8).reshape(-1, 9) - 48
-    arr = arr.astype(np.int16)
-    doubled = arr[:, 1::2] * 2  # from the right, every second digit of 9 is at odd positions
-    doubled = doubled - 9 * (doubled > 9)
-    total = arr[:, 0::2].sum(axis=1) + doubled.sum(axis=1)
-    return (total % 10 == 0) | (values == LA_POSTE)
+def luhn_valid(digits: pd.Series | np.ndarray | Sequence[str]) -> np.ndarray:
+    """Luhn check of SIREN strings, vectorised; La Poste's 356000000 is accepted, anything that is
+    not 9 digits is not."""
+    values = pd.Series(np.asarray(digits, dtype=object), dtype=object).astype(str)
+    shape = values.str.fullmatch(r"\d{9}").to_numpy(dtype=bool)
+    ok = np.zeros(len(values), dtype=bool)
+    if shape.any():
+        nine = values[shape].to_numpy(dtype=object)
+        arr = np.frombuffer("".join(nine).encode("ascii"), dtype=np.uint8).reshape(-1, 9).astype(np.int16) - 48
+        doubled = arr[:, 1::2] * 2  # from the right, every second digit of 9 is at odd positions
+        doubled = doubled - 9 * (doubled > 9)
+        total = arr[:, 0::2].sum(axis=1) + doubled.sum(axis=1)
+        ok[shape] = (total % 10 == 0) | (nine == LA_POSTE)
+    return ok
 
 
 def siren_valid(siren: str) -> bool:
@@ -39,9 +47,15 @@ def clean_siren(values: pd.Series) -> pd.Series:
     return values.str.replace("[\\s\u00a0]", "", regex=True)
 
 
-def clean_siren_one(value: str) -> str:
-    """:func:`clean_siren` for one value."""
-    return _SPACES.sub("", value)
+def parse_siren(value: str, *, field: str = "siren") -> str:
+    """One SIREN as stored (spaces removed); :class:`InvalidRecord` worded as a file import's reject."""
+    v = _SPACES.sub("", value)
+    if not _NINE.fullmatch(v):
+        raise InvalidRecord(f"{field} {value} is not 9 digits", field=field, value=value)
+    if not siren_valid(v):
+        raise InvalidRecord(f"{field} {v} fails the Luhn check (a SIREN's 9th digit is a check digit)",
+                            field=field, value=value)
+    return v
 
 
 def is_departement(code: str) -> bool:

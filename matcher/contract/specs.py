@@ -29,6 +29,7 @@ from matcher.contract.rules import (
     Text,
     TextList,
 )
+from matcher.errors import InvalidRecord
 
 PROCEDURES = ("none", "mandat_ad_hoc", "conciliation", "sauvegarde", "redressement", "liquidation")
 CONFIDENTIAL_BY_LAW = ("mandat_ad_hoc", "conciliation")  # prevention procedures
@@ -101,6 +102,19 @@ POLE = Spec(
            "cooperative_support": Bool()},
 )
 SPECS = {"companies": COMPANY, "candidates": CANDIDATE, "outcomes": OUTCOME, "poles": POLE}
+
+
+def parse_kinds(text: str | None, *, field: str = "kinds") -> list[str] | None:
+    """``company,cooperative`` -> list (None when empty); :class:`InvalidRecord` naming the
+    words that are not option kinds."""
+    if not text:
+        return None
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in OPTION_KINDS]
+    if bad or not kinds:
+        raise InvalidRecord(f"{field} {','.join(bad) or text} is not a kind; expected some of "
+                            f"{', '.join(OPTION_KINDS)}, comma-separated", field=field, value=text)
+    return kinds
 
 
 def headcount_estimate(headcount: object, band: object) -> float | None:

@@ -45,6 +45,7 @@ import pandas as pd
 
 from matcher.demo.territory import LABOUR_INTENSIVE, RELATED, of_place
 from matcher.reference import naf
+from matcher.reference.geo import haversine_km
 
 DEFAULT_RADIUS = {"company": 50.0, "pole_member": 40.0, "cooperative": 80.0, "repreneur": 60.0,
                   "employee_group": 15.0}
@@ -61,14 +62,6 @@ NOTES = {
     "offer": ["offre déposée au greffe", "offre de reprise partielle", "lettre d'intention"],
     "takeover": ["reprise validée par le tribunal", "plan de cession adopté"],
 }
-
-
-def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Great-circle distances from one point to arrays of points, in km."""
-    p1, p2 = np.radians(lat), np.radians(lats)
-    dp, dl = p2 - p1, np.radians(lons - lon)
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
 def _num(values: pd.Series) -> np.ndarray:

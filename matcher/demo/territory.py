@@ -13,12 +13,13 @@ Used by :mod:`matcher.demo.build`.
 from __future__ import annotations
 
 import math
-import unicodedata
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from matcher.reference.text import strip_accents
 
 # Value-chain neighbours between NAF divisions (a bakery and a flour mill, a builder and a joinery).
 _CHAIN = ((41, 43), (41, 71), (43, 71), (43, 16), (43, 25), (43, 46), (16, 31), (1, 10), (1, 46),
@@ -158,15 +159,10 @@ def pick(rng: np.random.Generator, ragged: tuple, idx: np.ndarray) -> np.ndarray
     return ragged[0][pick_index(rng, ragged, idx)]
 
 
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 WORDS = _ragged([t[2].split(";") for t in _T])
 ACTIVITIES = _ragged([t[3].split(";") for t in _T])
 # Registry notices as they come: accents dropped, upper case, a letter missing.
-ACTIVITY_VARIANTS = np.array([[a, _plain(a), a.upper(), a[: len(a) // 2] + a[len(a) // 2 + 1:]]
+ACTIVITY_VARIANTS = np.array([[a, strip_accents(a), a.upper(), a[: len(a) // 2] + a[len(a) // 2 + 1:]]
                               for a in ACTIVITIES[0]], dtype=object)
 # Names from a trade word and a surname, by pattern (precomputed: 40,000 strings, no work per row).
 _NAMES = np.array([[[w + " " + s, s + " " + w, "Ets " + s, w + " " + s + " et Fils"]
@@ -182,17 +178,6 @@ SOUGHT_SHARES = {"company": (.45, .2, .1, .08, .07, .1),
                  "cooperative": (.4, .25, .1, .05, .05, .15),
                  "repreneur": (.25, .3, .15, .1, .1, .1),
                  "employee_group": (.1, .1, .1, .1, .6, 0)}
-
-
-def luhn_valid(sirens: np.ndarray | list[str]) -> np.ndarray:
-    """Vectorised Luhn check of 9-digit strings (non-digit or wrong length: False)."""
-    s = pd.Series(sirens, dtype=object).astype(str)
-    ok = s.str.fullmatch(r"\d{9}").to_numpy(bool)
-    x = np.where(ok, pd.to_numeric(s.where(ok, "0")).to_numpy(np.int64), 0)
-    digits = (x[:, None] // 10 ** np.arange(8, -1, -1)) % 10
-    doubled = digits[:, 1::2] * 2
-    total = digits[:, 0::2].sum(1) + (doubled - 9 * (doubled > 9)).sum(1)
-    return ok & (total % 10 == 0)
 
 
 def siren_seq(key: np.random.Generator, firsts: tuple[int, ...]):
@@ -231,7 +216,7 @@ def of_place(name: str) -> str:
     for article, contracted in contractions:
         if name.startswith(article):
             return contracted + name[len(article):]
-    return ("d'" if _plain(name[:1]) in "AEIOUY" else "de ") + name
+    return ("d'" if strip_accents(name[:1]) in "AEIOUY" else "de ") + name
 
 
 _PLACE_ALIASES = {"insee_com": "insee", "code_postal": "postal_code", "lng": "lon",

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from matcher.ranking.compare import Query
 from matcher.ranking.index import (
     CONFIDENTIAL,
     IN_DIFFICULTY,
     IN_DIFFICULTY_REASON,
     KIND_CODE,
     KIND_FILTER,
-    NOT_SCORED,
     OUT_OF_RADIUS,
     REASONS,
     SELF,
@@ -39,23 +39,23 @@ class Considered:
     excluded_total: int = 0  # reported exclusions before ``explain_limit``
 
 
-def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confidential: bool,
-             company_poles: list[str], kinds: set[str] | None, explain: bool = False,
-             divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
-             found: tuple[np.ndarray, np.ndarray] | None = None,
+def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None,
+             found: tuple[np.ndarray, np.ndarray] | None = None, explain: bool = False,
              explain_limit: int | None = None) -> Considered:
     """Who is considered for a company, and why each other candidate is excluded.
 
-    Without ``explain`` only the counts of exclusions are returned (out-of-radius counted as
-    every candidate the spatial index did not return). With ``divisions``/``linked`` only those
-    candidates are examined (see :meth:`CandidateIndex.within_reach`); the others are counted
-    as ``not_scored``. With ``explain_limit`` only the first exclusions of the listing are
-    returned, and only the out-of-radius candidates nearest the company are measured.
+    ``found`` gives the positions and distances of the candidates to examine (a search strategy
+    chose them; the others are not counted here); without it, every candidate whose radius
+    reaches the company is examined and the rest are counted as ``out_of_radius``. Without
+    ``explain`` only the counts of exclusions are returned. With ``explain_limit`` only the first
+    exclusions of the listing are returned, and only the out-of-radius candidates nearest the
+    company are measured.
     """
+    lat, lon = q.lat, q.lon
     if found is not None:
         pos, dist = found
     else:
-        pos, dist = index.within_reach(lat, lon, divisions=divisions, linked=linked)
+        pos, dist = index.within_reach(lat, lon)
     keep = np.ones(len(pos), dtype=bool)
     reasons = np.full(len(pos), "", dtype=object)
 
@@ -64,19 +64,19 @@ def generate(index: CandidateIndex, *, lat: float, lon: float, siren: str, confi
         reasons[new] = reason
         keep[new] = False
 
-    me = index.position(siren)
+    me = index.position(q.siren)
     if me is not None:
         drop(pos == me, SELF)
     drop((index.flags[pos] & IN_DIFFICULTY) > 0, IN_DIFFICULTY_REASON)
-    if confidential:
-        in_pole = index.membership(index.poles, company_poles, pos)
+    if q.confidential:
+        in_pole = index.membership(index.poles, q.poles, pos)
         drop(~in_pole, CONFIDENTIAL)
     if kinds:
         codes = [KIND_CODE[k] for k in kinds if k in KIND_CODE]
         drop(~np.isin(index.kind[pos], codes), KIND_FILTER)
     counts = dict(Counter(reasons[~keep].tolist()))  # a handful of reasons: no sort needed
     if found is None:
-        counts[OUT_OF_RADIUS if divisions is None else NOT_SCORED] = len(index) - len(pos)
+        counts[OUT_OF_RADIUS] = len(index) - len(pos)
     kept = {k: v for k, v in counts.items() if v}
     if not explain:
         return Considered(positions=pos[keep], distance_km=dist[keep], excluded_counts=kept)

@@ -76,7 +76,6 @@ class Query:
 
 class Comparison:
     name: str = ""
-    applies_to = "candidate"  # or "employees"
     # 0 for a candidate outside every posting linking it to the company (declared interest or
     # experience in its trade, its poles, its partners): such candidates skip the computation
     postings_only = False

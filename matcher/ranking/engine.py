@@ -14,24 +14,21 @@ import pandas as pd
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher import store
-from matcher.contract.specs import CANDIDATE_KINDS, headcount_estimate
-from matcher.ranking.candidates import generate
+from matcher.contract.specs import headcount_estimate
+from matcher.ranking.candidates import Considered, generate
 from matcher.ranking.compare import FEATURES, Query, candidate_features, employees_features
 from matcher.ranking.index import (
-    CONFIDENTIAL,
     KIND_CODE,
     KIND_FILTER,
-    KINDS,
     NO_EMPLOYEES,
     NOT_SCORED,
-    OUT_OF_RADIUS,
     CandidateIndex,
 )
-from matcher.ranking.results import EMPLOYEES, MatchResult, _Ranked
-from matcher.ranking.score import Scorer, TransparentScorer, entry_thresholds
+from matcher.ranking.results import EMPLOYEES, MatchResult, Ranked
+from matcher.ranking.score import Scorer, TransparentScorer
+from matcher.ranking.search import CONFIDENTIAL_ONLY, FULL, LINKED_FIRST, Request, Search
 from matcher.reference.geo import haversine_km
 from matcher.reference.territories import Poles
-from matcher.reference.value_chain import value_chain_matrix
 from matcher.store import records
 
 __all__ = ["Engine"]
@@ -45,10 +42,6 @@ COOP_NEARBY_KM = 50.0
 # name each reason; above it, candidates that provably cannot enter the list are skipped and
 # counted as ``not_scored`` (the options are the same either way).
 SHORTCUT_FROM = 20_000
-# In a dense region, the candidates of the company's trade in reach run to tens of thousands:
-# from RING_FROM of them, those beyond RING_KM are scored only if their bound says they could rank.
-RING_FROM = 5_000
-RING_KM = 10.0
 
 
 class Engine:
@@ -117,95 +110,42 @@ class Engine:
               explain_exclusions: bool = False, exclusions_limit: int | None = None) -> MatchResult:
         """Ranked options for one company (a store row or a profile with the same fields).
 
-        When the scorer can bound the score of candidates with no link to the company's trade
-        (``unlinked_reach_km``), linked candidates are scored first: those whose own activity is
-        in the company's NAF division or a value-chain neighbour, and those tied to it by a
-        declared interest, experience, pole or partnership. For each kind, the score another
-        option of that kind must beat to change the list (:func:`~matcher.ranking.score.entry_thresholds`)
-        then tells how near an unlinked candidate of that kind must be to possibly enter it;
-        only those are scored next.
-        The answer is the same as scoring every candidate in reach, which is what happens when
-        the scorer offers no bound, exclusions are asked for, or the index is small
-        (``shortcut_from``).
-
+        The answer is the list that scoring every candidate in reach would give; the search
+        strategy (:mod:`matcher.ranking.search`) only decides how much can be skipped.
         ``exclusions_limit`` lists only the first exclusions (``exclusions_total`` still counts
         them all); only the out-of-radius candidates nearest the company are then measured.
         """
         if exclusions_limit is not None and exclusions_limit < 0:
             raise ValueError(f"exclusions_limit {exclusions_limit} must be 0 or more (None for all)")
         q, notes = self.query_for(company)
-        kind_set = set(kinds) if kinds else None
-        bound = self.scorer.bound
-        shortcut = not explain_exclusions and len(self.index) >= self.shortcut_from
-        if q.confidential and shortcut:
-            # only the members of its poles may see a confidential case: examine them alone
-            members = [self.index.poles[p] for p in q.poles if p in self.index.poles]
-            ranked = self._rank(q, kind_set, top, explain=False, divisions=[], linked=members)
-            unseen = ranked.cons.excluded_counts.pop(NOT_SCORED, 0)
-            n_members = len(np.unique(np.concatenate(members))) if members else 0
-            counts = ranked.cons.excluded_counts
-            counts[CONFIDENTIAL] = counts.get(CONFIDENTIAL, 0) + len(self.index) - n_members
-            if unseen - (len(self.index) - n_members) > 0:
-                counts[OUT_OF_RADIUS] = unseen - (len(self.index) - n_members)
-            return ranked.result(q, notes, self.scorer, explain=False)
-        if bound is not None and shortcut and q.naf_idx >= 0:
-            divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
-            linked = self.index.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
-            ranked = self._rank_linked(q, kind_set, top, divisions, linked)
-            kind_km = _reach_by_kind(ranked, top, bound.unlinked_reach_km, q)  # unlinked candidates nearer could still rank
-            if kind_km is not None and all(km == 0.0 for km in kind_km):
-                return ranked.result(q, notes, self.scorer, explain=False)
-            if kind_km is not None and None not in kind_km:
-                near = self.index.near_unlinked(q.lat, q.lon, max(kind_km), divisions=divisions, linked=linked,
-                                                kind_km=np.asarray(kind_km, dtype=np.float32))
-                if len(near[0]):
-                    more = self._rank(q, kind_set, top, explain=False, found=near, with_employees=False,
-                                      unlinked=True)
-                    ranked = ranked.merge(more, top)
-                return ranked.result(q, notes, self.scorer, explain=False)
-        ranked = self._rank(q, kind_set, top, explain=explain_exclusions, explain_limit=exclusions_limit)
-        return ranked.result(q, notes, self.scorer, explain=explain_exclusions, limit=exclusions_limit)
+        req = Request(q, frozenset(kinds) if kinds else None, top, explain_exclusions, exclusions_limit)
+        ranked = self.search_for(req).rank(self, req)
+        return ranked.result(q, notes, self.scorer, explain=req.explain, limit=req.exclusions_limit)
 
-    def _rank_linked(self, q: Query, kind_set: set[str] | None, top: int, divisions: list[int],
-                     linked: list[np.ndarray]) -> _Ranked:
-        """Score the candidates linked to the company's trade (see :meth:`match`).
+    def search_for(self, req: Request) -> Search:
+        """The strategy for a request: every candidate in reach when exclusions are listed or the
+        index is small (``shortcut_from``), else the case's pole members for a confidential case,
+        else linked candidates first when the scorer offers a bound."""
+        if req.explain or len(self.index) < self.shortcut_from:
+            return FULL
+        if req.q.confidential:
+            return CONFIDENTIAL_ONLY
+        if self.scorer.bound is not None and req.q.naf_idx >= 0:
+            return LINKED_FIRST
+        return FULL
 
-        Where many are in reach (a dense region), those tied by a posting and those of the trade
-        within ``RING_KM`` are scored first; the others of the trade, tied by their own activity
-        only, are then scored only if near enough to beat the score their kind needs
-        (``trade_reach_km``), as the unlinked ones are.
-        """
-        ix = self.index
-        pos, dist, posted = ix.linked_in_reach(q.lat, q.lon, divisions=divisions, linked=linked)
-        bound = self.scorer.bound
-        if bound is None or len(pos) < RING_FROM:
-            return self._rank(q, kind_set, top, explain=False, found=(pos, dist), unseen=len(ix) - len(pos))
-        ring = posted | (dist <= RING_KM)
-        ranked = self._rank(q, kind_set, top, explain=False, found=(pos[ring], dist[ring]),
-                            unseen=len(ix) - int(ring.sum()))
-        rest_pos, rest_dist = pos[~ring], dist[~ring]
-        km = _reach_by_kind(ranked, top, bound.trade_reach_km, q)
-        if km is not None:
-            kind_km = np.array([np.inf if k is None else k for k in km])
-            near = rest_dist <= kind_km[ix.kind[rest_pos]]
-            rest_pos, rest_dist = rest_pos[near], rest_dist[near]
-        if len(rest_pos):
-            more = self._rank(q, kind_set, top, explain=False, found=(rest_pos, rest_dist), with_employees=False,
-                              unlinked=True)
-            ranked = ranked.merge(more, top)
-        return ranked
+    def consider(self, req: Request, *, found: tuple[np.ndarray, np.ndarray] | None = None,
+                 explain: bool = False, explain_limit: int | None = None) -> Considered:
+        """Candidate generation for a request (see :func:`~matcher.ranking.candidates.generate`)."""
+        kinds = set(req.kinds) - {EMPLOYEES} if req.kinds else None
+        return generate(self.index, req.q, kinds=kinds, found=found, explain=explain, explain_limit=explain_limit)
 
-    def _rank(self, q: Query, kind_set: set[str] | None, top: int, *, explain: bool,
-              divisions: list[int] | None = None, linked: list[np.ndarray] | None = None,
-              found: tuple[np.ndarray, np.ndarray] | None = None, with_employees: bool = True,
-              explain_limit: int | None = None, unlinked: bool = False, unseen: int = 0) -> _Ranked:
-        """One scoring pass. ``unseen``: candidates left out of ``found`` on purpose, counted as
-        ``not_scored``. ``unlinked``: ``found`` holds no candidate of the company's postings."""
-        ix = self.index
-        cons = generate(ix, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
-                        company_poles=q.poles, kinds=kind_set - {EMPLOYEES} if kind_set else None,
-                        explain=explain, divisions=divisions, linked=linked, found=found,
-                        explain_limit=explain_limit)
+    def score(self, req: Request, cons: Considered, *, with_employees: bool = True, unlinked: bool = False,
+              unseen: int = 0) -> Ranked:
+        """One scoring pass over considered candidates (and the company's own employees, unless
+        ``with_employees`` is False). ``unseen``: candidates left out on purpose, counted as
+        ``not_scored``; ``unlinked``: none of them is in the company's postings."""
+        ix, q, kind_set = self.index, req.q, req.kinds
         if unseen:
             cons.excluded_counts[NOT_SCORED] = cons.excluded_counts.get(NOT_SCORED, 0) + unseen
         if kind_set and not (kind_set - {EMPLOYEES}):
@@ -226,8 +166,8 @@ class Engine:
             dist = np.append(dist, 0.0)
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]
         scores, contrib = self.scorer.score_options(X, is_emp)
-        return _Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, top,
-                       employees_reason if with_employees else None)
+        return Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, req.top,
+                      employees_reason if with_employees else None)
 
     def considered_ids(self, company: dict[str, Any]) -> list[str]:
         """Ids of the options ``match`` would rank for a company (no kind filter, no top cut):
@@ -266,16 +206,5 @@ class Engine:
         distance[~is_emp] = dist
         return X, kind_codes, is_emp, distance
 
-    def _considered(self, q: Query):
-        return generate(self.index, lat=q.lat, lon=q.lon, siren=q.siren, confidential=q.confidential,
-                        company_poles=q.poles, kinds=None)
-
-
-def _reach_by_kind(ranked: _Ranked, top: int, reach, q: Query) -> list[float | None] | None:
-    """Per candidate kind, the distance beyond which a candidate bounded by ``reach`` cannot
-    change the list (0: never; None: distance cannot tell); None while the list is not full."""
-    thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
-    if thresholds is None:
-        return None
-    return [reach(q, float(t)) for t in thresholds[:len(CANDIDATE_KINDS)]]
-
+    def _considered(self, q: Query) -> Considered:
+        return generate(self.index, q, kinds=None)

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from matcher.contract.specs import CANDIDATE_KINDS, DEFAULT_RADIUS_KM, is_cooperative
-from matcher.ranking.spatial import box_ranges
+from matcher.contract.specs import DEFAULT_RADIUS_KM, OPTION_KINDS, is_cooperative
+from matcher.ranking.postings import naf_ancestors, postings
+from matcher.ranking.spatial import box_ranges, within
 from matcher.ranking.spatial import expand as _expand
 from matcher.ranking.spatial import in_sorted as _in_sorted
 from matcher.ranking.spatial import is_sorted as _is_sorted
@@ -30,7 +31,7 @@ from matcher.ranking.spatial import take as _take
 from matcher.reference import naf
 from matcher.reference.geo import haversine_km
 
-KINDS = CANDIDATE_KINDS + ("employees",)
+KINDS = OPTION_KINDS  # code of each kind: its position here
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 
 # Bit flags of each candidate
@@ -47,43 +48,6 @@ COOP_SCAN_MAX = 20_000
 NOT_SCORED = "not_scored"  # out of reach, or unlinked to the trade and unable to reach the list
 # Reasons an exclusion listing can give, by code
 REASONS = (SELF, IN_DIFFICULTY_REASON, CONFIDENTIAL, KIND_FILTER, OUT_OF_RADIUS)
-
-
-def _postings(lists, keys_of=None) -> dict[str, np.ndarray]:
-    """key -> sorted int32 candidate positions, from each candidate's list of values.
-
-    ``keys_of`` maps a value to the keys it is posted under (e.g. a NAF code's ancestors).
-    """
-    s = pd.Series(list(lists), dtype=object)
-    s = s[s.map(lambda v: isinstance(v, (list, tuple)) and len(v) > 0)]
-    if s.empty:
-        return {}
-    flat = s.explode()
-    flat = flat[flat.notna()].astype(str)
-    pos = flat.index.to_numpy(dtype=np.int64)
-    vals = flat.to_numpy(dtype=object)
-    if keys_of is not None:
-        uniq = pd.unique(vals)
-        expanded = {u: keys_of(u) for u in uniq}
-        counts = np.array([len(expanded[v]) for v in vals])
-        pos = np.repeat(pos, counts)
-        vals = np.array([k for v in vals for k in expanded[v]], dtype=object)
-    order = np.lexsort((pos, vals.astype(str)))
-    vals, pos = vals[order], pos[order]
-    keys, starts = np.unique(vals.astype(str), return_index=True)
-    bounds = np.append(starts, len(vals))
-    return {k: np.unique(pos[bounds[i]:bounds[i + 1]]).astype(np.int32) for i, k in enumerate(keys)}
-
-
-def naf_ancestors(code: str) -> list[str]:
-    """``43.32A`` -> [``43``, ``43.3``, ``43.32``, ``43.32A``]; a prefix gives itself."""
-    if not code:
-        return []
-    out = [code[:2]]
-    for n in (4, 5, 6):
-        if len(code) >= n:
-            out.append(code[:n])
-    return out
 
 
 @dataclass
@@ -173,10 +137,10 @@ class CandidateIndex:
             capacity=cap,
             budget=_num(df, "budget_eur").astype(np.float32),
             flags=flags,
-            sought=_postings(sought_lists),
-            experience=_postings(df["experience_naf"] if "experience_naf" in df else [None] * n, naf_ancestors),
-            poles=_postings(df["pole"] if "pole" in df else [None] * n),
-            partners=_postings(df["partners"] if "partners" in df else [None] * n),
+            sought=postings(sought_lists),
+            experience=postings(df["experience_naf"] if "experience_naf" in df else [None] * n, naf_ancestors),
+            poles=postings(df["pole"] if "pole" in df else [None] * n),
+            partners=postings(df["partners"] if "partners" in df else [None] * n),
             keys=keys,
         )
         index.division_of = index.divisions
@@ -200,15 +164,11 @@ class CandidateIndex:
         ``max_km``) could reach (lat, lon)."""
         return box_ranges(self.keys, lat, lon, max_km)
 
-    def within_reach(self, lat: float, lon: float, *, divisions: list[int] | None = None,
-                     linked: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def within_reach(self, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
         """Positions of candidates whose own radius reaches (lat, lon), and their distances (km),
-        in increasing position. With ``divisions``, only candidates whose own activity is in
-        those NAF divisions and those in the ``linked`` postings are examined."""
-        if divisions is None:
-            cand = _expand(*self.box_ranges(lat, lon))
-            return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
-        return self.linked_in_reach(lat, lon, divisions=divisions, linked=linked or [])[:2]
+        in increasing position."""
+        cand = _expand(*self.box_ranges(lat, lon))
+        return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
 
     def linked_in_reach(self, lat: float, lon: float, *, divisions: list[int],
                         linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,7 +195,7 @@ class CandidateIndex:
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The candidates within their ``limit`` (km) of (lat, lon), their distances, and their
         indices in ``cand``."""
-        kept, dist = _within(lat, lon, self.lat[cand], self.lon[cand], limit)
+        kept, dist = within(lat, lon, self.lat[cand], self.lon[cand], limit)
         return cand[kept].astype(np.int64), dist, kept
 
     def division_take(self, divisions: list[int], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -273,7 +233,7 @@ class CandidateIndex:
             if self._coop_lat is None:
                 self._coop_lat, self._coop_lon = self.lat[self.coops], self.lon[self.coops]
             clat, clon = self._coop_lat, self._coop_lon
-        return bool(len(_within(lat, lon, clat, clon, np.full(len(clat), km))[0]))
+        return bool(len(within(lat, lon, clat, clon, np.full(len(clat), km))[0]))
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its
@@ -305,19 +265,6 @@ class CandidateIndex:
                 ordered = _is_sorted(positions) if ordered is None else ordered
                 level[_in_sorted(post, positions, ordered)] = depth  # deeper levels overwrite
         return level
-
-
-def _within(lat: float, lon: float, plat: np.ndarray, plon: np.ndarray, limit: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the points within their ``limit`` (km) of (lat, lon), and their distances."""
-    # cheap flat-earth distance first (within 1% + 1 km of the truth at these ranges),
-    # then the exact great-circle distance on the few that may be in reach
-    dy = plat - lat
-    dx = (plon - lon) * np.cos(np.radians(lat))
-    close = np.flatnonzero(111.195 * np.sqrt(dx * dx + dy * dy) <= limit * 1.02 + 2.0)
-    dist = haversine_km(lat, lon, plat[close], plon[close])
-    inside = dist <= limit[close]
-    return close[inside], dist[inside]
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:

@@ -63,7 +63,7 @@ class MatchResult:
 
 
 @dataclass
-class _Ranked:
+class Ranked:
     """One scoring pass over a set of considered candidates."""
 
     ix: CandidateIndex
@@ -83,7 +83,7 @@ class _Ranked:
         selected once, after the merge)."""
         return select_top(self.scores, self.kind_codes, self.top)
 
-    def merge(self, more: _Ranked, top: int) -> _Ranked:
+    def merge(self, more: Ranked, top: int) -> Ranked:
         """This pass's options with those of a further pass over other candidates (whose own
         result has no employees' row), selected again."""
         n1, n2 = len(self.pos), len(more.pos)
@@ -98,7 +98,7 @@ class _Ranked:
             counts[reason] = counts.get(reason, 0) + n
         cons = Considered(positions=np.concatenate([self.pos, more.pos]), distance_km=np.concatenate(
             [self.cons.distance_km, more.cons.distance_km]), excluded_counts=counts)
-        return _Ranked(self.ix, cons, np.concatenate([self.pos, more.pos]), cat(self.dist, more.dist), kind_codes,
+        return Ranked(self.ix, cons, np.concatenate([self.pos, more.pos]), cat(self.dist, more.dist), kind_codes,
                        cat(self.is_emp, more.is_emp), scores, np.concatenate([self.contrib, more.contrib])[order],
                        top, self.employees_reason)
 

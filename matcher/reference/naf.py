@@ -15,9 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-# Levels of the hierarchy, deepest last; a shared level is the index in this tuple (0 = nothing).
-LEVELS = ("none", "section", "division", "group", "class", "subclass")
-
 _SUBCLASS_RE = re.compile(r"^(\d{2})\.?(\d)(\d)([A-Z])$")
 _PREFIX_RE = re.compile(r"^(\d{2})(?:\.?(\d)(\d)?([A-Z])?)?$")
 
@@ -129,11 +126,6 @@ def _prefixes() -> frozenset[str]:
     for code in nomenclature().codes:
         out.update((code[:2], code[:4], code[:5], code))
     return frozenset(out)
-
-
-def expand_prefix(prefix: str) -> list[int]:
-    """Indices of the sub-classes under a dotted prefix (from :func:`normalize_prefix`)."""
-    return [i for i, c in enumerate(nomenclature().codes) if c.startswith(prefix)]
 
 
 def division(code: str) -> int:

@@ -19,6 +19,14 @@ def _fold_table() -> dict[int, str]:
 _FOLD = _fold_table()
 
 
+def strip_accents(text: str) -> str:
+    """``Maçonnerie Œuvre`` -> ``Maconnerie OEuvre`` (case kept)."""
+    plain = text.translate(_FOLD)
+    if plain.isascii():
+        return plain
+    return "".join(ch for ch in unicodedata.normalize("NFKD", plain) if not unicodedata.combining(ch))
+
+
 def fold(text: Any) -> str:
     """Lower-case, accent-free, single-spaced text (``Maçonnerie  œuvre`` -> ``maconnerie oeuvre``).
 
@@ -26,7 +34,4 @@ def fold(text: Any) -> str:
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
-    folded = str(text).translate(_FOLD).lower()
-    if not folded.isascii():  # rarer marks, whatever they are
-        folded = "".join(ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch))
-    return " ".join(folded.split())
+    return " ".join(strip_accents(str(text)).lower().split())

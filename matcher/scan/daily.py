@@ -32,13 +32,13 @@ from matcher import store
 from matcher.ranking.batch import MATCH_COLUMNS, match_all, to_frame
 from matcher.reference.communes import Communes
 from matcher.reference.geo import departement_of
-from matcher.scan.signals import CATEGORIES, SIGNAL_COLUMNS, read_signals
+from matcher.scan.judgments import CATEGORIES
+from matcher.scan.placing import PrecomputedInferer, place_signals
+from matcher.scan.signals import SIGNAL_COLUMNS, read_signals
 from matcher.store.scan import pending_sirens, save_matches, signal_batch, stored_signals
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, advance, total)
-NO_COMMUNES = ("postal code {} can only be placed with a communes file: set REPRISE_COMMUNES "
-               "(or give --sirene-etablissements)")
 MIN_FORK_CHUNK = 25  # below this many companies per process, forking costs more than it saves
 COMPANY_FILL = ("naf", "activity", "headcount_band", "legal_form", "ess", "commune", "postal_code")
 
@@ -63,52 +63,6 @@ class ScanReport:
                 f"new signals {self.new_signals}; new companies {self.new_companies} "
                 f"({self.updated_companies} updated); rejected {self.rejected}; "
                 f"ranked {self.ranked} companies, {len(self.matches)} options")
-
-
-class PrecomputedInferer:
-    """A sector inferer answering from one batched call over known texts (misses computed too)."""
-
-    def __init__(self, base: Any, texts: list[str], *, top: int = 3) -> None:
-        self.base, self.top = base, top
-        unique = list(dict.fromkeys(t for t in texts if t))
-        self.table = dict(zip(unique, base.infer(unique, top=top))) if unique else {}
-
-    def infer(self, texts: list[str], *, top: int = 3) -> list[list[tuple[str, float]]]:
-        missing = list(dict.fromkeys(t for t in texts if t not in self.table))
-        if missing:
-            self.table.update(zip(missing, self.base.infer(missing, top=max(top, self.top))))
-        return [self.table[t][:top] for t in texts]
-
-    def infer_one(self, text: str) -> list[tuple[str, float]]:
-        return self.infer([text])[0]
-
-
-def place_signals(sig: pd.DataFrame, enrich: pd.DataFrame, communes: Communes | None) -> pd.DataFrame:
-    """lat, lon, commune, departement, place_reason per signal: SIRENE head office, else postal code."""
-    e = enrich.reindex(sig["siren"].fillna("")).reset_index(drop=True)
-    out = pd.DataFrame(index=sig.index)
-    lat = pd.to_numeric(e["lat"], errors="coerce").to_numpy(dtype=float, copy=True)
-    lon = pd.to_numeric(e["lon"], errors="coerce").to_numpy(dtype=float, copy=True)
-    commune = e["commune"].to_numpy(dtype=object)
-    postal = np.where(e["postal_code"].notna(), e["postal_code"], sig["postal_code"].to_numpy(dtype=object))
-    reason = np.full(len(sig), "", dtype=object)
-    need = np.isnan(lat)
-    if communes is not None:
-        by_insee = communes.by_insee.reindex(pd.Series(commune).fillna(""))
-        by_postal = communes.by_postal.reindex(pd.Series(postal).fillna(""))
-        for table in (by_insee, by_postal):
-            take = need & ~np.isnan(table["lat"].to_numpy(dtype=float))
-            lat[take], lon[take] = table["lat"].to_numpy()[take], table["lon"].to_numpy()[take]
-            need &= ~take
-        reason[need] = [f"postal code {p} is not in the communes file" if isinstance(p, str)
-                        else "no postal code to place the company" for p in postal[need]]
-    else:
-        reason[need] = [NO_COMMUNES.format(p) if isinstance(p, str) else "no postal code to place the company"
-                        for p in postal[need]]
-    out["lat"], out["lon"], out["commune"], out["postal_code_place"] = lat, lon, commune, postal
-    out["departement"] = [departement_of(c, p) for c, p in zip(commune, postal)]
-    out["place_reason"] = reason
-    return out
 
 
 def _date(row: dict) -> str | None:

@@ -14,20 +14,13 @@ from typing import Any
 
 import pandas as pd
 
+from matcher.ranking.explain import why_text
 from matcher.reference.naf import label as naf_label
 
 UNASSIGNED = "unassigned"
 TOP_IN_DIGEST = 5
 PROCEDURE_LABEL = {"sauvegarde": "sauvegarde", "redressement": "redressement judiciaire",
                    "liquidation": "liquidation judiciaire", "none": "no procedure"}
-
-
-def _why(explanation: dict, n: int = 3) -> str:
-    contribs = sorted(((k, v) for k, v in explanation.items() if isinstance(v, (int, float)) and v),
-                      key=lambda kv: -abs(kv[1]))[:n]
-    notes = [str(x) for x in explanation.get("notes", []) or []] if isinstance(explanation, dict) else []
-    text = ", ".join(f"{k} {v:+.2f}" for k, v in contribs)
-    return text + (f" — {notes[0]}" if notes else "")
 
 
 def _cell(text: Any) -> str:
@@ -60,7 +53,7 @@ def _case(c: dict[str, Any], options: pd.DataFrame, top: int) -> list[str]:
     lines += ["| rank | option | kind | score | km | why |", "|---:|---|---|---:|---:|---|"]
     for o in options.head(top).to_dict("records"):
         lines.append(f"| {o['rank']} | {_cell(o['name'])} [{o['candidate_id']}] | {o['kind']} | "
-                     f"{o['score']:.3f} | {o['distance_km']:.1f} | {_short(_why(o['explanation']), 200)} |")
+                     f"{o['score']:.3f} | {o['distance_km']:.1f} | {_short(why_text(o['explanation'], with_note=True), 200)} |")
     return lines + [""]
 
 

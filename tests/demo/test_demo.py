@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matcher.contract.identifiers import luhn_valid
 from matcher.demo import build as demo
 from matcher.reference import naf
 
@@ -78,8 +79,8 @@ def test_every_siren_is_luhn_valid(files):
     sirens += items(cand["partners"]) + list(out["siren"])
     sirens += [c.split(":", 1)[1] for c in out["candidate_id"] if c.startswith("employees:")]
     assert sirens and all(luhn(s) for s in sirens)
-    assert demo.luhn_valid(np.array(sirens)).all()
-    assert not demo.luhn_valid(["123456789", "12345678", "abc"]).any()
+    assert luhn_valid(np.array(sirens)).all()
+    assert not luhn_valid(["123456789", "12345678", "abc"]).any()
 
 
 def test_every_naf_exists_and_sought_prefixes_name_something(files):
@@ -150,7 +151,7 @@ def test_synth_candidates_at_benchmark_shape():
     assert set(cand["kind"]) == KINDS
     assert cand["candidate_id"].is_unique
     firms = cand.loc[cand["kind"].isin(FIRMS), "candidate_id"]
-    assert demo.luhn_valid(firms.to_numpy()).all()
+    assert luhn_valid(firms.to_numpy()).all()
     assert all(naf.is_subclass(c) for c in cand["naf"].dropna().unique())
     assert all(naf.normalize_prefix(p) == p for p in set(items(cand["sought_naf"].dropna())))
     assert cand["lat"].between(46.0, 48.2).all() and cand["lon"].between(-2.7, 0.3).all()
@@ -162,7 +163,7 @@ def test_synth_candidates_at_benchmark_shape():
 def test_synth_companies_and_partners_point_at_them():
     comp = demo.synth_companies(2_000)
     assert list(comp.columns) == CONTRACT_COLUMNS["companies"]
-    assert comp["siren"].is_unique and demo.luhn_valid(comp["siren"].to_numpy()).all()
+    assert comp["siren"].is_unique and luhn_valid(comp["siren"].to_numpy()).all()
     assert set(comp["procedure"]) <= PROCEDURES
     cand = demo.synth_candidates(5_000)
     assert not cand["candidate_id"].isin(comp["siren"]).any()

@@ -9,7 +9,7 @@ from matcher import store
 from matcher.cli.main import main
 from matcher.contract.imports import import_file
 from matcher.demo.build import generate
-from matcher.ranking import engine as engine_module
+from matcher.ranking import search as search_module
 from matcher.ranking.batch import match_all
 from matcher.ranking.engine import Engine
 from matcher.ranking.explain import explained_score
@@ -71,7 +71,7 @@ class _NoBound(TransparentScorer):
 @pytest.mark.parametrize("ring_from", [None, 0])
 def test_scoring_only_linked_candidates_gives_the_exact_list(demo_db, monkeypatch, ring_from):
     if ring_from is not None:  # the dense-region path: trade candidates beyond RING_KM bounded too
-        monkeypatch.setattr(engine_module, "RING_FROM", ring_from)
+        monkeypatch.setattr(search_module, "RING_FROM", ring_from)
     bounded = Engine.from_store(demo_db)
     bounded.shortcut_from = 0  # take the short path even on this small territory
     full = Engine.from_store(demo_db, scorer=_NoBound())

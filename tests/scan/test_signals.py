@@ -8,14 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from matcher.scan import signals
-from matcher.scan.signals import (
-    CATEGORIES,
-    classify,
-    offer_deadline,
-    parse_date,
-    read_signals,
-)
+from matcher.scan import judgments
+from matcher.scan.judgments import CATEGORIES, classify, offer_deadline, parse_date
+from matcher.scan.signals import read_signals
 from tests.conftest import shared_path, write
 
 PP = "natural person without a SIREN"
@@ -173,7 +168,7 @@ def test_catch_all_judgment_classified_from_its_text(complement, category):
 
 
 def test_documented_nature_table_is_what_the_code_does():
-    rows = re.findall(r"^\| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", signals.__doc__, flags=re.MULTILINE)
+    rows = re.findall(r"^\| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", judgments.__doc__, flags=re.MULTILINE)
     rows = [(f.strip(), n.strip(), c.strip()) for f, n, c in rows if f.strip() not in ("famille", "---")]
     assert len(rows) >= 30
     for famille, nature, category in rows:
