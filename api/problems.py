@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from matcher.errors import RepriseError
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://reprise.invalid/problems/"
@@ -111,6 +113,13 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
                             headers=getattr(exc, "headers", None))
 
 
+async def _on_reprise(request: Request, exc: RepriseError) -> JSONResponse:
+    """A user's error raised anywhere in matcher: its class's status, the field and value it names."""
+    errors = [field_error(exc.field, exc.value, str(exc))] if exc.field else None
+    return problem_response(exc.status, str(exc), instance=request.url.path, errors=errors,
+                            type_=type(exc).__name__.lower())
+
+
 async def _on_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal error; the server log has the details", instance=request.url.path)
@@ -119,6 +128,7 @@ async def _on_error(request: Request, exc: Exception) -> JSONResponse:
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RepriseError, _on_reprise)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_error)
 

@@ -1,7 +1,8 @@
 """Request and response bodies, with OpenAPI examples.
 
 Record bodies are deliberately loose (strings, numbers, booleans, lists): they are checked by the
-same validation as file imports (``matcher.contract.imports.validate_frame``), so a bad SIREN or NAF gets
+same validation as file imports (``matcher.contract.imports.validate_frame``); their fields are
+built from the contract's record specs (``matcher.contract.specs``), so a bad SIREN or NAF gets
 the same message through the API as in a rejects file. Unknown fields are kept in ``extra``.
 """
 
@@ -11,7 +12,9 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+
+from matcher.contract.specs import CANDIDATE, COMPANY, OUTCOME, Spec
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -67,70 +70,22 @@ class RecordIn(BaseModel):
         return data
 
 
-class CompanyIn(RecordIn):
-    """A company in difficulty (CONTRACT §1.1)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [COMPANY_EXAMPLE]})
-    siren: Scalar = Field(None, description="9 digits, Luhn-valid; spaces allowed")
-    name: Scalar = None
-    naf: Scalar = Field(None, description="NAF rév. 2 sub-class, 43.32A or 4332A")
-    activity: Scalar = Field(None, description="free-text activity, used when naf is empty")
-    lat: Scalar = None
-    lon: Scalar = None
-    commune: Scalar = Field(None, description="INSEE code; needs REPRISE_COMMUNES without lat/lon")
-    postal_code: Scalar = None
-    headcount: Scalar = None
-    headcount_band: Scalar = None
-    revenue_eur: Scalar = None
-    procedure: Scalar = Field(None, description="none, mandat_ad_hoc, conciliation, sauvegarde, "
-                                                "redressement, liquidation")
-    procedure_date: Scalar = None
-    offer_deadline: Scalar = None
-    pole: Scalar = None
-    confidential: Scalar = Field(None, description="default true for mandat_ad_hoc and conciliation")
-    ess: Scalar = None
-    legal_form: Scalar = None
-    description: Scalar = None
+def _record_model(name: str, spec: Spec, example: dict[str, Any], doc: str) -> type[RecordIn]:
+    """The request body of a contract record, built from its spec: one loose field per column
+    (lists accept a JSON array or ``;``-separated text), described by the column's rule."""
+    fields: dict[str, Any] = {
+        col: (Listish if rule.many else Scalar, Field(None, description=rule.describe()))
+        for col, rule in spec.rules.items()
+    }
+    base = type(f"_{name}Base", (RecordIn,), {"model_config": ConfigDict(json_schema_extra={"examples": [example]}),
+                                                "__doc__": doc})
+    return create_model(name, __base__=base, __doc__=doc, **fields)
 
 
-class CandidateIn(RecordIn):
-    """A takeover candidate (CONTRACT §1.2); lists as JSON arrays or ``;``-separated text."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [CANDIDATE_EXAMPLE]})
-    candidate_id: Scalar = None
-    kind: Scalar = Field(None, description="company, pole_member, cooperative, repreneur, employee_group")
-    name: Scalar = None
-    naf: Scalar = None
-    sought_naf: Listish = None
-    sought_activity: Scalar = None
-    experience_naf: Listish = None
-    lat: Scalar = None
-    lon: Scalar = None
-    commune: Scalar = None
-    postal_code: Scalar = None
-    radius_km: Scalar = None
-    headcount: Scalar = None
-    revenue_eur: Scalar = None
-    budget_eur: Scalar = None
-    max_target_headcount: Scalar = None
-    legal_form: Scalar = None
-    ess: Scalar = None
-    esus: Scalar = None
-    pole: Listish = None
-    partners: Listish = None
-    trains_apprentices: Scalar = None
-
-
-class OutcomeIn(RecordIn):
-    """What happened with one option (CONTRACT §1.3)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [OUTCOME_EXAMPLE]})
-    siren: Scalar = None
-    candidate_id: Scalar = Field(None, description="a stored candidate, or employees:<siren>")
-    outcome: Scalar = Field(None, description="rejected, contacted, interested, offer, takeover")
-    date: Scalar = None
-    advisor: Scalar = None
-    note: Scalar = None
+CompanyIn = _record_model("CompanyIn", COMPANY, COMPANY_EXAMPLE, "A company in difficulty (docs/contract.md §1.1).")
+CandidateIn = _record_model("CandidateIn", CANDIDATE, CANDIDATE_EXAMPLE,
+                            "A takeover candidate (docs/contract.md §1.2); lists as JSON arrays or ;-separated text.")
+OutcomeIn = _record_model("OutcomeIn", OUTCOME, OUTCOME_EXAMPLE, "What happened with one option (docs/contract.md §1.3).")
 
 
 class CompanyOut(BaseModel):

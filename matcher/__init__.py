@@ -1,8 +1,10 @@
 """Reprise: find who could take over a firm in difficulty, ranked and explained.
 
-The engine is three stages, as in record linkage: ``candidates`` (who is considered, and why the
-others are excluded), ``compare`` (pairwise features, vectorised), ``rank`` (scorers and
-explanations). ``engine.Engine`` is the facade over an in-memory candidate index.
+By stage and by user: ``contract`` (the files users script against), ``reference`` (NAF,
+sectors, geography, territories), ``store`` (every SQL statement), ``ranking`` (candidates,
+comparison, scores: the advisor's question), ``scan`` (the daily batch), ``learning`` (the
+analysts' retraining), ``demo``, ``cli``. ``errors`` and ``settings`` are shared by all. The
+advisor API lives in the separate package ``api``, which imports ``matcher``, never the reverse.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

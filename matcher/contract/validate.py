@@ -54,7 +54,7 @@ class Validator:
             fail(none, f"one of {'/'.join(group)} is required and all are empty")
         for col, rule in self.spec.rules.items():
             if not isinstance(rule, Place):
-                out[col] = rule.check(col, text[col], fail)
+                out[col] = _as_object(rule.check(col, text[col], fail))
         if self.spec.location:
             self._location(text, out, fail)
         self._cross_rules(text, out, fail)
@@ -107,6 +107,14 @@ class Validator:
         if self.spec is POLE:
             half = (text["lat"] != "") & (text["radius_km"] == "")
             fail(half, "a circle territory needs lat, lon and radius_km")
+
+
+def _as_object(values: pd.Series) -> pd.Series:
+    """A clean column with None for a missing value, whatever the rule's dtype (Arrow strings
+    give NA, numbers NaN)."""
+    if values.dtype == object:
+        return values
+    return values.astype(object).where(values.notna(), None)
 
 
 def to_text(col: pd.Series) -> pd.Series:

@@ -165,11 +165,11 @@ class Registry:
         if not path.exists():
             raise ModelRefused(f"model {model_id}: {path} is missing")
         actual = sha256_file(path)
-        recorded = {card.get("sha256"), self._index().get("models", {}).get(model_id)}
-        if recorded != {actual}:
+        in_card, in_index = card.get("sha256"), self._index().get("models", {}).get(model_id)
+        if actual != in_card or actual != in_index:
             raise ModelRefused(
-                f"model {model_id}: {MODEL_FILE} has SHA-256 {actual}, the registry recorded "
-                f"{card.get('sha256')}; refusing to load it (a joblib file runs code when loaded). "
+                f"model {model_id}: {MODEL_FILE} has SHA-256 {actual}, but its card records {in_card} and "
+                f"{INDEX} records {in_index}; refusing to load it (a joblib file runs code when loaded). "
                 f"Restore the file, or roll back with `reprise models rollback`")
         return card
 

@@ -18,7 +18,6 @@ corrections from ``TYPO_CUTOFF``.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
@@ -28,6 +27,14 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from matcher.errors import InputFileError
+from matcher.reference.activity_text import (
+    FUZZY_DROP,
+    LABEL_NOT_A_TRADE,
+    Segments,
+    normalize_activity,
+    qualifier,
+    tokens,
+)
 from matcher.reference.naf import nomenclature
 from matcher.reference.text import fold
 
@@ -45,78 +52,6 @@ RARE_LABEL_DF = 8  # a word in at most this many labels singles them out
 QUALIFIER_PENALTY = 0.6
 STRONG_WEIGHT = 0.6
 _CHUNK = 4096  # rows per cdist call, bounds the score matrix's memory
-
-# Grammatical words, then legal boilerplate that names no trade (BODACC "objet social" style).
-_STOP = frozenset(
-    ["a", "au", "aux", "avec", "c", "ce", "ces", "cet", "cette", "chez", "d", "dans", "de", "des", "du", "en", "et", "j", "l", "la", "le", "les", "leur", "leurs", "m", "n", "ou", "par", "pour", "qu", "que", "qui", "s", "sa", "sans", "se", "ses", "son", "sur", "t", "un", "une", "y"]
-)
-_BOILER = frozenset(
-    ["toutes", "tous", "toute", "tout", "prestation", "prestations", "activite", "activites", "operation", "operations", "objet", "social", "sociale", "ets", "etablissement", "etablissements", "etc", "notamment", "ainsi", "generalement", "divers", "diverse", "diverses", "annexe", "annexes", "connexe", "connexes", "similaire", "similaires", "principale", "principalement", "accessoirement", "sarl", "sas", "sasu", "eurl", "snc", "selarl", "type", "genre", "nature"]
-)
-_FUZZY_DROP = frozenset(["achat", "vente", "revente"])  # "l'achat, la vente": no trade
-_TAIL = re.compile(  # everything after these words is the generic tail of an objet social
-    r"\b(?:et )?(?:plus generalement|se rapportant|se rattachant|susceptibles? de|"
-    r"directement ou indirectement|toutes operations)\b.*$"
-)
-_NO_ACTIVITY = re.compile(
-    r"^(?:activite )?(?:non precisee?s?|non communiquee?s?|non renseignee?s?|non declaree?s?|"
-    r"inconnue?s?|neant|sans activite|sans objet|aucune activite|aucune|nc|n c|nd|n d)$"
-)
-_LABEL_NOT_A_TRADE = frozenset(  # label phrases that read as boilerplate once stop words go
-    {("generale", "securite"), ("aide", "travail"), ("action", "hebergement"), ("siege", "social")}
-)
-# Words that fix the kind of activity of what follows them in a part of the text
-# ("fabrication de jouets" is not toy retail): divisions where the named trade may fall.
-_QUALIFIERS: dict[tuple[str, ...], frozenset[int]] = {
-    ("fabrication",): frozenset(range(10, 34)), ("fabricant",): frozenset(range(10, 34)),
-    ("commerce", "gro"): frozenset({45, 46}), ("grossiste",): frozenset({46}),
-    ("commerce", "detail"): frozenset({45, 47}), ("reparation",): frozenset({33, 43, 45, 95}),
-    ("culture",): frozenset({1}), ("elevage",): frozenset({1}),
-    ("location",): frozenset({43, 49, 55, 68, 77}),
-}
-_QUALIFIER_STARTS = {words[0] for words in _QUALIFIERS}
-_SEGMENT = re.compile(r"[,;:/()\[\]\.\n+&]+")
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-Segments = tuple[tuple[str, ...], ...]
-def _stem(token: str) -> str:
-    """Crude French singular so that plural and singular forms meet."""
-    if len(token) > 4 and token.endswith("eaux"):
-        return token[:-1]
-    if len(token) > 4 and token.endswith("aux"):
-        return token[:-3] + "al"
-    if len(token) > 3 and token[-1] in "sx" and not token.endswith("ss"):
-        return token[:-1]
-    return token
-
-
-def _tokens(text: str) -> list[str]:
-    words = _TOKEN.findall(text.replace("'", " "))
-    return [_stem(t) for t in words if t not in _STOP and t not in _BOILER]
-
-
-def normalize_activity(text: str) -> Segments | None:
-    """Comma-separated parts as stemmed content words; None when no real activity is stated."""
-    folded = " ".join(fold(text or "").split())
-    cut = _TAIL.sub("", folded).strip()
-    if _TOKEN.search(cut):
-        folded = cut
-    bare = " ".join(_TOKEN.findall(folded))
-    if not bare or _NO_ACTIVITY.match(bare):
-        return None
-    segments = tuple(seg for seg in (tuple(_tokens(s)) for s in _SEGMENT.split(folded)) if seg)
-    return segments or None
-
-
-def _qualifier(tokens: Sequence[str]) -> tuple[int, str, frozenset[int]] | None:
-    """First qualifier in a run of words: (position, its first word, allowed divisions)."""
-    for i, token in enumerate(tokens):
-        if token in _QUALIFIER_STARTS:
-            for words, divisions in _QUALIFIERS.items():
-                if tuple(tokens[i : i + len(words)]) == words:
-                    return i, words[0], divisions
-    return None
-
 
 def _ranked(scores: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])
@@ -138,7 +73,7 @@ class SectorInferer:
                     f"trade lexicon: term {term!r} maps to naf {code!r}, which is not a NAF "
                     "rév. 2 sub-class (expected the dotted form, e.g. 43.31Z)"
                 )
-            key = tuple(_tokens(fold(term)))
+            key = tuple(tokens(fold(term)))
             if not key:
                 raise ValueError(f"trade lexicon: term {term!r} is empty once normalised")
             try:
@@ -154,8 +89,8 @@ class SectorInferer:
             codes[code] = max(weight, codes.get(code, 0.0))
         self.lexicon_ = {k: tuple(_ranked(c)) for k, c in grouped.items()}
         for code, label in zip(nom.codes, nom.labels, strict=True):  # a full label is a phrase
-            key = tuple(_tokens(fold(label)))
-            if len(key) >= 2 and key[0] != "autre" and key not in _LABEL_NOT_A_TRADE:
+            key = tuple(tokens(fold(label)))
+            if len(key) >= 2 and key[0] != "autre" and key not in LABEL_NOT_A_TRADE:
                 self.lexicon_.setdefault(key, ((code, LABEL_PHRASE_WEIGHT),))
         self.longest_: dict[str, int] = {}  # first word -> longest phrase starting with it
         for key in self.lexicon_:
@@ -163,7 +98,7 @@ class SectorInferer:
         self.codes_ = nom.codes
         self.divisions_ = np.asarray(nom.divisions)
         self.labels_ = [
-            " ".join(t for t in _tokens(fold(label)) if t not in _FUZZY_DROP)
+            " ".join(t for t in tokens(fold(label)) if t not in FUZZY_DROP)
             for label in nom.labels
         ]
         holders: dict[str, list[int]] = {}
@@ -205,7 +140,7 @@ class SectorInferer:
                 if codes:
                     found.append((start, n, codes))
         taken = np.zeros(len(flat), dtype=bool)
-        quals = [_qualifier(seg) for seg in segments]
+        quals = [qualifier(seg) for seg in segments]
         hits, covered, left = [], set(), set()
         for start, n, codes in sorted(found, key=lambda h: (-h[1], -h[2][0][1], h[0])):
             if taken[start : start + n].any():
@@ -232,7 +167,7 @@ class SectorInferer:
         out: list[list[tuple[str, float]]] = []
         for lo in range(0, len(queries), _CHUNK):
             chunk = [
-                " ".join(w for w in q.split() if w not in _FUZZY_DROP)
+                " ".join(w for w in q.split() if w not in FUZZY_DROP)
                 for q in queries[lo : lo + _CHUNK]
             ]
             sims = process.cdist(
@@ -246,7 +181,7 @@ class SectorInferer:
                 words = query.split()
                 holding = [self.rare_label_words_[w] for w in words if w in self.rare_label_words_]
                 allowed = np.logical_or.reduce([np.zeros(sims.shape[1], bool), *holding])
-                if qual := _qualifier(words):
+                if qual := qualifier(words):
                     allowed &= np.isin(self.divisions_, list(qual[2]))
                 sims[row, ~allowed] = 0
                 best = [j for j in np.argsort(-sims[row])[:3] if sims[row, j] > 0]

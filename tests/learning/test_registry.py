@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import shutil
@@ -155,9 +156,14 @@ def test_a_tampered_model_file_is_refused_and_never_unpickled(trained, tmp_path,
     models = tmp_path / "models"
     model_id = Registry(models).promoted_id()
     marker = tmp_path / "pwned"
+    recorded = json.loads((models / model_id / "card.json").read_text())["sha256"]
     (models / model_id / "model.joblib").write_bytes(pickle.dumps(Boom(marker)))
-    with pytest.raises(ModelRefused, match="SHA-256"):
+    actual = hashlib.sha256((models / model_id / "model.joblib").read_bytes()).hexdigest()
+    with pytest.raises(ModelRefused, match="SHA-256") as refused:
         Registry(models).load(model_id)
+    assert actual in str(refused.value) and recorded in str(refused.value)  # the two checksums that differ
+    code, out, _ = run(capsys, "--db", demo, "models", "list")
+    assert code == 0 and f"REFUSED: model {model_id}" in out and actual in out
     # `reprise match` refuses too, with a message and exit code 2, no traceback
     code, _, err = run(capsys, "--db", demo, "match", sirens(demo, 1)[0])
     assert code == 2 and "runs code" in err
@@ -166,7 +172,6 @@ def test_a_tampered_model_file_is_refused_and_never_unpickled(trained, tmp_path,
     # editing the card to the new checksum is not enough: the registry recorded the original
     card_path = models / model_id / "card.json"
     card = json.loads(card_path.read_text())
-    import hashlib
     card["sha256"] = hashlib.sha256((models / model_id / "model.joblib").read_bytes()).hexdigest()
     card_path.write_text(json.dumps(card))
     with pytest.raises(ModelRefused, match="SHA-256"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from matcher.cli.options import command, dumps
-from matcher.errors import UsageError
+from matcher.errors import ModelRefused, UsageError
 
 
 def register(sub) -> None:
@@ -32,9 +32,14 @@ def run_models(args, ctx) -> int:
         for c in cards:
             mark = "*" if c["id"] == current else " "
             m, b = c.get("metrics", {}), c.get("baseline_metrics", {})
-            ctx.print(f"{mark} {c['id']}  {c.get('created', '')}  NDCG@10 {m.get('ndcg@10', float('nan')):.4f} "
-                      f"(transparent {b.get('ndcg@10', float('nan')):.4f})  "
-                      f"pairs {c.get('training', {}).get('pairs', '?')}")
+            try:
+                registry.verify(c["id"])
+                refused = ""
+            except ModelRefused as exc:
+                refused = f"\n    REFUSED: {exc}"
+            ctx.print(f"{mark} {c['id']}  {c.get('created', '')}  NDCG@10 {_num(m.get('ndcg@10'))} "
+                      f"(transparent {_num(b.get('ndcg@10'))})  "
+                      f"pairs {c.get('training', {}).get('pairs', '?')}{refused}")
         if cards and current is None:
             ctx.print("  (none promoted: the transparent scorer serves)")
     elif args.action == "show":
@@ -47,6 +52,10 @@ def run_models(args, ctx) -> int:
         now = registry.rollback()
         ctx.print(f"rolled back; now serving {now or 'the transparent scorer'}")
     return 0
+
+
+def _num(value) -> str:
+    return "n/a" if value is None or value != value else f"{value:.4f}"
 
 
 def run_evaluate(args, ctx) -> int:
