@@ -85,7 +85,8 @@ def _record_model(name: str, spec: Spec, example: dict[str, Any], doc: str) -> t
 CompanyIn = _record_model("CompanyIn", COMPANY, COMPANY_EXAMPLE, "A company in difficulty (docs/contract.md §1.1).")
 CandidateIn = _record_model("CandidateIn", CANDIDATE, CANDIDATE_EXAMPLE,
                             "A takeover candidate (docs/contract.md §1.2); lists as JSON arrays or ;-separated text.")
-OutcomeIn = _record_model("OutcomeIn", OUTCOME, OUTCOME_EXAMPLE, "What happened with one option (docs/contract.md §1.3).")
+OutcomeIn = _record_model("OutcomeIn", OUTCOME, OUTCOME_EXAMPLE,
+                          "What happened with one option (docs/contract.md §1.3).")
 
 
 class CompanyOut(BaseModel):

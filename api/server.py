@@ -13,6 +13,7 @@ its own. The port listens only once every worker has loaded its index.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing as mp
 import select
@@ -86,10 +87,8 @@ class HandedServer(uvicorn.Server):
             loop.create_task(loop.connect_accepted_socket(lambda: self._protocol(loop), conn))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
+        with contextlib.suppress(ValueError, OSError):  # the channel may already be closed
             asyncio.get_running_loop().remove_reader(self.channel.fileno())
-        except (ValueError, OSError):
-            pass
         await super().shutdown(sockets)
 
 

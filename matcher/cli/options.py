@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from matcher.contract import specs
-from matcher.errors import UsageError
+from matcher.errors import OutputNotWritable, UsageError
 
 
 def db_option(p: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -50,6 +51,18 @@ def scheduler(engine: str, address: str | None) -> str | None:
     if not address:
         raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     return address
+
+
+def open_output(path: str) -> TextIO:
+    """An output file opened for writing, or an error naming the option and why (checked before
+    any work is stored)."""
+    target = Path(path)
+    if target.is_dir():
+        raise OutputNotWritable(f"--out {path} is a folder; give a file path")
+    try:
+        return open(target, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise OutputNotWritable(f"--out {path} cannot be written: {exc.strerror or exc}") from None
 
 
 def dumps(obj: Any) -> str:

@@ -176,8 +176,13 @@ def _rejects_frame(raw: pd.DataFrame, reasons: pd.Series, bad: np.ndarray) -> pd
     out = pd.DataFrame({"line": sub["__line__"].to_numpy(), "reason": reasons[bad].to_numpy()})
     for c in original:
         name = "raw_line" if c == "__raw__" else c
-        out[name] = sub[c].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v).to_numpy()
+        out[name] = sub[c].map(_cell).to_numpy()
     return out
+
+
+def _cell(value: Any) -> Any:
+    """A rejected cell as written back: lists and objects as JSON."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
 
 
 def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:
@@ -208,9 +213,9 @@ def outcome_reference_reasons(engine: Engine, clean: pd.DataFrame, reasons: pd.S
         known_s = {s for s, row in rows.items() if visible(row)}
     known_c = records.existing(engine, store.candidates.c.candidate_id, cands)
     out = reasons.copy()
-    for i, (s, c) in enumerate(zip(clean["siren"], clean["candidate_id"])):
-        s = s if isinstance(s, str) else None  # missing cells are NA: already reported as required
-        c = c if isinstance(c, str) else None
+    for i, (siren, cid) in enumerate(zip(clean["siren"], clean["candidate_id"])):
+        s = siren if isinstance(siren, str) else None  # missing cells: already reported as required
+        c = cid if isinstance(cid, str) else None
         msgs = [out.iat[i]] if out.iat[i] else []
         if s and s not in known_s:
             msgs.append(f"siren {s} is not a stored company in difficulty; import it first")

@@ -99,7 +99,8 @@ class OutcomeCandidate(Rule):
     def check(self, col, s, fail):
         emp = s.str.match(r"^employees:")
         tail = clean_siren(s.str.replace(r"^employees:", "", regex=True))
-        fail(emp & ~tail.str.fullmatch(r"\d{9}"), lambda: col + " " + s + " must be employees:<siren> with a 9-digit SIREN")
+        fail(emp & ~tail.str.fullmatch(r"\d{9}"),
+             lambda: col + " " + s + " must be employees:<siren> with a 9-digit SIREN")
         ids = CandidateId().check(col, s.where(~emp, ""), fail)
         return ids.where(~emp, "employees:" + tail).where(s != "", None)
 
@@ -111,7 +112,8 @@ class NafCode(Rule):
     def check(self, col, s, fail):
         v = map_distinct(s, lambda x: naf.normalize(x) if x else "").astype(str)
         known = v.isin(naf.nomenclature().index.keys())
-        fail((s != "") & ~known, lambda: col + " " + s + " is not a NAF rév. 2 sub-class (expected e.g. 43.32A or 4332A)")
+        fail((s != "") & ~known,
+             lambda: col + " " + s + " is not a NAF rév. 2 sub-class (expected e.g. 43.32A or 4332A)")
         return v.where(known, None)
 
 

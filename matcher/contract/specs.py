@@ -35,7 +35,7 @@ PROCEDURES = ("none", "mandat_ad_hoc", "conciliation", "sauvegarde", "redresseme
 CONFIDENTIAL_BY_LAW = ("mandat_ad_hoc", "conciliation")  # prevention procedures
 CANDIDATE_KINDS = ("company", "pole_member", "cooperative", "repreneur", "employee_group")
 EMPLOYEES = "employees"  # the option of a company's own employees (employees:<siren>)
-OPTION_KINDS = CANDIDATE_KINDS + (EMPLOYEES,)
+OPTION_KINDS = (*CANDIDATE_KINDS, EMPLOYEES)
 OUTCOMES = ("rejected", "contacted", "interested", "offer", "takeover")  # graded, best last
 HEADCOUNT_BANDS = {  # SIRENE trancheEffectifs: (from, to); NN = not an employer
     "NN": (0, 0), "00": (0, 0), "01": (1, 2), "02": (3, 5), "03": (6, 9), "11": (10, 19),

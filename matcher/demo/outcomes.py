@@ -5,7 +5,7 @@ candidates into companies that are themselves in difficulty (the engine must exc
 gives some candidates partners: companies in difficulty they already cooperate with (nearby, in
 a related trade, in the same pole for pole members).
 
-:func:`simulate` writes the history. 
+:func:`simulate` writes the history.
 For about 70% of the companies in difficulty an advisor contacts 5 to 15 *plausible* candidates
 (not themselves in difficulty; nearby; same trade or value chain; for a confidential case only
 members of the case's pole) and sometimes the company's own employees (``employees:<siren>``).
@@ -178,7 +178,7 @@ def link(rng: np.random.Generator, comp: pd.DataFrame, cand: pd.DataFrame, *,
 
 
 def _price(revenue: float, headcount: float, procedure: str) -> float:
-    price = 0.3 * revenue if revenue == revenue else 20_000.0 * max(headcount, 1.0)
+    price = 0.3 * revenue if not np.isnan(revenue) else 20_000.0 * max(headcount, 1.0)
     return max(price, 15_000.0) * (0.5 if procedure == "liquidation" else 1.0)
 
 
@@ -198,7 +198,7 @@ def _utility(c: _Candidates, chosen: np.ndarray, case: dict, d: np.ndarray, leve
     repreneur = repreneur + 0.3 * (proc == "liquidation")
     t["budget"] = np.select([kind == "repreneur", kind == "company"],
                             [repreneur, 0.3 * has_budget - 0.6 * short], 0)
-    t["capacity"] = np.where((kind == "company") & (cap == cap), np.where(cap >= hc, 0.4, -0.9), 0)
+    t["capacity"] = np.where((kind == "company") & ~np.isnan(cap), np.where(cap >= hc, 0.4, -0.9), 0)
     partner = np.array([case["siren"] in c.partners[j] for j in chosen], dtype=bool)
     member = (kind == "pole_member") & shares
     coop = kind == "cooperative"

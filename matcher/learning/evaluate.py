@@ -43,7 +43,8 @@ def sample_options(pairs: Pairs, *, per_company: int = 200, seed: int = 0) -> Pa
     return pairs.subset(keep)
 
 
-def permutation_importance(scorer: Any, pairs: Pairs, *, repeats: int = 3, seed: int = 0) -> dict[str, tuple[float, float]]:
+def permutation_importance(scorer: Any, pairs: Pairs, *, repeats: int = 3,
+                           seed: int = 0) -> dict[str, tuple[float, float]]:
     """Feature -> (mean, std) drop in NDCG@10 when its column is shuffled across the pairs."""
     rng = np.random.default_rng(seed)
     base = ranking_metrics(pairs.siren, pairs.grade, scorer.score_options(pairs.X, pairs.is_employees)[0])["ndcg@10"]
@@ -53,7 +54,8 @@ def permutation_importance(scorer: Any, pairs: Pairs, *, repeats: int = 3, seed:
         for _ in range(repeats):
             X = pairs.X.copy()
             X[:, j] = X[rng.permutation(len(X)), j]
-            drops.append(base - ranking_metrics(pairs.siren, pairs.grade, scorer.score_options(X, pairs.is_employees)[0])["ndcg@10"])
+            shuffled = scorer.score_options(X, pairs.is_employees)[0]
+            drops.append(base - ranking_metrics(pairs.siren, pairs.grade, shuffled)["ndcg@10"])
         out[name] = (float(np.mean(drops)), float(np.std(drops)))
     return out
 
@@ -126,7 +128,8 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
     engine = engine or Engine.from_store(db)
     pairs = ranking_pairs(engine, company_rows(db, heldout_sirens), best_grades(db))
     if not len(pairs):
-        raise NothingToLearn(f"none of the {len(heldout_sirens)} held-out companies of {new_id} has options in this store")
+        raise NothingToLearn(f"none of the {len(heldout_sirens)} held-out companies of {new_id} has options "
+                             "in this store")
     scorers: dict[str, Any] = {"transparent": TransparentScorer(), new_id: registry.load(new_id)}
     if current_id and current_id != new_id:
         scorers[current_id] = registry.load(current_id)

@@ -124,7 +124,7 @@ def training_pairs(engine: Engine, companies: list[dict[str, Any]], grades: pd.D
     if unlabelled_ratio < 0 or not 0 <= unlabelled_weight <= 1:
         raise ValueError(f"unlabelled_ratio={unlabelled_ratio} must be >= 0 and unlabelled_weight="
                          f"{unlabelled_weight} within [0, 1]")
-    by_siren = {s: g for s, g in grades.groupby("siren")}
+    by_siren = {s: g for s, g in grades.groupby("siren")}  # noqa: C416 - dict() reads a GroupBy as a mapping
     stats = {"companies": 0, "labelled": 0, "unlabelled": 0, "unknown_candidates": 0}
     parts = []
     for company in companies:

@@ -95,7 +95,7 @@ class LearnedRanker(BaseEstimator):
         if len(names) != self.n_features_in_:
             raise ValueError(f"input_features has {len(names)} names; the ranker was fitted on "
                              f"{self.n_features_in_} features")
-        return np.asarray(names + [BASELINE], dtype=object)
+        return np.asarray([*names, BASELINE], dtype=object)
 
     def raw_contributions(self, X) -> np.ndarray:
         """(n, F) path attributions of the unclipped prediction (baseline not included)."""
@@ -151,7 +151,8 @@ def _attribution_tables(booster: HistGradientBoostingRegressor, n_features: int)
     shift = np.repeat(offsets, sizes)
     leaf = nodes["is_leaf"].astype(bool)
     inner = np.flatnonzero(~leaf)
-    left, right = nodes["left"][inner].astype(np.int64) + shift[inner], nodes["right"][inner].astype(np.int64) + shift[inner]
+    left = nodes["left"][inner].astype(np.int64) + shift[inner]
+    right = nodes["right"][inner].astype(np.int64) + shift[inner]
     parent = np.full(len(nodes), -1, dtype=np.int64)
     parent[left], parent[right] = inner, inner
     count, depth = nodes["count"].astype(np.float64), nodes["depth"].astype(np.int64)

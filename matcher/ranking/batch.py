@@ -46,7 +46,7 @@ def default_workers() -> int:
 
 def _match_forked(engine: Engine, companies: list[dict[str, Any]], *, top: int, kinds, progress,
                   workers: int, chunk: int) -> list[dict[str, Any]]:
-    global _FORKED_ENGINE
+    global _FORKED_ENGINE  # noqa: PLW0603 - children inherit it through fork, without pickling the index
     _ = engine.inferer  # build lazily-loaded parts before forking so each child does not redo it
     _FORKED_ENGINE = engine
     chunks = [companies[i:i + chunk] for i in range(0, len(companies), chunk)]

@@ -49,12 +49,13 @@ def _case(c: dict[str, Any], options: pd.DataFrame, top: int) -> list[str]:
              f"- sector: {_sector(c)}",
              f"- place: {c.get('postal_code') or ''} {c.get('city') or c.get('commune') or ''}".rstrip(), ""]
     if options.empty:
-        return lines + ["No option ranks for this case.", ""]
+        return [*lines, "No option ranks for this case.", ""]
     lines += ["| rank | option | kind | score | km | why |", "|---:|---|---|---:|---:|---|"]
     for o in options.head(top).to_dict("records"):
         lines.append(f"| {o['rank']} | {_cell(o['name'])} [{o['candidate_id']}] | {o['kind']} | "
-                     f"{o['score']:.3f} | {o['distance_km']:.1f} | {_short(why_text(o['explanation'], with_note=True), 200)} |")
-    return lines + [""]
+                     f"{o['score']:.3f} | {o['distance_km']:.1f} | "
+                     f"{_short(why_text(o['explanation'], with_note=True), 200)} |")
+    return [*lines, ""]
 
 
 def write_digests(out_dir: str | Path, cases: Iterable[dict[str, Any]], matches: pd.DataFrame, *,
@@ -68,12 +69,13 @@ def write_digests(out_dir: str | Path, cases: Iterable[dict[str, Any]], matches:
             by_pole.setdefault(pole, []).append(c)
     groups = dict(tuple(matches.groupby("siren", sort=False))) if len(matches) else {}
     paths = []
-    for pole, items in sorted(by_pole.items()):
+    for pole, cases_of_pole in sorted(by_pole.items()):
         title = pole_names.get(pole, "cases outside every pole's territory" if pole == UNASSIGNED else pole)
         lines = [f"# {title} — new cases on {day}", "",
-                 f"{len(items)} new case(s) in collective procedure, newest judgment first.", ""]
-        items = sorted(items, key=lambda c: (c.get("judgment_date") or c.get("procedure_date") or ""), reverse=True)
-        for c in items:
+                 f"{len(cases_of_pole)} new case(s) in collective procedure, newest judgment first.", ""]
+        newest_first = sorted(cases_of_pole, key=lambda c: (c.get("judgment_date") or c.get("procedure_date") or ""),
+                              reverse=True)
+        for c in newest_first:
             lines += _case(c, groups.get(c["siren"], pd.DataFrame()), top)
         path = out_dir / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', pole)}.md"
         path.write_text("\n".join(lines), encoding="utf-8")

@@ -103,7 +103,7 @@ def units_profile(units: pd.DataFrame) -> pd.DataFrame:
     df = units.drop_duplicates("siren", keep="last").set_index("siren")
     codes = df["naf"].map(naf.normalize)
     rev2 = df["naf_nomenclature"].isin(["", "NAFRev2"])
-    ok = codes.map(lambda c: naf.is_subclass(c)) & rev2
+    ok = codes.map(naf.is_subclass) & rev2
     out = pd.DataFrame(index=df.index)
     out["naf"] = codes.where(ok, None)
     out["headcount_band"] = df["headcount_band"].where(df["headcount_band"].isin(list(HEADCOUNT_BANDS)), None)

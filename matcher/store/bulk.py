@@ -100,7 +100,8 @@ def read_frame(engine: Engine, table: sa.Table, where: Iterable[Any] = ()) -> An
         cur = c.exec_driver_sql(str(compiled))
         data = cur.fetchall()
         names = [d[0] for d in cur.cursor.description] if cur.cursor is not None else list(cur.keys())
-    frame = pd.DataFrame.from_records(data, columns=names) if data else pd.DataFrame(columns=[col.name for col in table.c])
+    frame = (pd.DataFrame.from_records(data, columns=names) if data
+             else pd.DataFrame(columns=[col.name for col in table.c]))
     for col in table.c:
         if isinstance(col.type, (sa.JSON, postgresql.JSONB)) and len(frame):
             values = frame[col.name].tolist()

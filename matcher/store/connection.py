@@ -44,7 +44,8 @@ def connect(url: str, *, create: bool = True) -> Engine:
         raise StoreUnavailable(f"database URL {url!r} is not understood; {EXPECTED}") from None
     shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() not in SUPPORTED:
-        raise StoreUnavailable(f"database URL {shown}: {parsed.get_backend_name()} is not a supported store; {EXPECTED}")
+        raise StoreUnavailable(f"database URL {shown}: {parsed.get_backend_name()} is not a supported store; "
+                               f"{EXPECTED}")
     path = sqlite_path(url)
     if path is not None:
         if path.is_dir():

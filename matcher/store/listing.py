@@ -39,8 +39,8 @@ def company_page(db: Engine, *, confidential_poles: Collection[str] | None, keep
         while len(out) <= limit:
             page = [*where, c.siren > cursor] if cursor else where
             rows = conn.execute(sa.select(companies).where(*page).order_by(c.siren).limit(chunk)).mappings().all()
-            for r in rows:
-                r = dict(r)
+            for found in rows:
+                r = dict(found)
                 cursor = r["siren"]
                 if keep(r):
                     out.append(r)

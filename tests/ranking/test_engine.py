@@ -80,7 +80,7 @@ def test_explanations_add_up_to_scores_and_use_documented_weights(loaded):
         assert 0 <= o.score <= 1
         assert explained_score(o.explanation) == pytest.approx(o.score, abs=1e-4)
         weights = EMPLOYEE_WEIGHTS if o.kind == "employees" else CANDIDATE_WEIGHTS
-        assert set(k for k in o.explanation if k != "notes") == set(weights)
+        assert {k for k in o.explanation if k != "notes"} == set(weights)
         for feature, contribution in o.explanation.items():
             if feature != "notes":
                 assert 0 <= contribution <= weights[feature] + 1e-9

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-from matcher.cli.options import command, dumps, in_range, parse_kinds, scheduler, workers
+from matcher.cli.options import command, dumps, in_range, open_output, parse_kinds, scheduler, workers
 from matcher.contract.specs import OPTION_KINDS
 from matcher.errors import NotFound, UsageError
 
@@ -64,8 +65,8 @@ def run(args, ctx) -> int:
     # the table shows the first exclusions only: only those need measuring
     result = engine.match(rows[0], top=args.top, kinds=kinds, explain_exclusions=args.explain_exclusions,
                           exclusions_limit=TABLE_EXCLUSIONS if fmt == "table" else None)
-    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
-    try:
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open_output(args.out)) if args.out else sys.stdout
         if fmt == "json":
             print(dumps(result.payload(explain=args.explain_exclusions)), file=out)
         elif fmt == "csv":
@@ -75,7 +76,4 @@ def run(args, ctx) -> int:
         else:
             from matcher.cli.render import print_table
             print_table(rows[0], result, out, exclusions=TABLE_EXCLUSIONS if args.explain_exclusions else 0)
-    finally:
-        if args.out:
-            out.close()
     return 0

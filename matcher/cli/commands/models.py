@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from matcher.cli.options import command, dumps
 from matcher.errors import ModelRefused, UsageError
 
@@ -55,7 +57,7 @@ def run_models(args, ctx) -> int:
 
 
 def _num(value) -> str:
-    return "n/a" if value is None or value != value else f"{value:.4f}"
+    return "n/a" if value is None or math.isnan(value) else f"{value:.4f}"
 
 
 def run_evaluate(args, ctx) -> int:

@@ -12,7 +12,8 @@ def register(sub) -> None:
     p = command(sub, "train", help="train a ranker on the stored outcomes and compare it on held-out companies")
     p.add_argument("--promote", action="store_true",
                    help="promote the new model if it beats the current one on held-out NDCG@10")
-    p.add_argument("--force", action="store_true", help="promote the new model even if it does not beat the current one")
+    p.add_argument("--force", action="store_true",
+                   help="promote the new model even if it does not beat the current one")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the sampling and the trees (default 0)")
     p.add_argument("--test-size", type=float, default=0.25, help="share of companies held out (default 0.25)")
     p.add_argument("--unlabelled-ratio", type=float, default=UNLABELLED_RATIO,
