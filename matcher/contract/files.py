@@ -1,7 +1,11 @@
-"""Reading contract files: CSV (``,`` or ``;`` detected), JSON arrays, JSON Lines.
+"""Reading contract files: CSV (``,`` or ``;`` detected), JSON arrays, JSON Lines, Parquet.
 
-Each record keeps its position in the file (``line``: the physical line for CSV and JSON Lines,
-the element number for a JSON array) so a rejected row can be found again.
+Each record keeps its position in the file (``__line__``: the physical line for CSV and JSON
+Lines, the element number for a JSON array) so a rejected row can be found again. A record that
+cannot be read (a CSV row with more or fewer cells than the header, a JSON Lines line that is not
+an object) comes back with an ``__error__`` reason instead of stopping the file. What makes a
+whole file unreadable (missing, a folder, not UTF-8, not CSV/JSON, a column given twice) is an
+:class:`~matcher.errors.InputFileError` naming the file, the line and what to do.
 """
 
 from __future__ import annotations
@@ -9,22 +13,55 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from matcher.errors import InputFileError
 
+STDIN = "-"
 
-def detect_format(path: Path, head: str) -> str:
-    suffix = path.suffix.lower()
+
+def read_records(path: str | Path) -> pd.DataFrame:
+    """All records of a file (``-``: standard input) as a frame of raw cells, with ``__line__``."""
+    name, data = read_bytes(path)
+    fmt = detect_format(name, data[:4096])
+    if fmt == "parquet":
+        return _read_parquet(name, data)
+    text = decode_utf8(name, data)
+    if fmt == "json":
+        return _read_json(name, text)
+    if fmt == "jsonl":
+        return _read_jsonl(text)
+    return _read_csv(name, text)
+
+
+def read_bytes(path: str | Path) -> tuple[str, bytes]:
+    """(a name to show, the file's bytes); ``-`` reads standard input."""
+    if str(path) == STDIN:
+        return "standard input", sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"input file {p} does not exist", field="file", value=str(p))
+    if p.is_dir():
+        raise InputFileError(f"input file {p} is a folder; give a file", field="file", value=str(p))
+    try:
+        return str(p), p.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"input file {p} cannot be read: {exc.strerror or exc}", field="file",
+                             value=str(p)) from None
+
+
+def detect_format(name: str, head: bytes) -> str:
+    suffix = Path(name).suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix == ".json":
         return "json"
-    if suffix == ".parquet":
+    if suffix == ".parquet" or head[:4] == b"PAR1":
         return "parquet"
-    stripped = head.lstrip()
+    stripped = head.decode("utf-8-sig", errors="replace").lstrip()
     if stripped.startswith("["):
         return "json"
     if stripped.startswith("{"):
@@ -33,36 +70,54 @@ def detect_format(path: Path, head: str) -> str:
     return "csv"
 
 
-def read_records(path: str | Path) -> pd.DataFrame:
-    """All records of a file as a frame of raw cells, with a ``__line__`` column.
-
-    JSON Lines records that are not valid JSON come back with a ``__error__`` message.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"input file {path} does not exist")
-    with open(path, "rb") as fh:
-        head = fh.read(4096).decode("utf-8-sig", errors="replace")
-    fmt = detect_format(path, head)
-    if fmt == "csv":
-        return _read_csv(path, head)
-    if fmt == "parquet":
-        df = pd.read_parquet(path)
-        df.insert(0, "__line__", range(1, len(df) + 1))
-        return df
-    text = path.read_text(encoding="utf-8-sig")
-    if fmt == "json":
+def decode_utf8(name: str, data: bytes) -> str:
+    """The text of a UTF-8 file (a byte-order mark is dropped); a file in another encoding is
+    refused with the line of its first byte that is not UTF-8 and what to do."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-        if isinstance(data, dict) and isinstance(data.get("results"), list):
-            data = data["results"]
-        if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
-            raise InputFileError(f"{path}: expected a JSON array of objects, one per record")
-        df = pd.DataFrame.from_records(data)
-        df.insert(0, "__line__", range(1, len(df) + 1))
-        return df
+            data.decode("cp1252")
+            guess = ("it looks like Windows-1252 (what Excel writes on French Windows): save it as "
+                     "\"CSV UTF-8\" and import again")
+        except UnicodeDecodeError:
+            guess = "save it as UTF-8 and import again"
+        raise InputFileError(f"{name} is not UTF-8 (line {line}, byte {data[exc.start]:#04x}); {guess}",
+                             field="file", value=name) from None
+
+
+def sniff_separator(head: str) -> str:
+    """``;`` or ``,``: whichever the header line holds more of (French spreadsheets write ``;``)."""
+    first = head.splitlines()[0] if head else ""
+    return ";" if first.count(";") > first.count(",") else ","
+
+
+def _read_parquet(name: str, data: bytes) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:
+        raise InputFileError(f"{name} cannot be read as Parquet ({type(exc).__name__}: {exc})") from None
+    df.insert(0, "__line__", range(1, len(df) + 1))
+    return df
+
+
+def _read_json(name: str, text: str) -> pd.DataFrame:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        data = data["results"]  # an API response: {"total_count": …, "results": [...]}
+    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
+        raise InputFileError(f"{name}: expected a JSON array of objects, one per record "
+                             "(or an API response {\"results\": [...]})")
+    df = pd.DataFrame.from_records(data) if data else pd.DataFrame()
+    df.insert(0, "__line__", range(1, len(df) + 1))
+    return df
+
+
+def _read_jsonl(text: str) -> pd.DataFrame:
     rows, errors = [], []
     for n, line in enumerate(io.StringIO(text), start=1):
         if not line.strip():
@@ -82,53 +137,100 @@ def read_records(path: str | Path) -> pd.DataFrame:
     return df.sort_values("__line__", kind="stable").reset_index(drop=True)
 
 
-def sniff_separator(head: str) -> str:
-    """``;`` or ``,``: whichever the header line holds more of (French spreadsheets write ``;``)."""
-    first = head.splitlines()[0] if head else ""
-    return ";" if first.count(";") > first.count(",") else ","
-
-
-def _read_csv(path: Path, head: str) -> pd.DataFrame:
-    sep = sniff_separator(head)
-    try:
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         skipinitialspace=False, on_bad_lines="error")
-    except pd.errors.EmptyDataError as exc:
-        raise InputFileError(f"{path} is empty: expected a header row then one row per record") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path} cannot be read as CSV with separator {sep!r}: {exc}") from exc
-    df.columns = [c.strip() for c in df.columns]
-    lines = _csv_line_numbers(path, sep, len(df))
-    df.insert(0, "__line__", lines)
+def _read_csv(name: str, text: str) -> pd.DataFrame:
+    if not text.strip():
+        raise InputFileError(f"{name} is empty: expected a header row then one row per record")
+    sep = sniff_separator(text[:4096])
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep))
+    header = [c.strip() for c in header]
+    seen: dict[str, int] = {}
+    for i, col in enumerate(header, start=1):
+        if col in seen:
+            raise InputFileError(f"{name}: column {col!r} appears twice in the header (columns {seen[col]} and "
+                                 f"{i}); keep one", field=col, value=col)
+        seen[col] = i
+    try:  # the fast path: pandas' C parser, when every row has as many cells as the header
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, on_bad_lines="error")
+    except pd.errors.ParserError:
+        return _read_csv_row_by_row(text, sep, header)
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{name} is empty: expected a header row then one row per record") from None
+    df.columns = header
+    short = df.isna().any(axis=1).to_numpy()  # a missing trailing cell: the row has too few cells
+    if short.any():
+        return _read_csv_row_by_row(text, sep, header)
+    df.insert(0, "__line__", _csv_line_numbers(text, sep, len(df)))
     return df
 
 
-def _csv_line_numbers(path: Path, sep: str, n: int) -> list[int]:
+def _read_csv_row_by_row(text: str, sep: str, header: list[str]) -> pd.DataFrame:
+    """The slow path for a file with ragged rows: every well-formed row kept, every other one
+    reported with its line (an unquoted separator inside a value shifts only that row)."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    next(reader, None)
+    good, lines, bad = [], [], []
+    previous = reader.line_num
+    for row in reader:
+        start, previous = previous + 1, reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) == len(header):
+            good.append(row)
+            lines.append(start)
+        else:
+            bad.append({"__line__": start, "__raw__": sep.join(row),
+                        "__error__": f"line {start} has {len(row)} cells where the header has {len(header)}: a "
+                                     f"value holding a '{sep}' must be quoted"})
+    df = pd.DataFrame(good, columns=header, dtype=object)
+    df.insert(0, "__line__", lines)
+    if bad:
+        df = pd.concat([df, pd.DataFrame(bad)], ignore_index=True)
+        df = df.sort_values("__line__", kind="stable").reset_index(drop=True)
+    return df
+
+
+def _csv_line_numbers(text: str, sep: str, n: int) -> list[int]:
     """Physical line where each record starts (quoted cells may span lines)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if data.count(b'"') == 0:  # fast path: one record per line, blank lines skipped by pandas
+    if '"' not in text:  # fast path: one record per line, blank lines skipped by pandas
         out, line = [], 1
-        for raw in data.split(b"\n")[1:]:
+        for raw in text.split("\n")[1:]:
             line += 1
-            if raw.strip(b"\r"):
+            if raw.strip("\r").strip():
                 out.append(line)
         return out[:n] if len(out) >= n else out + list(range(line + 1, line + 1 + n - len(out)))
     out = []
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=sep)
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
     next(reader, None)
+    previous = reader.line_num
     for row in reader:
-        if row:
-            out.append(reader.line_num - _rows_span(row) + 1)
+        start, previous = previous + 1, reader.line_num
+        if row and not (len(row) == 1 and not row[0].strip()):
+            out.append(start)
     return (out + [0] * n)[:n]
 
 
-def _rows_span(row: list[str]) -> int:
-    return 1 + sum(cell.count("\n") for cell in row)
+def check_writable(path: str | Path, *, option: str) -> Path:
+    """An output path that can be written (its folder exists and accepts files), or
+    :class:`~matcher.errors.OutputNotWritable` naming the option; checked before work is stored."""
+    from matcher.errors import OutputNotWritable
+    p = Path(path)
+    if p.is_dir():
+        raise OutputNotWritable(f"{option} {p} is a folder; give a file path", field=option, value=str(p))
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.exists():
+        raise OutputNotWritable(f"{option} {p}: the folder {folder} does not exist", field=option, value=str(p))
+    existed = p.exists()
+    try:
+        with open(p, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            p.unlink()
+    except OSError as exc:
+        raise OutputNotWritable(f"{option} {p} cannot be written: {exc.strerror or exc}", field=option,
+                                value=str(p)) from None
+    return p
 
 
 def write_rejects(path: str | Path, rejects: pd.DataFrame) -> None:
     """Rejected rows: ``line``, ``reason``, then the original columns."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rejects.to_csv(path, index=False)
+    rejects.to_csv(Path(path), index=False)

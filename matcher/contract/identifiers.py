@@ -65,3 +65,23 @@ def is_departement(code: str) -> bool:
     if code.isdigit() and len(code) == 2:
         return 1 <= int(code) <= 95 and code != "20"
     return code.isdigit() and len(code) == 3 and 971 <= int(code) <= 976
+
+
+def normalize_departement(code: str) -> str:
+    """``2a`` -> ``2A``; ``1`` .. ``9`` -> ``01`` .. ``09`` (a leading zero lost by a spreadsheet)."""
+    code = code.strip().upper()
+    return code.zfill(2) if code.isdigit() and len(code) == 1 else code
+
+
+_COMMUNE = re.compile(r"\d{5}|2[AB]\d{3}")
+
+
+def normalize_commune(code: str) -> str:
+    """``2a004`` -> ``2A004``; ``1004`` -> ``01004`` (a leading zero lost by a spreadsheet)."""
+    code = code.strip().upper()
+    return code.zfill(5) if code.isdigit() and len(code) == 4 else code
+
+
+def is_commune(code: str) -> bool:
+    """An INSEE commune code: 5 digits, or 2A/2B and 3 digits for Corsica."""
+    return bool(_COMMUNE.fullmatch(code))

@@ -20,9 +20,10 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from matcher import store
-from matcher.contract.files import read_records, write_rejects
+from matcher.contract.files import STDIN, check_writable, read_records, write_rejects
 from matcher.contract.specs import EMPLOYEES, SPECS, Spec
 from matcher.contract.validate import Validator
+from matcher.errors import InputFileError
 from matcher.reference.communes import Communes
 from matcher.store import records
 
@@ -131,10 +132,28 @@ def store_frame(engine: Engine, kind: str, clean: pd.DataFrame, conn=None) -> in
 def import_file(engine: Engine, kind: str, path: str | Path, *, rejects_path: str | Path | None = None,
                 communes: Communes | None = None) -> ImportReport:
     """Import one contract file into the store; bad rows go to the rejects file."""
-    path = Path(path)
+    rejects_path = check_writable(rejects_path or _default_rejects(Path(path)), option="--rejects")
     raw = read_records(path)
-    return import_frame(engine, kind, raw, rejects_path=rejects_path or _default_rejects(path),
-                        communes=communes)
+    check_columns(kind, raw, name=str(path))
+    return import_frame(engine, kind, raw, rejects_path=rejects_path, communes=communes)
+
+
+def check_columns(kind: str, raw: pd.DataFrame, *, name: str) -> None:
+    """A file whose header lacks a required column (or every column of a one-of group) is
+    refused as a whole, listing the columns it has, rather than rejecting every row."""
+    if not len(raw):
+        return
+    spec = _spec(kind)
+    found = [c for c in raw.columns if c not in INTERNAL]
+    missing = [c for c in spec.required if c not in raw.columns]
+    missing += ["/".join(g) for g in spec.one_of if not any(c in raw.columns for c in g)]
+    if spec.location and not any(c in raw.columns for c in ("lat", "commune", "postal_code")):
+        missing.append("lat+lon/commune/postal_code")
+    if missing:
+        raise InputFileError(f"{name} is not a {spec.name} file: it has no column {', '.join(missing)} "
+                             f"(it has {', '.join(map(str, found[:15])) or 'no column'}"
+                             f"{', …' if len(found) > 15 else ''}); see docs/contract.md §1",
+                             field="file", value=name)
 
 
 def import_frame(engine: Engine, kind: str, raw: pd.DataFrame, *, rejects_path: str | Path | None = None,
@@ -167,6 +186,8 @@ def _spec(kind: str) -> Spec:
 
 
 def _default_rejects(path: Path) -> Path:
+    if str(path) == STDIN:
+        return Path("stdin.rejects.csv")
     return path.with_name(path.name + ".rejects.csv")
 
 

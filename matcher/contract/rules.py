@@ -8,6 +8,7 @@ million rows validate in seconds; ``map_distinct`` computes per distinct value w
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -15,7 +16,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from matcher.contract.identifiers import clean_siren, is_departement, luhn_valid
+from matcher.contract.identifiers import (
+    clean_siren,
+    is_commune,
+    is_departement,
+    luhn_valid,
+    normalize_commune,
+    normalize_departement,
+)
 from matcher.reference import naf
 
 Messages = str | pd.Series | Callable[[], Any]
@@ -158,14 +166,28 @@ class TextList(Rule):
 
 @dataclass(frozen=True)
 class Departements(Rule):
-    """list of département codes (44, 2A, 974)"""
+    """list of département codes (44, 2A, 974); 1..9 read as 01..09 (a spreadsheet drops the zero)"""
 
     many: ClassVar[bool] = True
 
     def check(self, col, s, fail):
-        items = TextList().check(col, s, fail)
+        items = TextList().check(col, s, fail).map(lambda xs: [normalize_departement(x) for x in xs])
         bad = items.map(lambda xs: ", ".join(x for x in xs if not is_departement(x)))
         fail(bad != "", lambda: col + " has " + bad + ", which are not département codes (01..95, 2A, 2B, 971..976)")
+        return items
+
+
+@dataclass(frozen=True)
+class CommuneList(Rule):
+    """list of INSEE commune codes (5 characters, 2A/2B for Corsica; 4 digits read with their lost zero)"""
+
+    many: ClassVar[bool] = True
+
+    def check(self, col, s, fail):
+        items = TextList().check(col, s, fail).map(lambda xs: [normalize_commune(x) for x in xs])
+        bad = items.map(lambda xs: ", ".join(x for x in xs if not is_commune(x)))
+        fail(bad != "", lambda: col + " has " + bad + ", which are not INSEE commune codes (5 characters, "
+             "2A/2B for Corsica)")
         return items
 
 
@@ -192,29 +214,38 @@ class SirenList(Rule):
 
 @dataclass(frozen=True)
 class Number(Rule):
-    """a number (``,`` or ``.`` as decimal mark)"""
+    """a finite number (``,`` or ``.`` as decimal mark), within the rule's range"""
 
     integer: bool = False
     minimum: float | None = None
     strict_min: bool = False
+    maximum: float | None = None
 
     def describe(self) -> str:
         what = "a whole number" if self.integer else "a number"
         if self.minimum is not None:
             what += (" > " if self.strict_min else " ≥ ") + f"{self.minimum:g}"
+        if self.maximum is not None:
+            what += f" and ≤ {self.maximum:,.0f}".replace(",", " ")
         return what
 
     def check(self, col, s, fail):
         num = pd.to_numeric(s.str.replace(",", ".", regex=False).str.replace("[\\s\u00a0]", "", regex=True),
-                            errors="coerce")
+                            errors="coerce").astype(float)
         fail((s != "") & num.isna(), lambda: col + " " + s + " is not a number")
+        infinite = num.notna() & ~np.isfinite(num.fillna(0.0))
+        fail(infinite, lambda: col + " " + s + " is not a finite number")
+        num = num.where(~infinite)
         if self.integer:
             fail(num.notna() & (num != num.round()), lambda: col + " " + s + " is not a whole number")
         if self.minimum is not None:
             low = (num <= self.minimum) if self.strict_min else (num < self.minimum)
             fail(num.notna() & low, lambda: col + " " + s + (" must be > " if self.strict_min else " must be ≥ ")
                  + f"{self.minimum:g}")
-        return num.astype(float).where(num.notna(), None)
+        if self.maximum is not None:
+            fail(num.notna() & (num > self.maximum),
+                 lambda: col + " " + s + f" is out of range: at most {self.maximum:,.0f}".replace(",", " "))
+        return num.where(num.notna(), None)
 
 
 @dataclass(frozen=True)
@@ -267,13 +298,23 @@ class LegalForm(Rule):
 
 @dataclass(frozen=True)
 class IsoDate(Rule):
-    """an ISO date (YYYY-MM-DD)"""
+    """an ISO date (YYYY-MM-DD) from 1950, at most ``future_days`` after today"""
+
+    future_days: int = 0
+
+    def describe(self) -> str:
+        later = f", at most {self.future_days} days after today" if self.future_days else ", not after today"
+        return f"an ISO date (YYYY-MM-DD) from 1950-01-01{later}"
 
     def check(self, col, s, fail):
         shape = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
         d = pd.to_datetime(s.where(shape, None), format="%Y-%m-%d", errors="coerce")
         fail((s != "") & d.isna(), lambda: col + " " + s + " is not an ISO date (YYYY-MM-DD)")
-        return s.where(d.notna(), None)
+        latest = pd.Timestamp(dt.date.today() + dt.timedelta(days=self.future_days + 1))
+        out_of_range = d.notna() & ((d < pd.Timestamp("1950-01-01")) | (d >= latest))
+        fail(out_of_range, lambda: col + " " + s + " is out of range: expected a date from 1950-01-01 to "
+             + (latest - pd.Timedelta(days=1)).date().isoformat())
+        return s.where(d.notna() & ~out_of_range, None)
 
 
 @dataclass(frozen=True)

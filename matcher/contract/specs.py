@@ -15,6 +15,7 @@ from matcher.contract.rules import (
     Bool,
     CandidateId,
     Choice,
+    CommuneList,
     Departements,
     IsoDate,
     LegalForm,
@@ -48,6 +49,14 @@ SCOP_LEGAL_FORMS = ("5458", "5558", "5658")  # SIRENE categorieJuridique of a SC
 DEFAULT_RADIUS_KM = {"company": 50.0, "pole_member": 80.0, "cooperative": 120.0, "repreneur": 150.0,
                      "employee_group": 30.0}
 LOCATION_COLUMNS = ("lat", "lon", "commune", "postal_code")
+# Ranges that catch absurd values (a headcount of 1e12, a radius of 100,000 km) while admitting
+# every real firm: the largest French employers count a few hundred thousand employees.
+MAX_HEADCOUNT = 1_000_000
+MAX_EUROS = 1e12
+MAX_RADIUS_KM = 2_000.0  # France métropolitaine is about 1,000 km across
+HEADCOUNT = Number(integer=True, minimum=0, maximum=MAX_HEADCOUNT)
+EUROS = Number(minimum=0, maximum=MAX_EUROS)
+RADIUS = Number(minimum=0, strict_min=True, maximum=MAX_RADIUS_KM)
 
 
 @dataclass(frozen=True)
@@ -73,9 +82,9 @@ COMPANY = Spec(
     one_of=(("naf", "activity"),),
     rules={
         "siren": Siren(), "name": Text(), "naf": NafCode(), "activity": Text(), **_PLACE,
-        "headcount": Number(integer=True, minimum=0), "headcount_band": Band(),
-        "revenue_eur": Number(minimum=0), "procedure": Choice(PROCEDURES), "procedure_date": IsoDate(),
-        "offer_deadline": IsoDate(), "pole": Text(), "confidential": Bool(), "ess": Bool(),
+        "headcount": HEADCOUNT, "headcount_band": Band(),
+        "revenue_eur": EUROS, "procedure": Choice(PROCEDURES), "procedure_date": IsoDate(future_days=1),
+        "offer_deadline": IsoDate(future_days=730), "pole": Text(), "confidential": Bool(), "ess": Bool(),
         "legal_form": LegalForm(), "description": Text(),
     },
 )
@@ -84,22 +93,21 @@ CANDIDATE = Spec(
     rules={
         "candidate_id": CandidateId(), "kind": Choice(CANDIDATE_KINDS), "name": Text(), "naf": NafCode(),
         "sought_naf": NafList(prefixes=True), "sought_activity": Text(), "experience_naf": NafList(),
-        **_PLACE, "radius_km": Number(minimum=0, strict_min=True), "headcount": Number(integer=True, minimum=0),
-        "revenue_eur": Number(minimum=0), "budget_eur": Number(minimum=0),
-        "max_target_headcount": Number(integer=True, minimum=0), "legal_form": LegalForm(), "ess": Bool(),
+        **_PLACE, "radius_km": RADIUS, "headcount": HEADCOUNT,
+        "revenue_eur": EUROS, "budget_eur": EUROS, "max_target_headcount": HEADCOUNT, "legal_form": LegalForm(),
+        "ess": Bool(),
         "esus": Bool(), "pole": TextList(), "partners": SirenList(), "trains_apprentices": Bool(),
     },
 )
 OUTCOME = Spec(
     name="outcome", key=("siren", "candidate_id", "outcome", "date"), required=("siren", "candidate_id", "outcome"),
     rules={"siren": Siren(), "candidate_id": OutcomeCandidate(), "outcome": Choice(OUTCOMES),
-           "date": IsoDate(), "advisor": Text(), "note": Text()},
+           "date": IsoDate(future_days=1), "advisor": Text(), "note": Text()},
 )
 POLE = Spec(
     name="pole", key=("pole_id",), required=("pole_id", "name"), one_of=(("departements", "communes", "lat"),),
-    rules={"pole_id": Text(), "name": Text(), "departements": Departements(), "communes": TextList(),
-           "lat": Number(), "lon": Number(), "radius_km": Number(minimum=0, strict_min=True),
-           "cooperative_support": Bool()},
+    rules={"pole_id": Text(), "name": Text(), "departements": Departements(), "communes": CommuneList(),
+           "lat": Number(), "lon": Number(), "radius_km": RADIUS, "cooperative_support": Bool()},
 )
 SPECS = {"companies": COMPANY, "candidates": CANDIDATE, "outcomes": OUTCOME, "poles": POLE}
 

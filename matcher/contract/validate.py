@@ -107,6 +107,12 @@ class Validator:
         if self.spec is POLE:
             half = (text["lat"] != "") & (text["radius_km"] == "")
             fail(half, "a circle territory needs lat, lon and radius_km")
+            lat = pd.to_numeric(out["lat"], errors="coerce")
+            lon = pd.to_numeric(out["lon"], errors="coerce")
+            given = lat.notna() & lon.notna()
+            outside = given & ~in_territory(lat.fillna(0), lon.fillna(0))
+            fail(outside, lambda: "lat/lon " + text["lat"] + "," + text["lon"]
+                 + " is outside France métropolitaine and the DOM (lat 41.2..51.2, lon -5.3..9.7, or a DOM)")
 
 
 def _as_object(values: pd.Series) -> pd.Series:
