@@ -38,7 +38,7 @@ def run_serve(args, ctx) -> int:
     in_range("--port", args.port, 1, 65535)
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers} must be at least 1")
-    ctx.db()  # fail here, with a clear message, if the store cannot be opened
+    ctx.db(create=False)  # fail here, with a clear message, if the store cannot be opened
     try:
         check_free(args.host, args.port)
     except OSError as exc:

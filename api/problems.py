@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher.errors import RepriseError
+from matcher.store.connection import unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -121,6 +122,10 @@ async def _on_reprise(request: Request, exc: RepriseError) -> JSONResponse:
 
 
 async def _on_error(request: Request, exc: Exception) -> JSONResponse:
+    known = unavailable(exc)
+    if known is not None:
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, known)
+        return problem_response(503, str(known), instance=request.url.path, type_="store-unavailable")
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal error; the server log has the details", instance=request.url.path)
 

@@ -6,6 +6,8 @@ other's rows.
 
 from __future__ import annotations
 
+import gzip
+import importlib.resources
 import os
 import uuid
 from pathlib import Path
@@ -15,17 +17,16 @@ import sqlalchemy as sa
 
 from matcher import store
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = os.environ.get("REPRISE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
     not PG_URL, reason="REPRISE_TEST_POSTGRES_URL is not set"))]
 
 
-def shared_path(*parts: str) -> Path:
-    """A file of ../shared (reference data); tests needing it skip loudly when it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
+def fixture_path(*parts: str) -> Path:
+    """A file shipped with the tests (tests/fixtures, sources in its README)."""
+    path = FIXTURES.joinpath(*parts)
+    assert path.exists(), f"{path} is missing from the repository"
     return path
 
 
@@ -65,9 +66,13 @@ def db(db_url):
     engine.dispose()
 
 
-@pytest.fixture
-def communes_path() -> Path:
-    return shared_path("data", "communes.csv")
+@pytest.fixture(scope="session")
+def communes_path(tmp_path_factory) -> Path:
+    """The shipped communes table as a plain CSV file, as a user would give REPRISE_COMMUNES."""
+    path = tmp_path_factory.mktemp("communes") / "communes.csv"
+    with importlib.resources.files("reprise_data").joinpath("communes.csv.gz").open("rb") as fh:
+        path.write_bytes(gzip.decompress(fh.read()))
+    return path
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -30,11 +30,12 @@ class Context:
         self.settings = self.settings.model_copy(update={"database_url": url})
         self._db = None
 
-    def db(self):
-        """The store, opened (and its tables created) on first use."""
+    def db(self, *, create: bool = True):
+        """The store, opened (and its tables created) on first use. With ``create=False`` a
+        SQLite file that does not exist is an error, not a new empty store."""
         if self._db is None:
             from matcher import store
-            self._db = store.connect(self.db_url)
+            self._db = store.connect(self.db_url, create=create)
         return self._db
 
     def communes(self):

@@ -17,11 +17,14 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from matcher import __version__
 from matcher.cli.commands import registered_commands
 from matcher.cli.context import Context
 from matcher.cli.options import db_option
 from matcher.errors import RepriseError
+from matcher.store.connection import unavailable
 
 EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 70, 130
 
@@ -51,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, ctx) or 0)
     except RepriseError as exc:
         print(f"reprise: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        known = unavailable(exc)
+        if known is None:
+            return _internal_error(exc, debug=args.debug)
+        print(f"reprise: error: {known}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0

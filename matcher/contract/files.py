@@ -231,6 +231,23 @@ def check_writable(path: str | Path, *, option: str) -> Path:
     return p
 
 
+def check_folder(path: str | Path, *, option: str) -> Path:
+    """An output folder that exists (or can be made) and accepts files."""
+    from matcher.errors import OutputNotWritable
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputNotWritable(f"{option} {p} is a file, not a folder", field=option, value=str(p))
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".reprise-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputNotWritable(f"{option} {p} cannot be written: {exc.strerror or exc}", field=option,
+                                value=str(p)) from None
+    return p
+
+
 def write_rejects(path: str | Path, rejects: pd.DataFrame) -> None:
     """Rejected rows: ``line``, ``reason``, then the original columns."""
     rejects.to_csv(Path(path), index=False)

@@ -10,23 +10,25 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from matcher.contract.codes import (
+    CandidateId,
+    CommuneList,
+    Departements,
+    NafCode,
+    NafList,
+    OutcomeCandidate,
+    Siren,
+    SirenList,
+)
 from matcher.contract.rules import (
     Band,
     Bool,
-    CandidateId,
     Choice,
-    CommuneList,
-    Departements,
     IsoDate,
     LegalForm,
-    NafCode,
-    NafList,
     Number,
-    OutcomeCandidate,
     Place,
     Rule,
-    Siren,
-    SirenList,
     Text,
     TextList,
 )

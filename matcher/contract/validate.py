@@ -146,7 +146,7 @@ def to_text(col: pd.Series) -> pd.Series:
     elif pd.api.types.is_integer_dtype(col.dtype):
         text = col.astype(ARROW_STR)
     elif pd.api.types.is_float_dtype(col.dtype):
-        whole = col.notna() & (col == col.round())
+        whole = col.notna() & np.isfinite(col.fillna(0.0)) & (col == col.round())
         text = col.astype(ARROW_STR)
         text[whole] = col[whole].astype("int64").astype(ARROW_STR)
     elif col.dtype == object:

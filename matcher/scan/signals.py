@@ -22,6 +22,7 @@ import pandas as pd
 
 from matcher.contract.files import read_records
 from matcher.contract.identifiers import luhn_valid
+from matcher.errors import InputFileError
 from matcher.reference.text import fold
 from matcher.scan.judgments import (
     ACTIONABLE,
@@ -173,9 +174,21 @@ def read_signal(record: dict, *, _decoded: dict | None = None, _valid: set[str] 
     }
 
 
+BODACC_FIELDS = ("jugement", "familleavis", "listepersonnes", "registre", "commercant", "publicationavis")
+
+
 def read_signals(path: str | Path) -> pd.DataFrame:
-    """Every announcement of a BODACC file as a signal row, in file order."""
+    """Every announcement of a BODACC file as a signal row, in file order.
+
+    A file whose records carry none of the dataset's fields (a companies CSV given by mistake)
+    is refused as a whole rather than stored as one ``other`` signal per row.
+    """
     raw = read_records(path)
+    fields = [c for c in raw.columns if not str(c).startswith("__")]
+    if len(raw) and not any(f in fields for f in BODACC_FIELDS):
+        raise InputFileError(f"{path} is not a BODACC annonces-commerciales export: its records have none of the "
+                             f"fields {', '.join(BODACC_FIELDS)} (they have {', '.join(map(str, fields[:12]))}"
+                             f"{', …' if len(fields) > 12 else ''}); see docs/scan.md", field="file", value=str(path))
     raw = raw.astype(object).where(raw.notna(), None)
     decoded = [_decode(r) for r in raw.to_dict("records")]
     valid = _luhn_set([s for d in decoded for s in d["nine"]])

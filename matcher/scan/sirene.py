@@ -103,7 +103,7 @@ def units_profile(units: pd.DataFrame) -> pd.DataFrame:
     df = units.drop_duplicates("siren", keep="last").set_index("siren")
     codes = df["naf"].map(naf.normalize)
     rev2 = df["naf_nomenclature"].isin(["", "NAFRev2"])
-    ok = codes.map(naf.is_subclass) & rev2
+    ok = codes.map(naf.is_subclass).to_numpy(dtype=bool) & rev2.to_numpy(dtype=bool)
     out = pd.DataFrame(index=df.index)
     out["naf"] = codes.where(ok, None)
     out["headcount_band"] = df["headcount_band"].where(df["headcount_band"].isin(list(HEADCOUNT_BANDS)), None)

@@ -30,6 +30,8 @@ def sqlite_path(url: str) -> Path | None:
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
+    if parsed.database.startswith("file:"):  # a SQLite URI (mode=ro…): sqlite3 reads it itself
+        return None
     return Path(parsed.database)
 
 
@@ -73,6 +75,24 @@ def connect(url: str, *, create: bool = True) -> Engine:
         engine.dispose()
         raise StoreUnavailable(f"cannot open the store at {shown}: {str(exc.orig).strip()}") from None
     return engine
+
+
+_UNAVAILABLE = ("readonly database", "read-only", "unable to open database", "database is locked",
+                "disk i/o error", "database or disk is full", "connection refused", "could not connect",
+                "connection to server", "server closed the connection", "no such host", "timeout expired")
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """The store error a user can act on (read-only file, full disk, server down), as a
+    :class:`StoreUnavailable`; None for anything else (a bug is reported as one)."""
+    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return None
+    detail = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+    if not any(word in detail.lower() for word in _UNAVAILABLE):
+        return None
+    hint = (" (the store is read-only: give a store you may write to with --db)"
+            if "readonly" in detail.lower() or "read-only" in detail.lower() else "")
+    return StoreUnavailable(f"the store cannot be used: {detail[:300]}{hint}")
 
 
 def now() -> dt.datetime:

@@ -228,6 +228,9 @@ def test_unknown_or_malformed_model_ids_are_refused(demo, tmp_path, capsys):
 def test_train_without_outcomes_says_what_to_do(sqlite_url, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("REPRISE_MODELS_DIR", str(tmp_path / "models"))
     code, _, err = run(capsys, "--db", sqlite_url, "train")
+    assert code == 2 and "there is no store at" in err
+    store.connect(sqlite_url).dispose()
+    code, _, err = run(capsys, "--db", sqlite_url, "train")
     assert code == 2 and "reprise import outcomes" in err
 
 

@@ -13,7 +13,7 @@ from matcher.ranking.batch import match_all
 from matcher.ranking.engine import Engine
 from matcher.scan.daily import scan_file
 from matcher.store.records import company_rows
-from tests.conftest import shared_path
+from tests.conftest import fixture_path
 
 distributed = pytest.importorskip("distributed")
 
@@ -94,10 +94,10 @@ def test_cli_match_all_on_dask_writes_the_local_file(populated, cluster, tmp_pat
 
 
 def test_scan_on_dask_ranks_like_local(populated, cluster, tmp_path):
-    from matcher.reference.communes import Communes
+    from matcher.reference.communes import shipped as shipped_communes
 
-    communes = Communes.from_file(shared_path("data", "communes.csv"))
-    path = shared_path("data", "bodacc", "pcl_2008_sample.jsonl")
+    communes = shipped_communes()
+    path = fixture_path("bodacc", "pcl_2008_sample.jsonl")
     clean = store.connect(f"sqlite:///{tmp_path / 'local.db'}")
     local = scan_file(clean, path, communes=communes, top=5)
     db = store.connect(f"sqlite:///{tmp_path / 'dask.db'}")
@@ -108,9 +108,9 @@ def test_scan_on_dask_ranks_like_local(populated, cluster, tmp_path):
     db.dispose()
 
 
-def test_unreachable_scheduler_is_a_usage_error(sqlite_url, monkeypatch, capsys):
-    monkeypatch.setenv("REPRISE_COMMUNES", str(shared_path("data", "communes.csv")))
-    path = shared_path("data", "bodacc", "pcl_2008_sample.jsonl")
+def test_unreachable_scheduler_is_a_usage_error(sqlite_url, monkeypatch, capsys, communes_path):
+    monkeypatch.setenv("REPRISE_COMMUNES", str(communes_path))
+    path = fixture_path("bodacc", "pcl_2008_sample.jsonl")
     assert main(["--db", sqlite_url, "scan", str(path), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
 

@@ -9,13 +9,13 @@ import pytest
 
 from matcher import store
 from matcher.cli.main import main
-from matcher.reference.communes import Communes
+from matcher.reference.communes import shipped as shipped_communes
 from matcher.scan.daily import scan_file
 from matcher.scan.signals import SIGNAL_COLUMNS
-from tests.conftest import shared_path, write
+from tests.conftest import fixture_path, write
 
-SAMPLE_2008 = ("data", "bodacc", "pcl_2008_sample.jsonl")
-SAMPLE_2026 = ("data", "bodacc", "api_procedures_collectives_2026.json")
+SAMPLE_2008 = ("bodacc", "pcl_2008_sample.jsonl")
+SAMPLE_2026 = ("bodacc", "api_procedures_collectives_2026.json")
 ACTIONABLE_2008 = ["443353214", "450189337", "453752099", "487436479", "491969176"]
 CANDIDATES = """candidate_id,kind,name,naf,lat,lon,radius_km,headcount,budget_eur
 732829304,company,COUVERTURE PICARDE,43.91B,49.85,3.29,60,25,400000
@@ -29,8 +29,8 @@ P-GIRONDE,Pôle Gironde,33
 
 
 @pytest.fixture
-def communes(monkeypatch):
-    path = shared_path("data", "communes.csv")
+def communes(monkeypatch, communes_path):
+    path = communes_path
     monkeypatch.setenv("REPRISE_COMMUNES", str(path))
     return path
 
@@ -51,7 +51,7 @@ def test_scan_stores_ranks_once_and_a_rerun_creates_nothing(db_url, communes, tm
     write(tmp_path, "cands.csv", CANDIDATES)
     assert main(["--db", db_url, "import", "candidates", str(tmp_path / "cands.csv")]) == 0
     sig, mat = tmp_path / "signals.csv", tmp_path / "matches.csv"
-    assert scan(db_url, shared_path(*SAMPLE_2008), "--signals-out", sig, "--matches-out", mat) == 0
+    assert scan(db_url, fixture_path(*SAMPLE_2008), "--signals-out", sig, "--matches-out", mat) == 0
     out = capsys.readouterr().out
     assert "read 24" in out and "actionable 5" in out and "rejected 8" in out and "new signals 24" in out
     assert "opening_liquidation 7" in out and "claims 6" in out
@@ -76,7 +76,7 @@ def test_scan_stores_ranks_once_and_a_rerun_creates_nothing(db_url, communes, tm
     assert sorted(stored_matches["siren"].unique()) == ACTIONABLE_2008
 
     # the same file again: nothing new, nothing re-ranked, the same signals written
-    assert scan(db_url, shared_path(*SAMPLE_2008), "--signals-out", tmp_path / "s2.csv",
+    assert scan(db_url, fixture_path(*SAMPLE_2008), "--signals-out", tmp_path / "s2.csv",
                 "--matches-out", tmp_path / "m2.csv") == 0
     out = capsys.readouterr().out
     assert "new signals 0" in out and "new companies 0 (0 updated)" in out and "ranked 0 companies" in out
@@ -87,7 +87,7 @@ def test_scan_stores_ranks_once_and_a_rerun_creates_nothing(db_url, communes, tm
 
 
 def test_overlapping_file_only_adds_what_is_new(sqlite_url, communes, tmp_path, capsys):
-    lines = shared_path(*SAMPLE_2008).read_text(encoding="utf-8").splitlines()
+    lines = fixture_path(*SAMPLE_2008).read_text(encoding="utf-8").splitlines()
     first = write(tmp_path, "a.jsonl", "\n".join(lines[:14]))
     second = write(tmp_path, "b.jsonl", "\n".join(lines[8:]))
     assert scan(sqlite_url, first, "--matches-out", tmp_path / "m1.csv") == 0
@@ -118,8 +118,8 @@ def _stop_after(stage: str, calls: int):
 
 @pytest.mark.parametrize("stage", ["storing", "ranking"])
 def test_a_scan_stopped_halfway_is_consistent_and_a_rerun_completes_it(db_url, tmp_path, stage):
-    communes = Communes.from_file(shared_path("data", "communes.csv"))
-    path = shared_path(*SAMPLE_2008)
+    communes = shipped_communes()
+    path = fixture_path(*SAMPLE_2008)
     db = store.connect(db_url)
     with pytest.raises(Interrupted):
         scan_file(db, path, communes=communes, chunk=10, rank_chunk=2, progress=_stop_after(stage, 1))
@@ -147,21 +147,21 @@ def test_a_scan_stopped_halfway_is_consistent_and_a_rerun_completes_it(db_url, t
     clean.dispose()
 
 
-def test_the_shipped_communes_place_every_record_and_a_partial_table_is_completed_later(
+def test_the_shipped_communes_place_every_record_and_a_partial_table_is_completed_later(communes_path,
         sqlite_url, tmp_path, monkeypatch, capsys):
     # a communes file without the Aisne: its announcements are kept with a reason, retried later
-    full = pd.read_csv(shared_path("data", "communes.csv"), dtype=str, keep_default_na=False)
+    full = pd.read_csv(communes_path, dtype=str, keep_default_na=False)
     partial = write(tmp_path, "communes.csv", full[full["insee_dep"] != "02"].to_csv(index=False))
     monkeypatch.setenv("REPRISE_COMMUNES", str(partial))
     sig = tmp_path / "signals.csv"
-    assert scan(sqlite_url, shared_path(*SAMPLE_2008), "--signals-out", sig) == 0
+    assert scan(sqlite_url, fixture_path(*SAMPLE_2008), "--signals-out", sig) == 0
     signals = pd.read_csv(sig, dtype=str, keep_default_na=False).set_index("record_id")
     assert len(signals) == 24
     assert signals.loc["A200800100611", "reason"] == "postal code 02110 is not in the communes file"
     assert signals.loc["A200800100611", "actionable"] == "False"
     capsys.readouterr()
     monkeypatch.delenv("REPRISE_COMMUNES")  # the table shipped with Reprise
-    assert scan(sqlite_url, shared_path(*SAMPLE_2008), "--signals-out", sig) == 0
+    assert scan(sqlite_url, fixture_path(*SAMPLE_2008), "--signals-out", sig) == 0
     out = capsys.readouterr().out
     assert "new signals 0" in out and "rejected 8" in out
     assert pd.read_csv(sig, dtype=str, keep_default_na=False).set_index("record_id").loc["A200800100611", "reason"] == ""
@@ -179,7 +179,7 @@ def test_sirene_gives_sector_and_place(sqlite_url, tmp_path, monkeypatch, capsys
                    "coordonneeLambertOrdonneeEtablissement\n"
                    "802649921,00010,true,A,13260,13022,904000.5,6237000.2\n")
     sig = tmp_path / "signals.csv"
-    assert scan(sqlite_url, shared_path(*SAMPLE_2026), "--sirene-unites", units,
+    assert scan(sqlite_url, fixture_path(*SAMPLE_2026), "--sirene-unites", units,
                 "--sirene-etablissements", estabs, "--signals-out", sig) == 0
     company = table(sqlite_url, store.companies).set_index("siren").loc["802649921"]
     assert (company["naf"], company["headcount_band"], company["legal_form"], company["ess"]) == \
@@ -201,7 +201,7 @@ def test_digest_per_pole_and_updates_of_known_companies(sqlite_url, communes, tm
           "453752099,A S Construction,41.20A,06110,none,2008-01-05,,\n")
     for kind in ("poles", "candidates", "companies"):
         assert main(["--db", sqlite_url, "import", kind, str(tmp_path / f"{kind}.csv")]) == 0
-    assert scan(sqlite_url, shared_path(*SAMPLE_2008), "--digest-dir", tmp_path / "digest") == 0
+    assert scan(sqlite_url, fixture_path(*SAMPLE_2008), "--digest-dir", tmp_path / "digest") == 0
     companies = table(sqlite_url, store.companies).set_index("siren")
     home = companies.loc["491969176"]  # imported by the pole: name, pole and source kept
     assert (home["name"], home["pole"], home["source"]) == ("Home Prestations (suivi pôle)", "P-AISNE", "import")
@@ -220,7 +220,7 @@ def test_digest_per_pole_and_updates_of_known_companies(sqlite_url, communes, tm
 
 
 def test_offer_deadline_reaches_company_and_digest(sqlite_url, communes, tmp_path):
-    record = json.loads(shared_path(*SAMPLE_2026).read_text(encoding="utf-8"))["results"][2]
+    record = json.loads(fixture_path(*SAMPLE_2026).read_text(encoding="utf-8"))["results"][2]
     jug = json.loads(record["jugement"])
     jug["complementJugement"] += " Les offres de reprise doivent être déposées avant le 1er octobre 2026."
     record["jugement"] = json.dumps(jug, ensure_ascii=False)
@@ -233,7 +233,7 @@ def test_offer_deadline_reaches_company_and_digest(sqlite_url, communes, tmp_pat
 def test_bad_input_is_a_usage_error(sqlite_url, tmp_path, capsys):
     assert scan(sqlite_url, tmp_path / "missing.json") == 2
     assert "does not exist" in capsys.readouterr().err
-    assert scan(sqlite_url, shared_path(*SAMPLE_2026), "--engine", "dask") == 2
+    assert scan(sqlite_url, fixture_path(*SAMPLE_2026), "--engine", "dask") == 2
     assert "--scheduler" in capsys.readouterr().err
 
 
@@ -243,7 +243,7 @@ def test_local_worker_processes_rank_like_one(tmp_path):
 
     nums = pd.Series([f"{i:09d}" for i in range(812000000, 812001000)])
     sirens = list(nums[luhn_valid(nums)][:80])
-    template = json.loads(shared_path(*SAMPLE_2026).read_text(encoding="utf-8"))["results"][2]
+    template = json.loads(fixture_path(*SAMPLE_2026).read_text(encoding="utf-8"))["results"][2]
     records = []
     for i, siren in enumerate(sirens):
         person = {"typePersonne": "pm", "denomination": f"SOCIETE {i}",
@@ -255,7 +255,7 @@ def test_local_worker_processes_rank_like_one(tmp_path):
     cands = write(tmp_path, "candidates.csv", "candidate_id,kind,name,naf,lat,lon\n" + "\n".join(
         f"P-{i},repreneur,Person {i},{['16.23Z', '10.71C', '43.91B', '56.10A'][i % 4]},"
         f"{47.1 + (i % 7) * 0.03},{-1.7 + (i % 5) * 0.05}" for i in range(60)))
-    communes = Communes.from_file(shared_path("data", "communes.csv"))
+    communes = shipped_communes()
     results = []
     for workers in (1, 2):
         url = f"sqlite:///{tmp_path / f'w{workers}.db'}"

@@ -11,7 +11,7 @@ import pytest
 from matcher.scan import judgments
 from matcher.scan.judgments import CATEGORIES, classify, offer_deadline, parse_date
 from matcher.scan.signals import read_signals
-from tests.conftest import shared_path, write
+from tests.conftest import fixture_path, write
 
 PP = "natural person without a SIREN"
 NO_SIREN = "no SIREN in registre or listepersonnes"
@@ -53,7 +53,7 @@ EXPECTED_2008 = [
 @pytest.mark.parametrize("name, expected", [("api_procedures_collectives_2026.json", EXPECTED_2026),
                                             ("pcl_2008_sample.jsonl", EXPECTED_2008)])
 def test_every_sample_record_is_classified_or_reported(name, expected):
-    df = read_signals(shared_path("data", "bodacc", name))
+    df = read_signals(fixture_path("bodacc", name))
     got = [(r.record_id, r.category, r.siren, r.reason) for r in df.itertuples()]
     assert [g[:3] for g in got] == [e[:3] for e in expected]
     for (rid, _, _, reason), (_, _, _, fragment) in zip(got, expected):
@@ -62,7 +62,7 @@ def test_every_sample_record_is_classified_or_reported(name, expected):
 
 
 def test_sample_fields_dates_names_and_procedures():
-    df = read_signals(shared_path("data", "bodacc", "pcl_2008_sample.jsonl")).set_index("record_id")
+    df = read_signals(fixture_path("bodacc", "pcl_2008_sample.jsonl")).set_index("record_id")
     assert df.loc["A200800100605", "judgment_date"] == "2007-12-21"  # "21\xa0décembre\xa02007"
     assert df.loc["A200800100605", "publication_date"] == "2008-01-16"
     assert df.loc["A200800100620", "name"] == "A S CONSTRUCTION & RENOVATION"  # &amp; unescaped
@@ -73,18 +73,18 @@ def test_sample_fields_dates_names_and_procedures():
     assert df.loc["A200800100617", "procedure"] is None  # claims leave the procedure unchanged
     assert df.loc["A200800100617", "procedure_hint"] == "redressement"
     assert df.loc["A200800100914", "postal_code"] == "01600"
-    api = read_signals(shared_path("data", "bodacc", "api_procedures_collectives_2026.json")).set_index("record_id")
+    api = read_signals(fixture_path("bodacc", "api_procedures_collectives_2026.json")).set_index("record_id")
     assert api.loc["A202601651905", "judgment_date"] == "2026-08-17"
     assert api.loc["A202601651809", "activity"].startswith("activité de transactions immobilières")
 
 
 def _api_records() -> list[dict]:
-    return json.loads(shared_path("data", "bodacc", "api_procedures_collectives_2026.json").read_text())["results"]
+    return json.loads(fixture_path("bodacc", "api_procedures_collectives_2026.json").read_text())["results"]
 
 
 def test_csv_export_json_array_and_decoded_objects_read_alike(tmp_path):
     records = _api_records()
-    reference = read_signals(shared_path("data", "bodacc", "api_procedures_collectives_2026.json"))
+    reference = read_signals(fixture_path("bodacc", "api_procedures_collectives_2026.json"))
     # the dataset's ; CSV export: registre comma-joined, nested fields as JSON text
     csv_rows = [{k: (",".join(v) if isinstance(v, list) else ("" if v is None else v)) for k, v in r.items()}
                 for r in records]

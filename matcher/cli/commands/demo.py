@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from matcher.cli.options import command
+from matcher.errors import UsageError
 
 DEMO_DIR = "reprise-demo"
 
@@ -19,18 +20,30 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
+    from matcher import store
     from matcher.cli.render import print_table
     from matcher.contract.imports import import_file
     from matcher.demo import generate
     from matcher.ranking.batch import match_all, to_csv
-    from matcher.store.records import company_rows
+    from matcher.store.records import company_rows, count
 
     out_dir = Path(args.dir)
-    if getattr(args, "db", None) is None and "database_url" not in ctx.settings.model_fields_set:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--dir {out_dir} is a file; give a folder for the demo's files")
+    own_store = getattr(args, "db", None) is None and "database_url" not in ctx.settings.model_fields_set
+    if own_store:  # never mix demo data into ./reprise.db; a second run starts afresh
         out_dir.mkdir(parents=True, exist_ok=True)
-        ctx.use_store(f"sqlite:///{out_dir / 'reprise.db'}")  # never mix demo data into ./reprise.db
-    files = generate(out_dir, seed=args.seed)
+        for leftover in ("reprise.db", "reprise.db-wal", "reprise.db-shm"):
+            (out_dir / leftover).unlink(missing_ok=True)
+        ctx.use_store(f"sqlite:///{out_dir / 'reprise.db'}")
     db = ctx.db()
+    if not own_store:
+        held = {t.name: count(db, t) for t in (store.companies, store.candidates)}
+        if any(held.values()):
+            raise UsageError(f"the store {ctx.db_url} already holds {held['companies']} companies and "
+                             f"{held['candidates']} candidates; the demo fills an empty store: leave out --db "
+                             f"(it then uses {out_dir / 'reprise.db'}) or name a new one")
+    files = generate(out_dir, seed=args.seed)
     for kind in ("poles", "companies", "candidates", "outcomes"):
         report = import_file(db, kind, files[kind], rejects_path=out_dir / f"{kind}.rejects.csv")
         ctx.print(report.summary())

@@ -6,6 +6,7 @@ import contextlib
 import sys
 
 from matcher.cli.options import command, dumps, in_range, open_output, parse_kinds, scheduler, workers
+from matcher.contract.files import check_writable
 from matcher.contract.specs import OPTION_KINDS
 from matcher.errors import NotFound, UsageError
 
@@ -41,9 +42,12 @@ def run(args, ctx) -> int:
     if args.all == bool(args.siren):
         raise UsageError("give either a SIREN or --all")
     address = scheduler(args.engine, args.scheduler)
+    ctx.db(create=False)  # ranking needs stored companies: a missing store is an error, not a new one
     if args.all:
         if not args.out:
             raise UsageError("--all needs --out FILE.csv (or --out - for standard output)")
+        if args.out != "-":
+            check_writable(args.out, option="--out")
         n_workers = workers(args.workers)
         engine = ctx.engine()
         companies = company_rows(ctx.db())
@@ -57,6 +61,8 @@ def run(args, ctx) -> int:
             ctx.print(f"ranked {len(companies)} companies, {len(df)} options -> {args.out}")
         return 0
     siren = clean_siren(pd.Series([args.siren], dtype=object)).iloc[0]
+    if args.out:
+        check_writable(args.out, option="--out")
     rows = company_rows(ctx.db(), [siren])
     if not rows:
         raise NotFound(f"siren {args.siren} is not a stored company; import it with `reprise import companies`")

@@ -61,12 +61,14 @@ def _num(value) -> str:
 
 
 def run_evaluate(args, ctx) -> int:
+    from matcher.contract.files import check_folder
     from matcher.learning.evaluate import report
     from matcher.learning.measures import metrics_table
 
     if args.repeats < 1:
         raise UsageError(f"--repeats {args.repeats} must be at least 1")
-    path, metrics = report(ctx.db(), ctx.registry(), args.out, model_id=args.model, repeats=args.repeats)
+    check_folder(args.out, option="--out")
+    path, metrics = report(ctx.db(create=False), ctx.registry(), args.out, model_id=args.model, repeats=args.repeats)
     ctx.print(metrics_table(metrics))
     ctx.print(f"report -> {path}")
     return 0

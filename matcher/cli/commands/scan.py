@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from matcher.cli.options import command, in_range, scheduler, workers
+from matcher.contract.files import check_folder, check_writable
 from matcher.errors import InputFileError
 
 
@@ -36,6 +37,11 @@ def run(args, ctx) -> int:
     in_range("--top", args.top, 1, 1000)
     address = scheduler(args.engine, args.scheduler)
     n_workers = workers(args.workers)
+    for option, path in (("--signals-out", args.signals_out), ("--matches-out", args.matches_out)):
+        if path:
+            check_writable(path, option=option)
+    if args.digest_dir:
+        check_folder(args.digest_dir, option="--digest-dir")
     for opt in ("sirene_unites", "sirene_etablissements"):
         path = getattr(args, opt)
         if path and not Path(path).is_file():
@@ -54,7 +60,7 @@ def run(args, ctx) -> int:
                               day=store.now().date().isoformat())
         ctx.print(f"digests: {len(paths)} file(s) in {args.digest_dir}")
     ctx.print(report.summary())
-    needs = report.signals["reason"].str.contains("REPRISE_COMMUNES", regex=False).sum()
+    needs = report.signals["reason"].astype(str).str.contains("REPRISE_COMMUNES", regex=False).sum()
     if needs:
         print(f"reprise: {needs} announcements give only a postal code and no communes file is configured: "
               "set REPRISE_COMMUNES and scan again (stored signals with a reason are retried)", file=sys.stderr)

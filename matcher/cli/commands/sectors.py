@@ -18,9 +18,10 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
-    from matcher.contract.files import read_records
+    from matcher.contract.files import check_writable, read_records
     from matcher.reference.sectors import infer_table
     in_range("--top", args.top, 1, 10)
+    check_writable(args.out, option="--out")
     df = read_records(args.input).drop(columns="__line__")
     out = infer_table(df, text_column=args.text_column, id_column=args.id_column, top=args.top)
     out.to_csv(args.out, index=False)

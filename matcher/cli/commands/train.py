@@ -41,6 +41,7 @@ def run(args, ctx) -> int:
                          f"{args.unlabelled_weight} within 0 to 1")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads {args.threads} must be at least 1")
+    ctx.db(create=False)
     registry = ctx.registry()
     current = registry.current_scorer()
     result = train(Engine.from_store(ctx.db()), ctx.db(), current=current, seed=args.seed,
