@@ -32,10 +32,10 @@ other key they do not exist (404). Errors are RFC 9457 problem details
 (`application/problem+json`).
 """
 TAGS = [
-    {"name": "companies", "description": "companies in difficulty (CONTRACT §1.1)"},
-    {"name": "candidates", "description": "takeover candidates (CONTRACT §1.2)"},
-    {"name": "matches", "description": "ranked options with explanations (CONTRACT §2)"},
-    {"name": "outcomes", "description": "what happened with an option (CONTRACT §1.3)"},
+    {"name": "companies", "description": "companies in difficulty (docs/contract.md §1.1)"},
+    {"name": "candidates", "description": "takeover candidates (docs/contract.md §1.2)"},
+    {"name": "matches", "description": "ranked options with explanations (docs/contract.md §2)"},
+    {"name": "outcomes", "description": "what happened with an option (docs/contract.md §1.3)"},
     {"name": "model", "description": "the ranker in use"},
     {"name": "admin", "description": "API keys and the audit log (admin keys)"},
     {"name": "health", "description": "liveness and readiness, no key needed"},

@@ -180,7 +180,7 @@ class BulkReport(BaseModel):
 
 
 class MatchOption(BaseModel):
-    """One row of CONTRACT §2."""
+    """One row of docs/contract.md §2."""
 
     siren: str
     rank: int

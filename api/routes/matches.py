@@ -27,7 +27,7 @@ EXPLAIN = Query(False, description="also list the candidates considered and excl
 
 
 def payload(result: MatchResult, *, explain: bool, max_exclusions: int) -> dict[str, Any]:
-    """The CLI's JSON layout: options as CONTRACT §2 rows, exclusion counts, optional exclusions."""
+    """The CLI's JSON layout: options as docs/contract.md §2 rows, exclusion counts, optional exclusions."""
     out: dict[str, Any] = {"siren": result.siren, "model": result.model_id, "notes": result.notes,
                            "options": [o.as_dict() for o in result.options],
                            "excluded_counts": result.excluded_counts}

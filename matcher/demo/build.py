@@ -1,7 +1,7 @@
 """A deterministic demo territory in the contract's file formats, and fast benchmark generators.
 
 :func:`generate` writes ``poles.csv``, ``companies.csv``, ``candidates.csv`` and ``outcomes.csv``
-(CONTRACT §1.1-1.4) for Loire-Atlantique, Maine-et-Loire and Vendée with three PTCE (the tables
+(docs/contract.md §1.1-1.4) for Loire-Atlantique, Maine-et-Loire and Vendée with three PTCE (the tables
 are in :mod:`matcher.demo.territory`; the advisor history and the hidden utility it is drawn
 from in :mod:`matcher.demo.outcomes`). Every row has ``lat``/``lon`` (no communes file needed)
 and also its ``commune`` and ``postal_code``. About 10% of companies have no ``naf``, only an

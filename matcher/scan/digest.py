@@ -1,7 +1,7 @@
 """The morning digest: one Markdown file per pole with its new cases and their top options.
 
 A case belongs to its ``pole`` when set, else to every pole whose territory contains it
-(CONTRACT.md §1.4), else to ``unassigned``. Every stored pole gets a file, saying so when it has
+(docs/contract.md §1.4), else to ``unassigned``. Every stored pole gets a file, saying so when it has
 no new case, so a scheduler can tell "nothing today" from "the job did not run".
 """
 

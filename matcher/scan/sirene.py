@@ -1,4 +1,4 @@
-"""SIRENE stock extracts -> what the scan needs about a company (CONTRACT.md §4 enrichment).
+"""SIRENE stock extracts -> what the scan needs about a company (docs/contract.md §4 enrichment).
 
 Reads INSEE's ``StockUniteLegale`` and ``StockEtablissement`` files (CSV with a header row, or
 Parquet) **by column name, never by position** (older files lack some columns), reading only the
