@@ -1,15 +1,20 @@
-"""Shared fixtures: a store on SQLite and, when REPRISE_TEST_POSTGRES_URL is set, on PostgreSQL.
+"""Shared fixtures: a store on SQLite and on PostgreSQL.
 
-Each PostgreSQL test gets its own schema (dropped afterwards) so test runs never see each
-other's rows.
+PostgreSQL: the server named by ``REPRISE_TEST_POSTGRES_URL`` (as CI sets it), else a throwaway
+server started by pytest-postgresql when PostgreSQL is installed (``pg_ctl``; PostgreSQL refuses
+to run as root), else those tests are skipped with one line saying how to run them. Each
+PostgreSQL test gets its own schema (dropped afterwards) so test runs never see each other's rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib.resources
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +24,9 @@ from matcher import store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = os.environ.get("REPRISE_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not PG_URL, reason="REPRISE_TEST_POSTGRES_URL is not set"))]
+BACKENDS = ["sqlite", "postgresql"]
+HOW_TO_RUN_PG = ("PostgreSQL tests skipped: set REPRISE_TEST_POSTGRES_URL=postgresql+psycopg://user@host/db, "
+                 "or install PostgreSQL (pg_ctl) and run the tests as a user other than root")
 
 
 def fixture_path(*parts: str) -> Path:
@@ -35,20 +41,41 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'reprise.db'}"
 
 
-@pytest.fixture
-def pg_url():
-    """A PostgreSQL URL whose search_path is a fresh schema; dropped after the test."""
-    if not PG_URL:
-        pytest.skip("REPRISE_TEST_POSTGRES_URL is not set")
+@pytest.fixture(scope="session")
+def pg_server(request) -> str:
+    """The URL of a PostgreSQL server for the tests (see the module's docstring)."""
+    if PG_URL:
+        return PG_URL
+    if not shutil.which("pg_ctl") or (hasattr(os, "geteuid") and os.geteuid() == 0):
+        pytest.skip(HOW_TO_RUN_PG)
+    try:
+        proc = request.getfixturevalue("postgresql_proc")  # pytest-postgresql: a throwaway server
+    except Exception as exc:
+        pytest.skip(f"{HOW_TO_RUN_PG} ({type(exc).__name__}: {exc})")
+    return f"postgresql+psycopg://{proc.user}@{proc.host}:{proc.port}/postgres"
+
+
+@contextlib.contextmanager
+def pg_schema(base: str) -> Iterator[str]:
+    """A URL on ``base`` whose search_path is a fresh schema, dropped afterwards."""
     schema = "t_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(PG_URL)
+    admin = sa.create_engine(base)
     with admin.begin() as c:
         c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as c:
-        c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as c:
+            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A PostgreSQL URL whose search_path is a fresh schema; dropped after the test."""
+    with pg_schema(pg_server) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

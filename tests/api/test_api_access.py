@@ -6,7 +6,7 @@ territory contains it when that is empty) and to nobody else; to them it does no
 
 from __future__ import annotations
 
-import uuid
+import contextlib
 
 import pandas as pd
 import pytest
@@ -18,7 +18,7 @@ from api.security import create_key
 from matcher import store
 from matcher.contract.imports import import_frame
 from matcher.settings import Settings
-from tests.conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, pg_schema
 
 POLES = [{"pole_id": "p1", "name": "Estuaire", "departements": "44"},
          {"pole_id": "p2", "name": "Vendée", "departements": "85"}]
@@ -55,15 +55,15 @@ def company_record(name: str) -> dict:
 def world(request, tmp_path_factory):
     """One store and app per backend for the whole matrix; keys per role."""
     tmp = tmp_path_factory.mktemp("access")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'reprise.db'}"
-    else:
-        schema = "t_" + uuid.uuid4().hex[:12]
-        admin_db = sa.create_engine(PG_URL)
-        with admin_db.begin() as c:
-            c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp / 'reprise.db'}"
+        else:
+            url = stack.enter_context(pg_schema(request.getfixturevalue("pg_server")))
+        yield from _world(url, tmp)
+
+
+def _world(url, tmp):
     db = store.connect(url)
     import_frame(db, "poles", pd.DataFrame(POLES))
     import_frame(db, "candidates", pd.DataFrame([CANDIDATE]))
@@ -77,10 +77,6 @@ def world(request, tmp_path_factory):
     with client:
         yield client, db, keys, rows
     db.dispose()
-    if schema:
-        with admin_db.begin() as c:
-            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin_db.dispose()
 
 
 @pytest.fixture
