@@ -1,8 +1,14 @@
-"""Who may see and do what.
+"""Who may know what, and who may write what: the two rules every route applies.
 
-A confidential case (prevention procedures by default) is visible only to advisors of its
-poles: its stored ``pole``, or, when that is empty, every pole whose territory contains it.
-To anyone else it does not exist: 404, absent from lists, "not a stored company" for outcomes.
+**Knowing** (``matcher.contract.confidentiality``): a confidential case exists only for the
+advisors of the poles that follow it; to every other key it does not exist — 404 like an absent
+SIREN, absent from lists and counts, never an exclusion reason, never an audit row they can read.
+
+**Writing**: an advisor writes (creates, changes, deletes) the cases of its own poles only: the
+stored case must be followed by one of its poles, and so must the record it writes; a case
+outside its poles is answered like an absent one. Analysts and admins do not write companies.
+Candidates are written by advisors and admins. An outcome is authored by the key that records it
+and is never overwritten by another key. Every write and deletion is audited.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from typing import Any
 
 from api.problems import Problem
 from api.security import Principal
+from matcher.contract.confidentiality import NO_CONFIDENTIAL, Viewer, may_know
 from matcher.reference.territories import Poles
 
-WRITE_ROLES = ("advisor", "admin")        # companies and candidates
+COMPANY_WRITE_ROLES = ("advisor",)         # the cases of its poles
+CANDIDATE_WRITE_ROLES = ("advisor", "admin")
 OUTCOME_ROLES = ("advisor", "analyst")    # record what happened with an option
 ADMIN_ROLES = ("admin",)                  # keys, model reload, audit
 
@@ -24,26 +32,32 @@ def require(principal: Principal, roles: tuple[str, ...], action: str) -> None:
                            f"{' or '.join(roles)}")
 
 
+def viewer_of(principal: Principal) -> Viewer:
+    """What a key may know of confidential cases: an advisor, those of its poles; others, none."""
+    return Viewer(poles=principal.poles) if principal.role == "advisor" else NO_CONFIDENTIAL
+
+
 def company_poles(company: dict[str, Any], poles: Poles) -> set[str]:
     """The poles following a case (``Poles.of_company``)."""
     return set(poles.of_company(company))
 
 
 def can_see(principal: Principal, company: dict[str, Any], poles: Poles) -> bool:
-    if not company.get("confidential"):
-        return True
-    return principal.role == "advisor" and bool(principal.poles & company_poles(company, poles))
+    """Whether the case exists for this key (the one rule for knowing)."""
+    return may_know(viewer_of(principal), company, poles.of_company(company))
 
 
-def write_refusal(principal: Principal, stored: dict[str, Any] | None, new: dict[str, Any] | None,
-                  poles: Poles) -> str:
-    """Why this key may not write (or delete) the company; "" when it may.
+def may_write(principal: Principal, stored: dict[str, Any] | None, new: dict[str, Any] | None,
+              poles: Poles) -> bool:
+    """Whether this advisor may write (``new``) or delete (``new`` None) this case: the stored
+    case, if any, and the new record must both be followed by one of its poles."""
+    if principal.role not in COMPANY_WRITE_ROLES:
+        return False
+    return all(principal.poles & company_poles(row, poles) for row in (stored, new) if row is not None)
 
-    A key acts only on cases it can see, and only creates cases it will be able to see.
-    """
-    if (stored is not None and not can_see(principal, stored, poles)) or \
-            (new is not None and not can_see(principal, new, poles)):
-        siren = (new or stored or {}).get("siren")
-        return (f"siren {siren} cannot be written with this key: confidential cases are written by "
-                "advisors of their pole only")
-    return ""
+
+def outside_poles(siren: str) -> str:
+    """The one answer to a write on a case outside the key's poles, whatever that case is (public
+    or confidential, of another pole or of none): it tells nothing more than that."""
+    return (f"siren {siren} is not a case of your poles: an advisor writes the cases of its own poles only "
+            "(give `pole` as one of your poles, or ask the pole that follows it)")

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine as DbEngine
 
-from api.access import ADMIN_ROLES, OUTCOME_ROLES, WRITE_ROLES, require
+from api.access import ADMIN_ROLES, CANDIDATE_WRITE_ROLES, COMPANY_WRITE_ROLES, OUTCOME_ROLES, require
 from api.live_engine import LiveEngine
 from api.problems import Problem
 from api.security import KeyCache, Principal
@@ -69,8 +69,13 @@ async def get_principal(request: Request,
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def writer(principal: PrincipalDep) -> Principal:
-    require(principal, WRITE_ROLES, "write companies or candidates")
+async def company_writer(principal: PrincipalDep) -> Principal:
+    require(principal, COMPANY_WRITE_ROLES, "write companies (advisors write the cases of their poles)")
+    return principal
+
+
+async def candidate_writer(principal: PrincipalDep) -> Principal:
+    require(principal, CANDIDATE_WRITE_ROLES, "write candidates")
     return principal
 
 
@@ -84,6 +89,7 @@ async def admin(principal: PrincipalDep) -> Principal:
     return principal
 
 
-WriterDep = Annotated[Principal, Depends(writer)]
+CompanyWriterDep = Annotated[Principal, Depends(company_writer)]
+CandidateWriterDep = Annotated[Principal, Depends(candidate_writer)]
 OutcomeDep = Annotated[Principal, Depends(outcome_recorder)]
 AdminDep = Annotated[Principal, Depends(admin)]

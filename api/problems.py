@@ -228,7 +228,7 @@ ERROR_DESCRIPTIONS = {
     401: "missing, unknown or revoked API key",
     403: "this key's role (or poles) may not do this",
     404: "no such record, or one this key may not see",
-    409: "the promoted model could not be loaded; the previous one is still serving",
+    409: "a conflict: another key's outcome, the last admin key, a promoted model that could not be loaded",
     413: "request body over the size limit",
     422: "invalid input: each field at fault, the value received and what is accepted",
     503: "not ready: the store is unreachable or the index is not loaded",

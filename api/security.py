@@ -34,6 +34,11 @@ class Principal:
     role: str
     poles: frozenset[str] = field(default_factory=frozenset)
 
+    @property
+    def author(self) -> str:
+        """How outcomes this principal records are signed."""
+        return f"key:{self.key_id}"
+
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()

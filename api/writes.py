@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine as DbEngine
 
-from api.access import can_see, write_refusal
+from api.access import can_see, may_write, outside_poles
 from api.problems import Problem, field_error
 from api.security import Principal
 from matcher import store
@@ -32,7 +32,11 @@ class Written:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     new: int = 0
-    rejects: list[dict[str, Any]] = field(default_factory=list)  # index, key, reason
+    rejects: list[dict[str, Any]] = field(default_factory=list)  # index, key, reason, forbidden
+
+    def forbidden_keys(self) -> list[str]:
+        """Keys of the records refused for the key's limits (audited as refused writes)."""
+        return [r["key"] for r in self.rejects if r.get("forbidden") and r["key"]]
 
 
 def validate(kind: str, records: list[dict[str, Any]], *, communes: Communes | None, db: DbEngine | None = None,
@@ -62,8 +66,8 @@ def write_records(db: DbEngine, kind: str, records: list[dict[str, Any]], *, pri
     if kind == "companies":
         for i, row in zip(ok, rows):
             row["source"] = "api"
-            reasons[i] = write_refusal(principal, stored.get(row[key]), row, poles)
-            if reasons[i]:
+            if not may_write(principal, stored.get(row[key]), row, poles):
+                reasons[i] = outside_poles(row[key])
                 forbidden.add(i)
     good = [row for i, row in zip(ok, rows) if not reasons[i]]
     store.upsert(db, table, good)

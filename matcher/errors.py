@@ -44,6 +44,12 @@ class NotFound(RepriseError):
     status = 404
 
 
+class Conflict(RepriseError):
+    """The store holds something the request would break (the last admin key, another author's outcome)."""
+
+    status = 409
+
+
 class ModelRefused(RepriseError):
     """A stored model that must not be loaded (checksum or library mismatch, unknown id)."""
 

@@ -12,14 +12,16 @@ from typing import Annotated, Literal
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
-from api.deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
+from api.deps import AuditDep, CandidateWriterDep, CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep
 from api.listing import list_candidates as query_candidates
 from api.params import check_range
 from api.problems import API_ERRORS, Problem, error_responses, invalid
 from api.schemas import CANDIDATE_EXAMPLE, BulkReport, CandidateIn, CandidateOut, CandidatePage
 from api.writes import refusal_problem, write_records
 from matcher.contract.specs import CANDIDATE_KINDS
-from matcher.store.records import erase_candidate, get_candidate
+from matcher.store import audit_log
+from matcher.store.erasure import erase_candidate, pseudonym
+from matcher.store.records import get_candidate
 
 router = APIRouter(prefix="/v1/candidates", tags=["candidates"], responses=API_ERRORS)
 NOT_FOUND = error_responses(404)
@@ -30,13 +32,16 @@ def _clean_id(candidate_id: str) -> str:
     return "".join(candidate_id.split()) if candidate_id.replace(" ", "").isdigit() else candidate_id.strip()
 
 
-async def _write(records: list[dict], principal, db, live, communes):
-    return await run_sync(partial(write_records, db, "candidates", records, principal=principal,
-                                  poles=live.engine.poles, communes=communes))
+async def _write(records: list[dict], principal, db, live, communes, audit):
+    written = await run_sync(partial(write_records, db, "candidates", records, principal=principal,
+                                     poles=live.engine.poles, communes=communes))
+    for row in written.rows:
+        await run_sync(audit.record, principal.key_id, None, audit_log.WRITE_CANDIDATE, row["candidate_id"])
+    return written
 
 
-async def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
-    written = await _write([record], principal, db, live, communes)
+async def _write_one(record: dict, response: Response, principal, db, live, communes, settings, audit) -> dict:
+    written = await _write([record], principal, db, live, communes, audit)
     if written.rejects:
         raise refusal_problem(record, written.rejects[0])
     await live.refreshed(settings.refresh_wait_seconds)
@@ -46,21 +51,21 @@ async def _write_one(record: dict, response: Response, principal, db, live, comm
 
 @router.post("", response_model=CandidateOut, status_code=201,
              responses={200: {"model": CandidateOut, "description": "an existing candidate was updated"}})
-async def create_candidate(body: CandidateIn, response: Response, principal: WriterDep, db: DbDep,
-                           live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
+async def create_candidate(body: CandidateIn, response: Response, principal: CandidateWriterDep, db: DbDep,
+                           live: LiveDep, communes: CommunesDep, settings: SettingsDep, audit: AuditDep) -> dict:
     """Create or update one candidate (upsert by candidate_id), validated as in a file import."""
-    return await _write_one(body.model_dump(), response, principal, db, live, communes, settings)
+    return await _write_one(body.model_dump(), response, principal, db, live, communes, settings, audit)
 
 
 @router.post("/bulk", response_model=BulkReport)
-async def bulk_candidates(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
-                          settings: SettingsDep,
+async def bulk_candidates(principal: CandidateWriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
+                          settings: SettingsDep, audit: AuditDep,
                     body: Annotated[list[CandidateIn], Body(examples=[[CANDIDATE_EXAMPLE]])]) -> dict:
     """Create or update many candidates: good records are stored, each bad one is reported."""
     if len(body) > settings.max_bulk_rows:
         raise invalid("body", len(body), f"{len(body)} records in one request; at most "
                                          f"{settings.max_bulk_rows} are accepted, split the list")
-    written = await _write([r.model_dump() for r in body], principal, db, live, communes)
+    written = await _write([r.model_dump() for r in body], principal, db, live, communes, audit)
     if written.rows:
         await live.refreshed(settings.refresh_wait_seconds)
     return {"read": len(body), "stored": len(written.rows), "new": written.new,
@@ -93,8 +98,9 @@ def get_candidate_route(candidate_id: str, principal: PrincipalDep, db: DbDep) -
 
 @router.put("/{candidate_id}", response_model=CandidateOut, status_code=200,
             responses={201: {"model": CandidateOut, "description": "the candidate was created"}})
-async def put_candidate(candidate_id: str, body: CandidateIn, response: Response, principal: WriterDep,
-                        db: DbDep, live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
+async def put_candidate(candidate_id: str, body: CandidateIn, response: Response, principal: CandidateWriterDep,
+                        db: DbDep, live: LiveDep, communes: CommunesDep, settings: SettingsDep,
+                        audit: AuditDep) -> dict:
     """Replace (or create) the candidate with this id; fields left out become empty."""
     key = _clean_id(candidate_id)
     record = body.model_dump()
@@ -103,14 +109,17 @@ async def put_candidate(candidate_id: str, body: CandidateIn, response: Response
         raise invalid("candidate_id", given, f"candidate_id {given} in the body differs from {key} in "
                                              "the path; leave it out or make them equal")
     record["candidate_id"] = key
-    return await _write_one(record, response, principal, db, live, communes, settings)
+    return await _write_one(record, response, principal, db, live, communes, settings, audit)
 
 
 @router.delete("/{candidate_id}", status_code=204, response_class=Response, responses=NOT_FOUND)
-async def delete_candidate(candidate_id: str, principal: WriterDep, db: DbDep, live: LiveDep,
-                           settings: SettingsDep) -> Response:
-    """Erase the candidate, the outcomes and the stored matches that name it."""
-    if not await run_sync(erase_candidate, db, _clean_id(candidate_id)):
+async def delete_candidate(candidate_id: str, principal: CandidateWriterDep, db: DbDep, live: LiveDep,
+                           settings: SettingsDep, audit: AuditDep) -> Response:
+    """Erase the candidate, the outcomes and the stored matches that name it; its id is
+    pseudonymised in the audit log."""
+    key = _clean_id(candidate_id)
+    if not await run_sync(erase_candidate, db, key):
         raise Problem(404, f"candidate_id {candidate_id} is not a stored candidate")
+    await run_sync(audit.record, principal.key_id, None, audit_log.DELETE_CANDIDATE, pseudonym(db, key))
     await live.refreshed(settings.refresh_wait_seconds)
     return Response(status_code=204)

@@ -8,15 +8,17 @@ from typing import Annotated, Literal
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
-from api.access import can_see
-from api.deps import CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep, WriterDep
+from api.access import can_see, may_write
+from api.deps import AuditDep, CommunesDep, CompanyWriterDep, DbDep, LiveDep, PrincipalDep, SettingsDep
 from api.listing import list_companies as query_companies
 from api.params import check_range, parse_siren
 from api.problems import API_ERRORS, Problem, error_responses, invalid
 from api.schemas import COMPANY_EXAMPLE, BulkReport, CompanyIn, CompanyOut, CompanyPage
 from api.writes import refusal_problem, write_records
 from matcher.contract.specs import PROCEDURES
-from matcher.store.records import erase_company, get_company
+from matcher.store import audit_log
+from matcher.store.erasure import erase_company, pseudonym
+from matcher.store.records import get_company
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=API_ERRORS)
 NOT_FOUND = error_responses(404)
@@ -41,13 +43,23 @@ async def _after_write(live, settings, sirens: list[str]) -> None:
         await live.refreshed(settings.refresh_wait_seconds)
 
 
-async def _write(records: list[dict], principal, db, live, communes):
-    return await run_sync(partial(write_records, db, "companies", records, principal=principal,
-                                  poles=live.engine.poles, communes=communes))
+async def _write(records: list[dict], principal, db, live, communes, audit):
+    written = await run_sync(partial(write_records, db, "companies", records, principal=principal,
+                                     poles=live.engine.poles, communes=communes))
+    for row in written.rows:
+        await run_sync(audit.record, principal.key_id, row["siren"], audit_log.WRITE_COMPANY)
+    for siren in written.forbidden_keys():
+        await run_sync(audit.record, principal.key_id, _as_siren(siren), audit_log.REFUSED_WRITE)
+    return written
 
 
-async def _write_one(record: dict, response: Response, principal, db, live, communes, settings) -> dict:
-    written = await _write([record], principal, db, live, communes)
+def _as_siren(value: str) -> str | None:
+    cleaned = "".join(str(value).split())
+    return cleaned if len(cleaned) == 9 and cleaned.isdigit() else None
+
+
+async def _write_one(record: dict, response: Response, principal, db, live, communes, settings, audit) -> dict:
+    written = await _write([record], principal, db, live, communes, audit)
     if written.rejects:
         raise refusal_problem(record, written.rejects[0])
     await _after_write(live, settings, [written.rows[0]["siren"]])
@@ -57,21 +69,21 @@ async def _write_one(record: dict, response: Response, principal, db, live, comm
 
 @router.post("", response_model=CompanyOut, status_code=201,
              responses={200: {"model": CompanyOut, "description": "an existing company was updated"}})
-async def create_company(body: CompanyIn, response: Response, principal: WriterDep, db: DbDep, live: LiveDep,
-                         communes: CommunesDep, settings: SettingsDep) -> dict:
-    """Create or update one company (upsert by SIREN), validated as in a file import."""
-    return await _write_one(body.model_dump(), response, principal, db, live, communes, settings)
+async def create_company(body: CompanyIn, response: Response, principal: CompanyWriterDep, db: DbDep, live: LiveDep,
+                         communes: CommunesDep, settings: SettingsDep, audit: AuditDep) -> dict:
+    """Create or update one case of your poles (upsert by SIREN), validated as in a file import."""
+    return await _write_one(body.model_dump(), response, principal, db, live, communes, settings, audit)
 
 
 @router.post("/bulk", response_model=BulkReport)
-async def bulk_companies(principal: WriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
-                         settings: SettingsDep,
+async def bulk_companies(principal: CompanyWriterDep, db: DbDep, live: LiveDep, communes: CommunesDep,
+                         settings: SettingsDep, audit: AuditDep,
                    body: Annotated[list[CompanyIn], Body(examples=[[COMPANY_EXAMPLE]])]) -> dict:
     """Create or update many companies: good records are stored, each bad one is reported."""
     if len(body) > settings.max_bulk_rows:
         raise invalid("body", len(body), f"{len(body)} records in one request; at most "
                                          f"{settings.max_bulk_rows} are accepted, split the list")
-    written = await _write([r.model_dump() for r in body], principal, db, live, communes)
+    written = await _write([r.model_dump() for r in body], principal, db, live, communes, audit)
     await _after_write(live, settings, [r["siren"] for r in written.rows])
     return {"read": len(body), "stored": len(written.rows), "new": written.new,
             "rejected": len(written.rejects), "rejects": written.rejects}
@@ -100,8 +112,8 @@ def get_company_route(siren: str, principal: PrincipalDep, db: DbDep, live: Live
 
 @router.put("/{siren}", response_model=CompanyOut, status_code=200,
             responses={201: {"model": CompanyOut, "description": "the company was created"}, **NOT_FOUND})
-async def put_company(siren: str, body: CompanyIn, response: Response, principal: WriterDep, db: DbDep,
-                      live: LiveDep, communes: CommunesDep, settings: SettingsDep) -> dict:
+async def put_company(siren: str, body: CompanyIn, response: Response, principal: CompanyWriterDep, db: DbDep,
+                      live: LiveDep, communes: CommunesDep, settings: SettingsDep, audit: AuditDep) -> dict:
     """Replace (or create) the company with this SIREN; fields left out become empty."""
     key = parse_siren(siren)
     record = body.model_dump()
@@ -109,16 +121,22 @@ async def put_company(siren: str, body: CompanyIn, response: Response, principal
         raise invalid("siren", record["siren"], f"siren {record['siren']} in the body differs from "
                                                 f"{key} in the path; leave it out or make them equal")
     record["siren"] = key
-    return await _write_one(record, response, principal, db, live, communes, settings)
+    return await _write_one(record, response, principal, db, live, communes, settings, audit)
 
 
 @router.delete("/{siren}", status_code=204, response_class=Response, responses=NOT_FOUND)
-async def delete_company(siren: str, principal: WriterDep, db: DbDep, live: LiveDep,
-                         settings: SettingsDep) -> Response:
-    """Erase the company, its recorded outcomes and its stored matches."""
+async def delete_company(siren: str, principal: CompanyWriterDep, db: DbDep, live: LiveDep,
+                         settings: SettingsDep, audit: AuditDep) -> Response:
+    """Erase a case of your poles, its recorded outcomes and its stored matches; its SIREN is
+    pseudonymised in the audit log. Any other SIREN (absent, or a case you do not follow) is
+    answered 404 alike."""
     key = parse_siren(siren)
-    await run_sync(visible_company, db, live, principal, key)
-    if not await run_sync(erase_company, db, key):
-        raise not_found(key)
+    stored = await run_sync(get_company, db, key)
+    poles = live.engine.poles
+    if stored is None or not (can_see(principal, stored, poles) and may_write(principal, stored, None, poles)):
+        await run_sync(audit.record, principal.key_id, key, audit_log.REFUSED_WRITE)
+        raise Problem(404, f"siren {key} is not a stored case of your poles")
+    await run_sync(erase_company, db, key)
+    await run_sync(audit.record, principal.key_id, None, audit_log.DELETE_COMPANY, pseudonym(db, key))
     await _after_write(live, settings, [key])
     return Response(status_code=204)

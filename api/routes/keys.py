@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import AdminDep, DbDep, SettingsDep
+from api.access import can_see
+from api.deps import AdminDep, AuditDep, DbDep, LiveDep, SettingsDep
 from api.params import check_range
 from api.problems import API_ERRORS, Problem, error_responses
 from api.schemas_admin import AuditPage, KeyCreate, KeyCreated, KeyOut
@@ -22,33 +23,37 @@ def get_keys(principal: AdminDep, db: DbDep) -> list[dict]:
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=201)
-def post_key(body: KeyCreate, principal: AdminDep, db: DbDep) -> dict:
+def post_key(body: KeyCreate, principal: AdminDep, db: DbDep, audit: AuditDep) -> dict:
     """Create a key; the response holds the secret key, shown this once."""
     try:
         row, key = create_key(db, role=body.role, poles=body.poles, label=body.label)
     except InvalidRecord as exc:
         raise Problem(422, str(exc), errors=[{"field": "poles", "value": body.poles, "message": str(exc)}]) from exc
+    audit.record(principal.key_id, None, audit_log.CREATE_KEY, row["key_id"])
     return {**row, "key": key}
 
 
-@router.delete("/keys/{key_id}", response_model=KeyOut, responses=error_responses(404))
-def delete_key(key_id: str, request: Request, principal: AdminDep, db: DbDep) -> dict:
-    """Revoke a key: it stops working at once in this server process (in other workers within
-    ``key_cache_seconds``)."""
+@router.delete("/keys/{key_id}", response_model=KeyOut, responses=error_responses(404, 409))
+def delete_key(key_id: str, request: Request, principal: AdminDep, db: DbDep, audit: AuditDep) -> dict:
+    """Revoke a key: it stops working at once, in every worker. The last admin key cannot be revoked."""
     row = revoke_key(db, key_id)
     if row is None:
         raise Problem(404, f"key_id {key_id} is not a key")
     request.app.state.keys.forget(key_id)
+    audit.record(principal.key_id, None, audit_log.REVOKE_KEY, key_id)
     return row
 
 
 @router.get("/audit", response_model=AuditPage)
-def get_audit(principal: AdminDep, db: DbDep, settings: SettingsDep,
+def get_audit(principal: AdminDep, db: DbDep, live: LiveDep, settings: SettingsDep,
               key_id: str | None = None, siren: str | None = None,
-              action: str | None = Query(None, description="read_matches, denied_matches or match_profile"),
+              action: str | None = Query(None, description="one of " + ", ".join(audit_log.ACTIONS)),
               before: int | None = Query(None, ge=1, le=2**31 - 1, description="the `next` of the previous page"),
               limit: int = Query(100, ge=1, description="entries per page, at most max_page_size")) -> dict:
-    """Who read which company's matches, and when; newest first."""
+    """Who read which company's matches, who wrote or deleted what, and when; newest first. Rows
+    about a company this key may not see (or that is not stored) are left out."""
     check_range("limit", limit, 1, settings.max_page_size)
-    items, nxt = audit_log.read_audit(db, key_id=key_id, siren=siren, action=action, before=before, limit=limit)
+    poles = live.engine.poles
+    items, nxt = audit_log.read_audit(db, key_id=key_id, siren=siren, action=action, before=before, limit=limit,
+                                      visible=lambda company: can_see(principal, company, poles))
     return {"items": items, "next": nxt}

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic_core import to_json
 
-from api.access import can_see
+from api.access import can_see, viewer_of
 from api.deps import AuditDep, CommunesDep, LiveDep, PrincipalDep, SettingsDep
 from api.params import check_range, parse_bool, parse_int, parse_kinds, parse_siren
 from api.problems import API_ERRORS, error_responses
@@ -15,7 +15,6 @@ from api.routes.companies import not_found
 from api.schemas import CompanyIn, MatchResponse
 from api.writes import refusal_problem, validate
 from matcher.contract.imports import rows_for_store
-from matcher.ranking.results import MatchResult
 from matcher.store import audit_log
 from matcher.store.records import get_company
 
@@ -24,17 +23,6 @@ TOP = Query(10, ge=1, description="options to return, 1 to max_top (100)")
 KINDS = Query(None, description="comma-separated kinds to keep: company, pole_member, cooperative, "
                                 "repreneur, employee_group, employees")
 EXPLAIN = Query(False, description="also list the candidates considered and excluded, with the reason")
-
-
-def payload(result: MatchResult, *, explain: bool, max_exclusions: int) -> dict[str, Any]:
-    """The CLI's JSON layout: options as docs/contract.md §2 rows, exclusion counts, optional exclusions."""
-    out: dict[str, Any] = {"siren": result.siren, "model": result.model_id, "notes": result.notes,
-                           "options": [o.as_dict() for o in result.options],
-                           "excluded_counts": result.excluded_counts}
-    if explain:
-        out["exclusions"] = result.exclusions[:max_exclusions]
-        out["exclusions_total"] = result.exclusions_total
-    return out
 
 
 # The busiest route reads its query parameters itself (documented below, same checks and
@@ -67,17 +55,17 @@ def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Re
         if "explain_exclusions" in query else False
     serving = live.serving
     company = get_company(db, key)
-    if company is None:
+    if company is None or not can_see(principal, company, serving.engine.poles):
+        # an absent and a hidden case: the same work, the same audit row, the same answer
+        audit.record(principal.key_id, key, audit_log.NOT_FOUND_MATCHES)
         raise not_found(key)
-    if not can_see(principal, company, serving.engine.poles):
-        audit.record(principal.key_id, key, audit_log.DENIED_MATCHES)
-        raise not_found(key)
-    cache_key = serving.cache.key(company, top, tuple(kind_list or ()), explain_exclusions)
+    viewer = viewer_of(principal)
+    cache_key = serving.cache.key(company, top, tuple(kind_list or ()), explain_exclusions, viewer.key())
     body = serving.cache.get(cache_key)
     if body is None:
         result = serving.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions,
-                                      exclusions_limit=settings.max_exclusions)
-        body = rendered(payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions))
+                                      exclusions_limit=settings.max_exclusions, viewer=viewer)
+        body = rendered(result.payload(explain=explain_exclusions, max_exclusions=settings.max_exclusions))
         serving.cache.put(cache_key, body)
     audit.record(principal.key_id, key, audit_log.READ_MATCHES)
     return Response(body, media_type="application/json")
@@ -97,9 +85,9 @@ def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep, setti
         raise refusal_problem(record, {"reason": reasons.iat[0]})
     company = rows_for_store("companies", clean)[0]
     result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions,
-                               exclusions_limit=settings.max_exclusions)
+                               exclusions_limit=settings.max_exclusions, viewer=viewer_of(principal))
     audit.record(principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
-    body = payload(result, explain=explain_exclusions, max_exclusions=settings.max_exclusions)
+    body = result.payload(explain=explain_exclusions, max_exclusions=settings.max_exclusions)
     return Response(rendered(body), media_type="application/json")
 
 

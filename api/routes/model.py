@@ -6,11 +6,12 @@ import logging
 
 from fastapi import APIRouter
 
-from api.deps import AdminDep, LiveDep, PrincipalDep
+from api.deps import AdminDep, AuditDep, LiveDep, PrincipalDep
 from api.live_engine import Serving
 from api.problems import API_ERRORS, Problem, error_responses
 from api.schemas_admin import ModelCard
 from matcher.ranking.score import TransparentScorer
+from matcher.store import audit_log
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/model", tags=["model"], responses=API_ERRORS)
@@ -31,7 +32,7 @@ def get_model(principal: PrincipalDep, live: LiveDep) -> dict:
 
 
 @router.post("/reload", response_model=ModelCard, responses=error_responses(409))
-def reload_model(principal: AdminDep, live: LiveDep) -> dict:
+def reload_model(principal: AdminDep, live: LiveDep, audit: AuditDep) -> dict:
     """Load the currently promoted model (admin). On failure the previous ranker keeps serving."""
     try:
         previous, serving = live.reload_model()
@@ -40,4 +41,5 @@ def reload_model(principal: AdminDep, live: LiveDep) -> dict:
         raise Problem(409, f"the promoted model could not be loaded ({type(exc).__name__}: {exc}); "
                            f"still serving {live.engine.scorer.model_id}") from exc
     log.info("ranker reloaded: %s -> %s (key %s)", previous, serving.engine.scorer.model_id, principal.key_id)
+    audit.record(principal.key_id, None, audit_log.RELOAD_MODEL, str(serving.engine.scorer.model_id))
     return card(serving, previous)

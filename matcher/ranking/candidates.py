@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from matcher.contract.confidentiality import OPERATOR, Viewer
 from matcher.ranking.compare import Query
 from matcher.ranking.index import (
     CONFIDENTIAL,
+    HIDDEN_DIFFICULTY,
     IN_DIFFICULTY,
     IN_DIFFICULTY_REASON,
     KIND_CODE,
@@ -39,7 +41,7 @@ class Considered:
     excluded_total: int = 0  # reported exclusions before ``explain_limit``
 
 
-def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None,
+def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer: Viewer = OPERATOR,
              found: tuple[np.ndarray, np.ndarray] | None = None, explain: bool = False,
              explain_limit: int | None = None) -> Considered:
     """Who is considered for a company, and why each other candidate is excluded.
@@ -49,7 +51,9 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None,
     reaches the company is examined and the rest are counted as ``out_of_radius``. Without
     ``explain`` only the counts of exclusions are returned. With ``explain_limit`` only the first
     exclusions of the listing are returned, and only the out-of-radius candidates nearest the
-    company are measured.
+    company are measured. A candidate that is itself a confidential case is ``in_difficulty`` only
+    for a ``viewer`` who may know of that case; to anyone else it is a candidate like any other
+    (``matcher.contract.confidentiality``).
     """
     lat, lon = q.lat, q.lon
     if found is not None:
@@ -68,6 +72,10 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None,
     if me is not None:
         drop(pos == me, SELF)
     drop((index.flags[pos] & IN_DIFFICULTY) > 0, IN_DIFFICULTY_REASON)
+    hidden = (index.flags[pos] & HIDDEN_DIFFICULTY) > 0
+    if hidden.any() and (viewer.sees_all or viewer.poles):
+        known = hidden if viewer.sees_all else hidden & index.membership(index.hidden_poles, viewer.poles, pos)
+        drop(known, IN_DIFFICULTY_REASON)
     if q.confidential:
         in_pole = index.membership(index.poles, q.poles, pos)
         drop(~in_pole, CONFIDENTIAL)

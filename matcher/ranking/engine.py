@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher import store
+from matcher.contract.confidentiality import OPERATOR, Viewer
 from matcher.contract.specs import headcount_estimate
 from matcher.ranking.candidates import Considered, generate
 from matcher.ranking.compare import FEATURES, Query, candidate_features, employees_features
@@ -65,11 +66,13 @@ class Engine:
     @classmethod
     def from_store(cls, db: DbEngine, *, scorer: Scorer | None = None, inferer: Any = None) -> Engine:
         """Load all candidates and poles from the store into memory."""
-        difficulty = records.difficulty_sirens(db)
+        poles = Poles(records.pole_rows(db))
+        cases = records.difficulty_cases(db)
+        public = {c["siren"] for c in cases if not c["confidential"]}
+        hidden = {c["siren"]: poles.of_company(c) for c in cases if c["confidential"]}
         frame = store.read_frame(db, store.candidates)[INDEX_COLUMNS]
-        engine = cls(CandidateIndex.from_frame(frame.iloc[:0], difficulty_sirens=difficulty), scorer=scorer,
-                     poles=Poles(records.pole_rows(db)), inferer=inferer)
-        engine.index = CandidateIndex.from_frame(frame, difficulty_sirens=difficulty,
+        engine = cls(CandidateIndex.from_frame(frame.iloc[:0]), scorer=scorer, poles=poles, inferer=inferer)
+        engine.index = CandidateIndex.from_frame(frame, difficulty_sirens=public, hidden_difficulty=hidden,
                                                  sought_inferred=engine._infer_sought(frame))
         return engine
 
@@ -107,18 +110,21 @@ class Engine:
         return q, notes
 
     def match(self, company: dict[str, Any], *, top: int = 10, kinds: list[str] | None = None,
-              explain_exclusions: bool = False, exclusions_limit: int | None = None) -> MatchResult:
+              explain_exclusions: bool = False, exclusions_limit: int | None = None,
+              viewer: Viewer = OPERATOR) -> MatchResult:
         """Ranked options for one company (a store row or a profile with the same fields).
 
         The answer is the list that scoring every candidate in reach would give; the search
         strategy (:mod:`matcher.ranking.search`) only decides how much can be skipped.
         ``exclusions_limit`` lists only the first exclusions (``exclusions_total`` still counts
         them all); only the out-of-radius candidates nearest the company are then measured.
+        ``viewer``: who asks; a candidate that is a confidential case exists as such only for a
+        viewer who may know of it (``matcher.contract.confidentiality``).
         """
         if exclusions_limit is not None and exclusions_limit < 0:
             raise ValueError(f"exclusions_limit {exclusions_limit} must be 0 or more (None for all)")
         q, notes = self.query_for(company)
-        req = Request(q, frozenset(kinds) if kinds else None, top, explain_exclusions, exclusions_limit)
+        req = Request(q, frozenset(kinds) if kinds else None, top, explain_exclusions, exclusions_limit, viewer)
         ranked = self.search_for(req).rank(self, req)
         return ranked.result(q, notes, self.scorer, explain=req.explain, limit=req.exclusions_limit)
 
@@ -138,7 +144,8 @@ class Engine:
                  explain: bool = False, explain_limit: int | None = None) -> Considered:
         """Candidate generation for a request (see :func:`~matcher.ranking.candidates.generate`)."""
         kinds = set(req.kinds) - {EMPLOYEES} if req.kinds else None
-        return generate(self.index, req.q, kinds=kinds, found=found, explain=explain, explain_limit=explain_limit)
+        return generate(self.index, req.q, kinds=kinds, viewer=req.viewer, found=found, explain=explain,
+                        explain_limit=explain_limit)
 
     def score(self, req: Request, cons: Considered, *, with_employees: bool = True, unlinked: bool = False,
               unseen: int = 0) -> Ranked:

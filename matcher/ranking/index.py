@@ -15,6 +15,7 @@ candidate's own radius.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +36,8 @@ KINDS = OPTION_KINDS  # code of each kind: its position here
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 
 # Bit flags of each candidate
-ESS, ESUS, TRAINS, COOP, IN_DIFFICULTY = 1, 2, 4, 8, 16
+# IN_DIFFICULTY: a public procedure; HIDDEN_DIFFICULTY: a confidential one, known only to its poles
+ESS, ESUS, TRAINS, COOP, IN_DIFFICULTY, HIDDEN_DIFFICULTY = 1, 2, 4, 8, 16, 32
 
 # Reasons, as shown to advisors
 OUT_OF_RADIUS = "out_of_radius"
@@ -69,6 +71,8 @@ class CandidateIndex:
     experience: dict[str, np.ndarray]
     poles: dict[str, np.ndarray]
     partners: dict[str, np.ndarray]
+    # pole -> candidates that are confidential cases followed by that pole (HIDDEN_DIFFICULTY)
+    hidden_poles: dict[str, np.ndarray] = field(default_factory=dict)
     # own NAF division and position packed in one sorted int64 (division << 32 | position): the
     # candidates of several divisions inside the box come from one binary search
     by_division: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -84,9 +88,12 @@ class CandidateIndex:
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, *, difficulty_sirens: set[str] = frozenset(),
+                   hidden_difficulty: Mapping[str, list[str]] | None = None,
                    sought_inferred: pd.Series | None = None) -> CandidateIndex:
         """Build from store rows (columns of the ``candidates`` table).
 
+        ``difficulty_sirens``: candidates that are companies in a public procedure;
+        ``hidden_difficulty``: those in a confidential one, with the poles that follow the case.
         ``sought_inferred`` holds, per row, NAF sub-classes inferred from ``sought_activity``.
         """
         n = len(df)
@@ -122,6 +129,10 @@ class CandidateIndex:
         ids = np.array(df["candidate_id"].astype(str).tolist(), dtype=np.dtypes.StringDType())
         if difficulty_sirens:
             flags |= np.where(pd.Series(ids).isin(difficulty_sirens).to_numpy(), IN_DIFFICULTY, 0).astype(np.uint8)
+        hidden = dict(hidden_difficulty or {})
+        hidden_of = [hidden.get(c) for c in df["candidate_id"].astype(str)] if hidden else [None] * n
+        if hidden:
+            flags |= np.where([h is not None for h in hidden_of], HIDDEN_DIFFICULTY, 0).astype(np.uint8)
         sought_lists = df["sought_naf"] if "sought_naf" in df else [None] * n
         if sought_inferred is not None:
             sought_lists = [list(a or []) + list(b or []) for a, b in zip(sought_lists, sought_inferred)]
@@ -141,6 +152,7 @@ class CandidateIndex:
             experience=postings(df["experience_naf"] if "experience_naf" in df else [None] * n, naf_ancestors),
             poles=postings(df["pole"] if "pole" in df else [None] * n),
             partners=postings(df["partners"] if "partners" in df else [None] * n),
+            hidden_poles=postings(hidden_of),
             keys=keys,
         )
         index.division_of = index.divisions

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from matcher.contract.confidentiality import OPERATOR, Viewer
 from matcher.contract.specs import CANDIDATE_KINDS
 from matcher.ranking.compare import Query
 from matcher.ranking.index import CONFIDENTIAL, KINDS, OUT_OF_RADIUS
@@ -41,13 +42,15 @@ RING_KM = 10.0
 
 @dataclass(frozen=True)
 class Request:
-    """One query: the company's view, the kinds kept, the list's length, exclusions wanted."""
+    """One query: the company's view, the kinds kept, the list's length, exclusions wanted, and
+    who asks (what they may know of confidential cases)."""
 
     q: Query
     kinds: frozenset[str] | None
     top: int
     explain: bool = False
     exclusions_limit: int | None = None
+    viewer: Viewer = OPERATOR
 
 
 class Search(ABC):

@@ -9,18 +9,27 @@ handler sleeps in steps of up to 100 ms) while every row is stored before its re
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 
 from matcher.store.connection import driver_datetime, now
-from matcher.store.tables import audit
+from matcher.store.records import rows_by_key
+from matcher.store.tables import audit, companies
 
 READ_MATCHES = "read_matches"       # a company's matches were returned
-DENIED_MATCHES = "denied_matches"   # asked for a case the key may not see (answered 404)
+NOT_FOUND_MATCHES = "not_found_matches"  # asked for a case that is absent or hidden (the same row)
 MATCH_PROFILE = "match_profile"     # options ranked for a profile sent in the request
-AUDIT_COLUMNS = ("key_id", "at", "siren", "action")
+WRITE_COMPANY, DELETE_COMPANY = "write_company", "delete_company"
+WRITE_CANDIDATE, DELETE_CANDIDATE = "write_candidate", "delete_candidate"
+RECORD_OUTCOME = "record_outcome"
+REFUSED_WRITE = "refused_write"     # a write outside the key's poles (absent or not: the same row)
+CREATE_KEY, REVOKE_KEY, RELOAD_MODEL = "create_key", "revoke_key", "reload_model"
+ACTIONS = (READ_MATCHES, NOT_FOUND_MATCHES, MATCH_PROFILE, WRITE_COMPANY, DELETE_COMPANY, WRITE_CANDIDATE,
+           DELETE_CANDIDATE, RECORD_OUTCOME, REFUSED_WRITE, CREATE_KEY, REVOKE_KEY, RELOAD_MODEL)
+AUDIT_COLUMNS = ("key_id", "at", "siren", "action", "subject")
 
 
 class _Pending:
@@ -45,9 +54,9 @@ class AuditLog:
         self._queue: list[_Pending] = []
         self._writing = False
 
-    def record(self, key_id: str, siren: str | None, action: str) -> None:
+    def record(self, key_id: str, siren: str | None, action: str, subject: str | None = None) -> None:
         """Store one row; returns once it is committed (raises if the store refused it)."""
-        item = _Pending({"key_id": key_id, "at": now(), "siren": siren, "action": action})
+        item = _Pending({"key_id": key_id, "at": now(), "siren": siren, "action": action, "subject": subject})
         with self._lock:
             self._queue.append(item)
             lead = not self._writing
@@ -80,13 +89,32 @@ class AuditLog:
 
 
 def read_audit(db: DbEngine, *, key_id: str | None = None, siren: str | None = None, action: str | None = None,
-         before: int | None = None, limit: int = 100) -> tuple[list[dict[str, Any]], int | None]:
-    """Newest first; returns (entries, cursor for older entries or None)."""
+               before: int | None = None, limit: int = 100,
+               visible: Callable[[dict[str, Any]], bool] | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    """Newest first; returns (entries, cursor for older entries or None).
+
+    With ``visible`` (a stored company -> whether the reader may know of it), a row naming a SIREN
+    is kept only when that company is stored and visible: rows about hidden and about absent
+    companies are left out alike, so the listing tells nothing of a confidential case.
+    """
     t = audit
     where = [col == v for col, v in ((t.c.key_id, key_id), (t.c.siren, siren), (t.c.action, action)) if v]
-    if before is not None:
-        where.append(t.c.id < before)
+    out: list[dict[str, Any]] = []
+    cursor, chunk = before, max(limit + 1, 200)
     with db.connect() as c:
-        rows = [dict(r) for r in c.execute(sa.select(t).where(*where).order_by(t.c.id.desc())
-                                           .limit(limit + 1)).mappings()]
-    return (rows[:limit], rows[limit - 1]["id"]) if len(rows) > limit else (rows, None)
+        while len(out) <= limit:
+            page = [*where, t.c.id < cursor] if cursor is not None else where
+            rows = [dict(r) for r in c.execute(sa.select(t).where(*page).order_by(t.c.id.desc())
+                                               .limit(chunk)).mappings()]
+            if visible is not None:
+                named = sorted({r["siren"] for r in rows if r["siren"]})
+                shown = {s for s, row in rows_by_key(db, companies, "siren", named).items() if visible(row)}
+            for r in rows:
+                cursor = r["id"]
+                if visible is None or not r["siren"] or r["siren"] in shown:
+                    out.append(r)
+                    if len(out) > limit:
+                        break
+            if len(rows) < chunk:
+                break
+    return (out[:limit], out[limit - 1]["id"]) if len(out) > limit else (out, None)

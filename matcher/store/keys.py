@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from matcher.errors import Conflict
 from matcher.store.bulk import fetch
 from matcher.store.connection import now
 from matcher.store.tables import api_keys
@@ -32,12 +33,19 @@ def key_for_check(db: Engine, key_id: str) -> Any:
 
 
 def revoke_key(db: Engine, key_id: str) -> dict[str, Any] | None:
-    """Mark a key revoked (idempotent); its row, or None when there is no such key."""
+    """Mark a key revoked (idempotent); its row, or None when there is no such key. The last
+    working admin key is not revoked (:class:`Conflict`): nobody could manage keys any more."""
     with db.begin() as c:
         row = c.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
         if row is None:
             return None
         row = dict(row)
+        if row["revoked_at"] is None and row["role"] == "admin":
+            others = c.execute(sa.select(sa.func.count()).select_from(api_keys).where(
+                api_keys.c.role == "admin", api_keys.c.revoked_at.is_(None), api_keys.c.key_id != key_id)).scalar()
+            if not others:
+                raise Conflict(f"key {key_id} is the last working admin key; create another admin key "
+                               "(`reprise keys create --role admin`) before revoking this one")
         if row["revoked_at"] is None:
             row["revoked_at"] = now()
             c.execute(sa.update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=row["revoked_at"]))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from matcher.store.bulk import fetch, upsert
-from matcher.store.tables import candidates, companies, matches, outcomes, poles, signals
+from matcher.store.tables import candidates, companies, outcomes, poles
 
 # built once: constructing a statement costs more than running it (these run on every API read)
 _COMPANY = sa.select(companies).where(companies.c.siren == sa.bindparam("key"))
@@ -43,10 +43,16 @@ def pole_rows(db: Engine) -> list[dict[str, Any]]:
     return fetch(db, poles)
 
 
-def difficulty_sirens(db: Engine) -> set[str]:
-    """SIRENs of the companies in a procedure (a candidate among them is excluded)."""
+_CASE_COLUMNS = ("siren", "confidential", "pole", "lat", "lon", "departement", "commune", "postal_code")
+
+
+def difficulty_cases(db: Engine) -> list[dict[str, Any]]:
+    """The companies in a procedure (a candidate among them is excluded), with what tells who
+    may know of a confidential one (its pole and place)."""
+    cols = [companies.c[name] for name in _CASE_COLUMNS]
     with db.connect() as c:
-        return set(c.execute(sa.select(companies.c.siren).where(companies.c.procedure != "none")).scalars())
+        rows = c.execute(sa.select(*cols).where(companies.c.procedure != "none")).mappings().all()
+    return [{**r, "confidential": bool(r["confidential"])} for r in rows]
 
 
 def count(db: Engine, table: sa.Table) -> int:
@@ -76,27 +82,17 @@ def rows_by_key(db: Engine, table: sa.Table, key: str, values: Iterable[str]) ->
     return out
 
 
-def record_outcome(db: Engine, row: dict[str, Any]) -> None:
-    upsert(db, outcomes, [row])
+def record_outcome(db: Engine, row: dict[str, Any]) -> tuple[bool, str | None]:
+    """Store an outcome unless the same one (siren, candidate, outcome, date) was recorded by
+    another author; returns (new, the other author when refused)."""
+    key = [outcomes.c[k] == row[k] for k in ("siren", "candidate_id", "outcome", "date")]
+    with db.begin() as c:
+        stored = c.execute(sa.select(outcomes.c.advisor).where(*key)).first()
+        if stored is not None and stored.advisor != row.get("advisor"):
+            return False, stored.advisor or "another author"
+        upsert(db, outcomes, [row], conn=c)
+    return stored is None, None
 
 
 def outcome_rows(db: Engine) -> list[dict[str, Any]]:
     return fetch(db, outcomes)
-
-
-def erase_company(db: Engine, siren: str) -> bool:
-    """Delete a company with its outcomes (incl. its employees' option), stored matches and the
-    signals read from court announcements about it (they carry a person's name)."""
-    with db.begin() as c:
-        c.execute(sa.delete(outcomes).where(outcomes.c.siren == siren))
-        c.execute(sa.delete(signals).where(signals.c.siren == siren))
-        c.execute(sa.delete(matches).where(matches.c.siren == siren))
-        return c.execute(sa.delete(companies).where(companies.c.siren == siren)).rowcount > 0
-
-
-def erase_candidate(db: Engine, candidate_id: str) -> bool:
-    """Delete a candidate with the outcomes and stored matches that name it."""
-    with db.begin() as c:
-        c.execute(sa.delete(outcomes).where(outcomes.c.candidate_id == candidate_id))
-        c.execute(sa.delete(matches).where(matches.c.candidate_id == candidate_id))
-        return c.execute(sa.delete(candidates).where(candidates.c.candidate_id == candidate_id)).rowcount > 0

@@ -111,4 +111,11 @@ audit = sa.Table(
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("siren", sa.String(9), index=True),
     sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(74)),  # a candidate id or a key id the action was on
+)
+
+meta = sa.Table(  # store-wide values: the pseudonym secret of erased records
+    "store_meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
