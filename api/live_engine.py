@@ -59,6 +59,7 @@ class LiveEngine:
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._refused: str | None = None  # a promoted model that failed its checks, not retried
+        self.refused_reason: str | None = None  # why, shown by /ready
         self.waiters: anyio.CapacityLimiter | None = None  # set in the event loop (lifespan)
 
     @property
@@ -80,7 +81,12 @@ class LiveEngine:
         except ImportError:  # the engine loads it lazily, when first needed
             self._inferer = None
         with self._build:
-            self._rebuild(self.registry.current_scorer())
+            scorer, refused = self.registry.last_good_scorer()
+            if refused:  # start on the last good model rather than exit (a crash loop serves nobody)
+                self._refused = self.registry.promoted_id()
+                self.refused_reason = refused
+                log.error("the promoted model is refused (%s); serving %s instead", refused, scorer.model_id)
+            self._rebuild(scorer)
 
     def start(self) -> None:
         if self.poll_seconds > 0 and self._poller is None:
@@ -173,9 +179,11 @@ class LiveEngine:
             return
         try:
             previous, serving = self.reload_model()
-        except Exception:  # a refused model leaves the current one serving; said once
+        except Exception as exc:  # a refused model leaves the current one serving; said once
             self._refused = wanted
+            self.refused_reason = f"{type(exc).__name__}: {exc}"
             log.exception("the promoted model %s could not be loaded; the current ranker keeps serving", wanted)
             return
         self._refused = None
+        self.refused_reason = None
         log.info("promoted model picked up: %s -> %s", previous, serving.engine.scorer.model_id)

@@ -12,6 +12,7 @@ import anyio
 from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
+from api.http_methods import HttpHygiene
 from api.live_engine import LiveEngine
 from api.problems import RequestGuard, install_handlers, problem_openapi
 from api.routes import candidates, companies, health, keys, matches, model, outcomes
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = None
     install_handlers(app)
     app.add_middleware(RequestGuard, max_body_bytes=app.state.settings.max_body_bytes)
+    app.add_middleware(HttpHygiene)
     # the busiest route first: FastAPI tries the routes in order on every request
     for module in (matches, companies, candidates, outcomes, model, keys, health):
         app.include_router(module.router)

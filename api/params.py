@@ -15,6 +15,15 @@ def parse_siren(value: str, field: str = "siren") -> str:
         raise invalid(field, value, str(exc)) from None
 
 
+def path_siren(value: str) -> str:
+    """A SIREN read from a path to look a record up: not 9 digits is a 422; 9 digits that fail
+    the Luhn check name nothing stored, so the lookup answers 404 like any absent SIREN."""
+    v = "".join(value.split())
+    if v.isdigit() and len(v) == 9:
+        return v
+    return parse_siren(value)
+
+
 def check_range(field: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise invalid(field, value, f"{field} {value} is out of range; expected {low} to {high}")

@@ -19,7 +19,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from matcher.contract.identifiers import DEPARTEMENTS
+from matcher.contract.specs import OPTION_KINDS
 from matcher.errors import RepriseError
+from matcher.reference.naf import naf_prefixes
+from matcher.store.audit_log import ACTIONS
 from matcher.store.connection import unavailable
 
 log = logging.getLogger(__name__)
@@ -217,10 +221,39 @@ def problem_openapi(app: FastAPI) -> None:
                         resp["content"] = {PROBLEM_JSON: ref}
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
+        _state_limits(spec, app.state.settings)
         app.openapi_schema = spec
         return spec
 
     app.openapi = openapi
+
+
+SIREN_PATTERN = r"^[ ]*([0-9][ ]*){9}$"  # nine digits, spaces allowed; the Luhn check is stated in words
+
+
+def _state_limits(spec: dict[str, Any], settings: Any) -> None:
+    """The limits the code enforces, stated in the schema: ``top`` and ``limit`` maxima (from the
+    settings), the SIREN's shape on every path and query parameter named ``siren``."""
+    maxima = {"top": settings.max_top, "limit": settings.max_page_size}
+    enums = {"sector": naf_prefixes(), "departement": DEPARTEMENTS, "action": list(ACTIONS)}
+    for ops in spec.get("paths", {}).values():
+        for op in ops.values():
+            for param in op.get("parameters", []):
+                schema = param.setdefault("schema", {})
+                if param["name"] in maxima:
+                    schema.update({"minimum": 1, "maximum": maxima[param["name"]]})
+                elif param["name"] == "kinds":
+                    words = "|".join(OPTION_KINDS)
+                    schema.update({"type": "string", "pattern": rf"^ *({words}) *( *, *({words}) *)*$"})
+                    schema.pop("anyOf", None)
+                elif param["name"] in enums:
+                    schema.update({"type": "string", "enum": enums[param["name"]]})
+                    schema.pop("anyOf", None)
+                elif param["name"] == "siren":
+                    schema.update({"pattern": SIREN_PATTERN, "type": "string"})
+                    schema.pop("anyOf", None)
+                    param["description"] = ("9 digits, spaces allowed; a SIREN that fails the Luhn check is not "
+                                            "stored (404 on reads)")
 
 
 ERROR_DESCRIPTIONS = {

@@ -9,12 +9,12 @@ the same message through the API as in a rejects file. Unknown fields are kept i
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from matcher.contract.specs import CANDIDATE, COMPANY, OUTCOME, Spec
+from matcher.contract.values import storable_problem
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -41,23 +41,6 @@ OUTCOME_EXAMPLE = {"siren": "802649921", "candidate_id": "552100554", "outcome":
                    "date": "2026-11-20", "note": "meeting planned"}
 
 
-def _check_values(value: Any, path: str) -> None:
-    """Reject what the store cannot hold: NUL characters and non-finite numbers, at any depth."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{path} contains a NUL character")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{path} is {value}; only finite numbers are accepted")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _check_values(k, path)
-            _check_values(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check_values(v, f"{path}.{i}")
-
-
 class RecordIn(BaseModel):
     """A contract record; every field is validated as in a file import."""
 
@@ -66,7 +49,9 @@ class RecordIn(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _storable(cls, data: Any) -> Any:
-        _check_values(data, "")
+        problem = storable_problem(data)
+        if problem:
+            raise ValueError(problem)
         return data
 
 

@@ -62,5 +62,8 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: Literal["ready"]
     candidates: int
-    model_id: str
+    model_id: str = Field(description="the ranker serving")
     index_built_at: UtcTime
+    model_refused: str | None = Field(
+        None, description="why the promoted model is not serving (it failed its checks); the last good model "
+                          "or the transparent scorer serves instead")

@@ -25,6 +25,7 @@ from typing import Any
 import uvicorn
 
 from api.main import create_app
+from api.protocol import guarded_http
 from matcher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ READY = b"r"
 def run(settings: Settings, host: str, port: int, *, workers: int = 1, log_level: str = "info") -> None:
     """Serve until interrupted (SIGINT/SIGTERM); every worker builds the app from ``settings``."""
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
+                    http=guarded_http(settings.header_timeout_seconds))
         return
     Supervisor(settings, host, port, workers, log_level).run()
 
@@ -93,7 +95,8 @@ class HandedServer(uvicorn.Server):
 
 
 def _worker(channel: socket.socket, settings: Settings, log_level: str) -> None:
-    config = uvicorn.Config(create_app(settings), log_level=log_level, access_log=False)
+    config = uvicorn.Config(create_app(settings), log_level=log_level, access_log=False,
+                            http=guarded_http(settings.header_timeout_seconds))
     HandedServer(config, channel).run()
 
 

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
                              "2 cores, 100,000 candidates: 4.1 ms of CPU per first read with 1 thread, 6.8 ms "
                              "with 2); run more processes (`reprise serve --workers`) for more cores")
     blas_threads: int = Field(1, ge=1, description="BLAS threads per server process (parallelism is across requests)")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="time a client has to send a request's headers (slow-headers clients "
+                                        "are answered 408 and disconnected)")
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Response
 from api.access import can_see, may_write
 from api.deps import AuditDep, CommunesDep, CompanyWriterDep, DbDep, LiveDep, PrincipalDep, SettingsDep
 from api.listing import list_companies as query_companies
-from api.params import check_range, parse_siren
+from api.params import check_range, parse_siren, path_siren
 from api.problems import API_ERRORS, Problem, error_responses, invalid
 from api.schemas import COMPANY_EXAMPLE, BulkReport, CompanyIn, CompanyOut, CompanyPage
 from api.writes import refusal_problem, write_records
@@ -107,7 +107,7 @@ def list_companies(principal: PrincipalDep, db: DbDep, live: LiveDep, settings: 
 @router.get("/{siren}", response_model=CompanyOut, responses=NOT_FOUND)
 def get_company_route(siren: str, principal: PrincipalDep, db: DbDep, live: LiveDep) -> dict:
     """One company; 404 when absent or a confidential case outside the key's poles."""
-    return visible_company(db, live, principal, parse_siren(siren))
+    return visible_company(db, live, principal, path_siren(siren))
 
 
 @router.put("/{siren}", response_model=CompanyOut, status_code=200,
@@ -130,7 +130,7 @@ async def delete_company(siren: str, principal: CompanyWriterDep, db: DbDep, liv
     """Erase a case of your poles, its recorded outcomes and its stored matches; its SIREN is
     pseudonymised in the audit log. Any other SIREN (absent, or a case you do not follow) is
     answered 404 alike."""
-    key = parse_siren(siren)
+    key = path_siren(siren)
     stored = await run_sync(get_company, db, key)
     poles = live.engine.poles
     if stored is None or not (can_see(principal, stored, poles) and may_write(principal, stored, None, poles)):

@@ -30,4 +30,5 @@ def ready(request: Request) -> dict:
     except sa.exc.SQLAlchemyError as exc:
         raise Problem(503, f"the store is not reachable: {type(exc).__name__}") from exc
     return {"status": "ready", "candidates": len(serving.engine.index),
-            "model_id": str(serving.engine.scorer.model_id), "index_built_at": serving.built_at}
+            "model_id": str(serving.engine.scorer.model_id), "index_built_at": serving.built_at,
+            "model_refused": live.refused_reason}

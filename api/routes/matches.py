@@ -9,7 +9,7 @@ from pydantic_core import to_json
 
 from api.access import can_see, viewer_of
 from api.deps import AuditDep, CommunesDep, LiveDep, PrincipalDep, SettingsDep
-from api.params import check_range, parse_bool, parse_int, parse_kinds, parse_siren
+from api.params import check_range, parse_bool, parse_int, parse_kinds, path_siren
 from api.problems import API_ERRORS, error_responses
 from api.routes.companies import not_found
 from api.schemas import CompanyIn, MatchResponse
@@ -48,7 +48,7 @@ def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Re
     state = request.app.state  # the app's parts straight from its state, not as dependencies
     db, live, settings, audit = state.db, state.live, state.settings, state.audit
     query = request.query_params
-    key = parse_siren(siren)
+    key = path_siren(siren)
     top = parse_int("top", query["top"], 1, settings.max_top) if "top" in query else 10
     kind_list = parse_kinds(query.get("kinds"))
     explain_exclusions = parse_bool("explain_exclusions", query["explain_exclusions"]) \

@@ -112,7 +112,9 @@ def _read_json(name: str, text: str) -> pd.DataFrame:
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
         raise InputFileError(f"{name}: expected a JSON array of objects, one per record "
                              "(or an API response {\"results\": [...]})")
-    df = pd.DataFrame.from_records(data) if data else pd.DataFrame()
+    # object columns: values stay as JSON gave them (pandas 3 would make text Arrow strings,
+    # which cannot hold a lone surrogate: reported per row instead of failing the file)
+    df = pd.DataFrame(data, dtype=object) if data else pd.DataFrame()
     df.insert(0, "__line__", range(1, len(df) + 1))
     return df
 
@@ -131,7 +133,7 @@ def _read_jsonl(text: str) -> pd.DataFrame:
         except ValueError as exc:
             errors.append({"__line__": n, "__error__": f"line is not a JSON object ({exc})",
                            "__raw__": line.rstrip("\n")})
-    df = pd.DataFrame.from_records(rows + errors)
+    df = pd.DataFrame(rows + errors, dtype=object)
     if "__line__" not in df:
         df["__line__"] = []
     return df.sort_values("__line__", kind="stable").reset_index(drop=True)

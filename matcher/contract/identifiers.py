@@ -58,6 +58,9 @@ def parse_siren(value: str, *, field: str = "siren") -> str:
     return v
 
 
+DEPARTEMENTS = [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B"] + [str(n) for n in range(971, 977)]
+
+
 def is_departement(code: str) -> bool:
     """01..95 (not 20), 2A, 2B, 971..976."""
     if code in ("2A", "2B"):

@@ -194,7 +194,7 @@ def _default_rejects(path: Path) -> Path:
 def _rejects_frame(raw: pd.DataFrame, reasons: pd.Series, bad: np.ndarray) -> pd.DataFrame:
     sub = raw[bad].copy()
     original = [c for c in sub.columns if c not in ("__line__", "__error__")]
-    out = pd.DataFrame({"line": sub["__line__"].to_numpy(), "reason": reasons[bad].to_numpy()})
+    out = pd.DataFrame({"line": sub["__line__"].to_numpy(), "reason": reasons[bad].to_numpy()}, dtype=object)
     for c in original:
         name = "raw_line" if c == "__raw__" else c
         out[name] = sub[c].map(_cell).to_numpy()
@@ -202,8 +202,13 @@ def _rejects_frame(raw: pd.DataFrame, reasons: pd.Series, bad: np.ndarray) -> pd
 
 
 def _cell(value: Any) -> Any:
-    """A rejected cell as written back: lists and objects as JSON."""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+    """A rejected cell as written back: lists and objects as JSON, text that is not valid UTF-8
+    (a lone surrogate from a JSON file) with the bad character escaped."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=True)[:10_000]
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return value
 
 
 def _too_long(kind: str, clean: pd.DataFrame, reasons: pd.Series) -> pd.Series:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from matcher.contract.rules import Place, map_distinct
 from matcher.contract.specs import COMPANY, CONFIDENTIAL_BY_LAW, POLE, Spec
+from matcher.contract.values import storable_problem
 from matcher.reference.communes import Communes
 from matcher.reference.geo import departement_of, in_territory
 
@@ -31,6 +32,17 @@ class Validator:
         for col in self.spec.columns:
             if col not in df.columns:
                 df[col] = None
+        self._unstorable: dict[str, pd.Series] = {}
+        for col in self.spec.columns:  # NUL, lone surrogates (JSON files): reported, then blanked
+            if df[col].dtype == object:
+                check = lambda v, c=col: storable_problem(v, c) if v is not None else None
+                try:
+                    problems = map_distinct(df[col], check)
+                except TypeError:  # lists or objects (JSON): not hashable, checked one by one
+                    problems = df[col].map(check).astype(object)
+                if problems.notna().any():
+                    self._unstorable[col] = problems
+                    df[col] = df[col].where(problems.isna(), None)
         text = df[list(self.spec.columns)].apply(to_text)
         reasons = pd.Series([[] for _ in range(len(df))], index=df.index, dtype=object)
         out = pd.DataFrame(index=df.index)
@@ -46,8 +58,13 @@ class Validator:
             for i, m in zip(idx, [msgs] * len(idx) if isinstance(msgs, str) else msgs):
                 reasons.at[i].append(m)
 
+        for problems in self._unstorable.values():
+            fail(problems.notna().to_numpy(), lambda problems=problems: problems.fillna("").astype(str))
         for col in self.spec.required:
-            fail(text[col] == "", f"{col} is required and is empty")
+            empty = (text[col] == "").to_numpy(dtype=bool)
+            if col in self._unstorable:  # blanked above: already reported
+                empty &= self._unstorable[col].isna().to_numpy(dtype=bool)
+            fail(empty, f"{col} is required and is empty")
         for group in self.spec.one_of:
             present = [c for c in group if c in text]
             none = np.logical_and.reduce([text[c] == "" for c in present])
@@ -60,6 +77,9 @@ class Validator:
         self._cross_rules(text, out, fail)
         extras = [c for c in raw.columns if c not in self.spec.columns]
         out["extra"] = _extra_payload(raw, extras)
+        if extras:
+            problems = out["extra"].map(lambda e: storable_problem(e) if e else None)
+            fail(problems.notna().to_numpy(), lambda: problems.fillna("").astype(str))
         return out, reasons.map("; ".join)
 
     def _location(self, text, out, fail) -> None:

@@ -196,6 +196,23 @@ class Registry:
             return TransparentScorer()
         return self.load(model_id)
 
+    def last_good_scorer(self) -> tuple[Scorer, str | None]:
+        """The promoted model when it passes its checks; else the newest earlier promotion that
+        does, else the transparent scorer — with why the promoted one was refused (None when it
+        serves). For a server that must start whatever state the registry is in."""
+        try:
+            return self.current_scorer(), None
+        except ModelRefused as exc:
+            refused = str(exc)
+        promoted = (self._index().get("promoted") or [])[:-1]
+        for model_id in reversed(promoted):
+            try:
+                return self.load(model_id), refused
+            except ModelRefused:
+                continue
+        from matcher.ranking.score import TransparentScorer
+        return TransparentScorer(), refused
+
     # -- promotion ------------------------------------------------------------------------
     def promote(self, model_id: str, *, reason: str = "") -> bool:
         """Make a model the current one (it must pass its checks first); False if it already is."""

@@ -119,6 +119,11 @@ def normalize_prefix(code: object) -> str | None:
     return out if out in _prefixes() else None
 
 
+def naf_prefixes() -> list[str]:
+    """Every division, group, class and sub-class code, dotted, sorted."""
+    return sorted(_prefixes())
+
+
 @lru_cache(maxsize=1)
 def _prefixes() -> frozenset[str]:
     """Every division, group, class and sub-class code in dotted form."""

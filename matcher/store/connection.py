@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,11 @@ def connect(url: str, *, create: bool = True) -> Engine:
                                    "another store with --db or REPRISE_DATABASE_URL")
         if not path.parent.exists():
             raise StoreUnavailable(f"database URL {shown}: the folder {path.parent} does not exist")
+        if not path.exists():  # readable by its owner only (SQLite gives its -wal/-shm files the same mode)
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise StoreUnavailable(f"database URL {shown}: {path} cannot be created: {exc.strerror}") from None
     try:
         engine = sa.create_engine(parsed)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -72,6 +74,30 @@ def test_serve_answers_over_http(sqlite_url, tmp_path, workers):
         status, body, ctype = get(f"{base}/v1/companies/802649921/matches")
         assert status == 401 and ctype == "application/problem+json"
         assert get(f"{base}/health") == (200, {"status": "ok"}, "application/json")
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def serving(url: str, tmp_path, port: int, *, workers: int = 1, env: dict[str, str] | None = None
+            ) -> Iterator[subprocess.Popen]:
+    """`reprise serve` on ``port``, ready (its /ready answers 200); stopped afterwards."""
+    environ = {**os.environ, "REPRISE_MODELS_DIR": str(tmp_path / "models"), **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "--db", url, "serve", "--port", str(port),
+                             "--workers", str(workers), "--log-level", "warning"], env=environ, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                if get(f"http://127.0.0.1:{port}/ready")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, f"server not ready within {STARTUP_S} s"
+            time.sleep(0.2)
+        yield proc
     finally:
         stop(proc)
 
