@@ -58,9 +58,14 @@ async def get_principal(request: Request,
         raise Problem(401, "an API key is required: send the header Authorization: Bearer <key> "
                            "(an admin creates keys with `reprise keys create`)", headers=CHALLENGE)
     keys: KeyCache = request.app.state.keys
-    principal = keys.cached(creds.credentials)
-    if principal is None:  # the store lookup runs in a thread, off the event loop
-        principal = await anyio.to_thread.run_sync(keys.authenticate, creds.credentials)
+    live = request.app.state.live
+
+    def check() -> Principal | None:
+        # what another worker or the command line changed applies before this answer
+        live.catch_up()
+        return keys.cached(creds.credentials) or keys.authenticate(creds.credentials)
+
+    principal = await anyio.to_thread.run_sync(check)  # store reads off the event loop
     if principal is None:
         raise Problem(401, "the API key is not valid or has been revoked", headers=CHALLENGE)
     return principal

@@ -19,7 +19,7 @@ import anyio
 from sqlalchemy.engine import Engine as DbEngine
 
 from api.match_cache import MatchCache
-from matcher.learning.registry import Registry
+from matcher.learning.registry import INDEX, Registry
 from matcher.ranking.engine import Engine
 from matcher.ranking.score import TransparentScorer
 from matcher.store.revision import index_signature
@@ -60,6 +60,8 @@ class LiveEngine:
         self._poller: threading.Thread | None = None
         self._refused: str | None = None  # a promoted model that failed its checks, not retried
         self.refused_reason: str | None = None  # why, shown by /ready
+        self._seen_registry = self._registry_stamp()
+        self._catching = threading.Lock()
         self.waiters: anyio.CapacityLimiter | None = None  # set in the event loop (lifespan)
 
     @property
@@ -87,6 +89,23 @@ class LiveEngine:
                 self.refused_reason = refused
                 log.error("the promoted model is refused (%s); serving %s instead", refused, scorer.model_id)
             self._rebuild(scorer)
+
+    def catch_up(self) -> None:
+        """Apply what changed elsewhere before the next answer: a model promoted or rolled back
+        (the registry file changed since the last look)."""
+        stamp = self._registry_stamp()
+        if stamp != self._seen_registry:
+            with self._catching:
+                if stamp != self._seen_registry:
+                    self._seen_registry = stamp
+                    self._follow_promotion()
+
+    def _registry_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = (self.registry.root / INDEX).stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
 
     def start(self) -> None:
         if self.poll_seconds > 0 and self._poller is None:

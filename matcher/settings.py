@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     max_bulk_rows: int = Field(1000, ge=1, description="most records in one bulk write")
     max_exclusions: int = Field(1000, ge=0, description="most exclusions listed with explain_exclusions")
     key_cache_seconds: float = Field(
-        5.0, ge=0, description="how long a checked API key is trusted without a store lookup")
+        0.0, ge=0, description="how long a checked API key is trusted without a store lookup; 0 (the default) "
+                               "checks it on every request, so a revocation applies at once in every worker")
     match_cache_size: int = Field(
         4096, ge=0, description="ranked results kept per process for repeated reads of the same case "
                                 "(dropped when the index or model changes); 0 disables")
