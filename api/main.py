@@ -9,11 +9,12 @@ import logging
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
 from api.http_methods import HttpHygiene
 from api.live_engine import LiveEngine
+from api.params import known_query
 from api.problems import RequestGuard, install_handlers, problem_openapi
 from api.routes import candidates, companies, health, keys, matches, model, outcomes
 from api.security import KeyCache
@@ -80,6 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpHygiene)
     # the busiest route first: FastAPI tries the routes in order on every request
     for module in (matches, companies, candidates, outcomes, model, keys, health):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(known_query)])
     problem_openapi(app)
     return app

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import Request
+
 from api.problems import invalid
 from matcher.contract import identifiers, specs
 from matcher.errors import InvalidRecord
@@ -56,3 +60,38 @@ def parse_bool(field: str, text: str) -> bool:
     if low in TRUE or low in FALSE:
         return low in TRUE
     raise invalid(field, text, f"{field} {text} is not a boolean; expected true or false")
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(route: Any) -> frozenset[str]:
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        found: set[str] = set()
+        pending = [route.dependant]
+        while pending:  # the endpoint's own parameters and those of its dependencies
+            dependant = pending.pop()
+            found.update(p.alias for p in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        documented = (getattr(route, "openapi_extra", None) or {}).get("parameters", [])
+        found.update(p["name"] for p in documented if p.get("in") == "query")  # read by the route itself
+        names = _QUERY_NAMES[id(route)] = frozenset(found)
+    return names
+
+
+async def known_query(request: Request) -> None:  # async: no thread hop
+    """A query parameter the endpoint does not take is a 422 naming it and the ones it takes:
+    a misspelt filter (``?departemnt=35``) must not silently widen a list."""
+    route = request.scope.get("route")
+    if route is None:  # older Starlette: find the route by its endpoint
+        endpoint = request.scope.get("endpoint")
+        route = next((r for r in request.app.router.routes if getattr(r, "endpoint", None) is endpoint), None)
+    if route is None or not hasattr(route, "dependant"):
+        return
+    allowed = _query_names(route)
+    for name in request.query_params:
+        if name not in allowed:
+            takes = ", ".join(sorted(allowed)) if allowed else "no query parameters"
+            raise invalid(name, request.query_params[name],
+                          f"unknown query parameter {name!r}; this endpoint takes {takes}")

@@ -88,6 +88,14 @@ def test_answers_are_not_cached_and_methods_are_listed(api):
     assert head.status_code == get.status_code == 200 and head.content == b""
 
 
+@pytest.mark.parametrize("path", ["/v1/companies", "/v1/companies/802649921/matches"])
+def test_a_misspelt_query_parameter_is_named_not_ignored(api, path):
+    r = api("GET", path, params={"departemnt": "35"})
+    assert r.status_code == 422 and "'departemnt'" in r.json()["detail"]
+    assert r.json()["errors"][0]["field"] == "departemnt"
+    assert api("GET", path, params={"limit" if path == "/v1/companies" else "top": "5"}).status_code == 200
+
+
 def test_the_store_file_is_readable_by_its_owner_only(api):
     assert stat.S_IMODE(os.stat(api.path).st_mode) == 0o600
 
