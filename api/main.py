@@ -12,6 +12,7 @@ import anyio
 from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
+from api import web
 from api.http_methods import HttpHygiene
 from api.live_engine import LiveEngine
 from api.params import known_query
@@ -82,5 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the busiest route first: FastAPI tries the routes in order on every request
     for module in (matches, companies, candidates, outcomes, model, keys, health):
         app.include_router(module.router, dependencies=[Depends(known_query)])
+    web.mount(app)  # the advisors' pages under /, after the API's routes
     problem_openapi(app)
     return app

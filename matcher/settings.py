@@ -22,7 +22,8 @@ DEFAULT_DATABASE_URL = "sqlite:///reprise.db"
 
 
 class Settings(BaseSettings):
-    """Where the store, the models and the communes table are, and the limits of the API."""
+    """Where the store, the models and the communes table are, the limits of the API, and the web
+    application's sessions and sign-in limits."""
 
     model_config = SettingsConfigDict(env_prefix="REPRISE_", extra="ignore", frozen=True)
 
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="time a client has to send a request's headers (slow-headers clients "
                                         "are answered 408 and disconnected)")
+    session_hours: float = Field(12.0, gt=0, description="how long a web sign-in lasts (hours)")
+    signin_window_minutes: float = Field(
+        15.0, gt=0, description="window over which failed web sign-in attempts are counted")
+    signin_failures_per_email: int = Field(
+        5, ge=1, description="failed sign-ins allowed per email within the window; then refused until it passes")
+    signin_failures_per_address: int = Field(
+        20, ge=1, description="failed sign-ins allowed per client address within the window")
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

@@ -169,4 +169,6 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
     ]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
+    registry.record_evaluation({"model_id": new_id, "current_id": current_id, "report": str(path.resolve()),
+                                "heldout_companies": len(heldout_sirens), "options": len(pairs), "metrics": metrics})
     return path, metrics

@@ -7,6 +7,7 @@ Layout under the models directory (``Settings.registry_dir()``: ``REPRISE_MODELS
     <model_id>/card.json      id, date, library versions, training-data hash, features,
                               parameters, metrics, the baseline's metrics, SHA-256 of model.joblib
     registry.json             {"models": {id: sha256}, "promoted": [ids, oldest first], "events": [...]}
+    last_evaluation.json      the figures of the last ``reprise evaluate`` report, and where it is
 
 The last id of ``promoted`` is the current model; ``rollback`` pops it, so the previous one (or
 the transparent scorer, when none is left) serves again. A joblib file runs code when it is
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 INDEX = "registry.json"
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
+EVALUATION = "last_evaluation.json"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -212,6 +214,22 @@ class Registry:
                 continue
         from matcher.ranking.score import TransparentScorer
         return TransparentScorer(), refused
+
+    # -- evaluation -----------------------------------------------------------------------
+    def record_evaluation(self, entry: dict[str, Any]) -> None:
+        """Keep the figures of the latest evaluation report (shown to analysts in the web app)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        _write_json(self.root / EVALUATION, {"at": _now(), **entry})
+
+    def last_evaluation(self) -> dict[str, Any] | None:
+        """The figures of the latest evaluation report, or None when none was made."""
+        path = self.root / EVALUATION
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelRefused(f"{path} is not valid JSON ({exc}); run `reprise evaluate` again") from exc
 
     # -- promotion ------------------------------------------------------------------------
     def promote(self, model_id: str, *, reason: str = "") -> bool:

@@ -2,7 +2,8 @@
 
 Every SQL statement of the project lives in this package: the tables (``tables``), opening the
 store (``connection``), bulk upserts and reads (``bulk``), and the queries of each stage and
-user (``records``, ``scan``, ``access``, ``revision``).
+user (``records``, ``scan``, ``access``, ``revision``;
+the web application's ``accounts`` and ``cases``).
 """
 
 from matcher.store.bulk import fetch, read_frame, upsert, upsert_frame
@@ -16,8 +17,12 @@ from matcher.store.tables import (
     metadata,
     outcomes,
     poles,
+    sessions,
     signals,
+    signin_attempts,
+    users,
 )
 
 __all__ = ["api_keys", "audit", "candidates", "companies", "connect", "default_url", "driver_datetime", "fetch",
-           "matches", "metadata", "now", "outcomes", "poles", "read_frame", "signals", "upsert", "upsert_frame"]
+           "matches", "metadata", "now", "outcomes", "poles", "read_frame", "sessions", "signals", "signin_attempts",
+           "upsert", "upsert_frame", "users"]

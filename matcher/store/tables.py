@@ -119,3 +119,37 @@ meta = sa.Table(  # store-wide values: the pseudonym secret of erased records
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# People who sign in to the web application (advisors, analysts, admins); only a password hash
+users = sa.Table(
+    "users", metadata,
+    sa.Column("user_id", sa.String(16), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("poles", JSON),
+    sa.Column("created_at", sa.DateTime), sa.Column("password_set_at", sa.DateTime),
+    sa.Column("disabled_at", sa.DateTime),
+    sa.Column("last_seen_at", sa.DateTime),  # last dashboard view: what is "new" on the next visit
+)
+
+# Signed-in sessions: only the SHA-256 of the cookie's random token is stored
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime),
+    sa.Column("since", sa.DateTime),  # the user's previous visit when this session began
+)
+
+# Sign-in attempts, for rate limits shared by every server process
+signin_attempts = sa.Table(
+    "signin_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    sa.Column("email", sa.String(254), index=True),
+    sa.Column("address", sa.String(64), index=True),
+    sa.Column("succeeded", sa.Boolean, nullable=False),
+)

@@ -1,0 +1,39 @@
+"""Ranked options for the case page, kept per serving engine like the API's answers.
+
+The API caches rendered JSON; the pages need the result itself, so they keep their own small
+LRU, tied to the :class:`~api.live_engine.Serving` it was computed with: a rebuilt index or a
+reloaded model starts from an empty one.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+from api.live_engine import Serving
+from api.match_cache import MatchCache
+from matcher.ranking.results import MatchResult
+
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _cache(serving: Serving, size: int) -> MatchCache:
+    with _lock:
+        cache = _caches.get(serving)
+        if cache is None:
+            cache = _caches[serving] = MatchCache(size)
+        return cache
+
+
+def ranked(serving: Serving, company: dict[str, Any], *, top: int, explain: bool, limit: int,
+           size: int) -> MatchResult:
+    """The engine's result for a stored company (from the cache when the row is unchanged)."""
+    cache = _cache(serving, size)
+    key = cache.key(company, top, explain, limit)
+    result = cache.get(key)
+    if result is None:
+        result = serving.engine.match(company, top=top, explain_exclusions=explain, exclusions_limit=limit)
+        cache.put(key, result)
+    return result

@@ -1,0 +1,1 @@
+"""The web application's pages, one module per page."""
