@@ -105,7 +105,8 @@ def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclu
     here = mapsvg.Point(float(company["lat"]), float(company["lon"]), "", company["name"])
     place = views.place(company, state.communes)
     map_svg = mapsvg.draw(state.communes, company.get("departement"), here, points,
-                          caption=f"Carte : {company['name']} ({place}) et ses options numérotées par rang")
+                          caption=f"Carte : {company['name']}, à {place or 'lieu non précisé'}, et ses options "
+                                  "numérotées par rang")
     choices = [(o["candidate_id"], f"{o['rank']}. {o['name']} — {labels.KINDS.get(o['kind'], o['kind'])}")
                for o in options]
     employees_id = f"{EMPLOYEES}:{company['siren']}"
