@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
-LOCALE = "fr_FR"
+LOCALE = Locale.parse("fr_FR")
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@lru_cache(maxsize=8)
+def _pattern(digits: int) -> NumberPattern:
+    # parsed once: Babel's format_decimal parses its pattern and locale on every call (3x the cost)
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
 
 
 def as_date(value: object) -> dt.date | None:
@@ -45,8 +53,14 @@ def number(value: object, digits: int = 0) -> str:
     """``1 200``, ``12,3``; empty for a missing value."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=LOCALE)
+    if isinstance(value, float):
+        value = round(value, digits)  # a page shows many equal rounded values: formatted once each
+    return _formatted(value, digits)
+
+
+@lru_cache(maxsize=8192)
+def _formatted(value: float | int, digits: int) -> str:
+    return _pattern(digits).apply(value, LOCALE)
 
 
 def km(value: object) -> str:

@@ -29,15 +29,38 @@ class Point:
     title: str  # name, for the tooltip and the legend
 
 
+@dataclass(frozen=True)
+class Area:
+    """A département's communes as arrays: latitude, longitude, town or not."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    town: np.ndarray
+
+
+_AREAS: dict[tuple[int, str], tuple[Communes, Area]] = {}
+
+
+def area_of(communes: Communes, departement: str) -> Area:
+    """The département's communes, selected once per table (selecting costs more than drawing)."""
+    hit = _AREAS.get((id(communes), departement))
+    if hit is None or hit[0] is not communes:
+        rows = communes.departement(departement)
+        area = Area(rows["lat"].to_numpy(dtype=float), rows["lon"].to_numpy(dtype=float),
+                    rows["population"].to_numpy() >= TOWN)
+        hit = _AREAS[(id(communes), departement)] = (communes, area)
+    return hit[1]
+
+
 def draw(communes: Communes | None, departement: str | None, company: Point, options: list[Point],
          *, caption: str) -> Markup:
     """The map as an ``<svg>`` element (role img, titled by ``caption``)."""
-    area = communes.departement(departement) if communes is not None and departement else None
+    area = area_of(communes, departement) if communes is not None and departement else None
     lats = [company.lat, *(p.lat for p in options)]
     lons = [company.lon, *(p.lon for p in options)]
-    if area is not None and len(area):
-        lats += [float(area["lat"].min()), float(area["lat"].max())]
-        lons += [float(area["lon"].min()), float(area["lon"].max())]
+    if area is not None and len(area.lat):
+        lats += [float(area.lat.min()), float(area.lat.max())]
+        lons += [float(area.lon.min()), float(area.lon.max())]
     lat0, lat1, lon0, lon1 = min(lats), max(lats), min(lons), max(lons)
     # at least ~20 km across, so a company alone with its neighbour is not drawn edge to edge
     if lat1 - lat0 < 0.2:
@@ -56,10 +79,9 @@ def draw(communes: Communes | None, departement: str | None, company: Point, opt
     parts = [f'<svg class="map" viewBox="0 0 {WIDTH:.0f} {height:.0f}" role="img" aria-labelledby="map-title" '
              f'xmlns="http://www.w3.org/2000/svg"><title id="map-title">{escape(caption)}</title>',
              f'<rect class="map-bg" x="0" y="0" width="{WIDTH:.0f}" height="{height:.0f}"/>']
-    if area is not None and len(area):
-        x, y = xy(area["lat"].to_numpy(), area["lon"].to_numpy())
-        town = area["population"].to_numpy() >= TOWN
-        for cls, keep in (("map-commune", ~town), ("map-town", town)):
+    if area is not None and len(area.lat):
+        x, y = xy(area.lat, area.lon)
+        for cls, keep in (("map-commune", ~area.town), ("map-town", area.town)):
             # one path of zero-length round-capped segments: hundreds of dots in one element
             d = "".join(f"M{a:.1f} {b:.1f}h0" for a, b in zip(x[keep].tolist(), y[keep].tolist()))
             if d:
