@@ -122,6 +122,8 @@ def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclu
     counts = sorted(result.excluded_counts.items(), key=lambda kv: -kv[1])
     return page(request, "case.html", {
         "title": company["name"], "nav": "case", "user": user, "company": company, "place": place,
+        "pole_name": (serving.engine.poles.rows.get(company.get("pole") or "") or {}).get("name")
+        or company.get("pole"),
         "trade": views.trade(company), "headcount": views.headcount(company),
         "notes": [note_fr(n) for n in result.notes],
         "options": options, "map": map_svg, "mapped": len(points), "model_id": result.model_id,
