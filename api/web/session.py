@@ -89,6 +89,9 @@ def check_csrf(user: WebUser, sent: Any) -> None:
 def start(request: Request, response: Response, user: dict[str, Any]) -> None:
     """Open a session for ``user`` (public row) and set its cookie on ``response``."""
     settings = request.app.state.settings
+    previous = request.cookies.get(COOKIE)
+    if previous and len(previous) <= 100:  # a new sign-in ends the session this browser had
+        accounts.revoke_session(request.app.state.db, token_hash(previous))
     token = secrets.token_urlsafe(32)
     lifetime = dt.timedelta(hours=settings.session_hours)
     accounts.open_session(request.app.state.db, token_hash=token_hash(token), user_id=user["user_id"],

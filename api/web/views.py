@@ -43,7 +43,7 @@ def trade(row: dict[str, Any]) -> str:
     code = row.get("naf")
     if code:
         return naf.label(code) or code
-    text = row.get("activity") or row.get("sought_activity")
+    text = row.get("activity")
     return f"« {text} »" if text else "métier non précisé"
 
 

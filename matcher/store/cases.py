@@ -9,13 +9,24 @@ from sqlalchemy.engine import Engine
 
 from matcher.store.tables import candidates, companies, outcomes
 
+# what a dashboard shows and the access rules need (not the free text nor the extra payload)
+CASE_COLUMNS = ("siren", "name", "naf", "activity", "lat", "lon", "commune", "postal_code", "departement", "headcount",
+                "headcount_band", "procedure", "procedure_date", "offer_deadline", "pole", "confidential", "updated_at")
 
-def open_cases(db: Engine, *, visible: sa.ColumnElement[bool]) -> list[dict[str, Any]]:
-    """Companies in a procedure passing the ``visible`` pre-filter (SQL); the caller applies the
-    access rules that need the pole territories."""
-    query = sa.select(companies).where(companies.c.procedure != "none", visible)
+
+def open_cases(db: Engine, *, visible: sa.ColumnElement[bool],
+               poles: list[str] | None = None) -> list[dict[str, Any]]:
+    """Companies in a procedure passing the ``visible`` pre-filter (SQL) and, when ``poles`` are
+    given, followed by one of them or by no pole in particular; the caller applies the rules that
+    need the pole territories (a company without a pole belongs to those containing it)."""
+    where = [companies.c.procedure != "none", visible]
+    if poles is not None:
+        where.append(sa.or_(companies.c.pole.in_(poles), companies.c.pole.is_(None), companies.c.pole == ""))
+    query = sa.select(*(companies.c[c] for c in CASE_COLUMNS)).where(*where)
     with db.connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
+        result = conn.execute(query)
+        keys = list(result.keys())
+        return [dict(zip(keys, row)) for row in result]  # a third faster than .mappings()
 
 
 _CASE_HISTORY = (sa.select(outcomes, candidates.c.name.label("candidate_name"), candidates.c.kind)

@@ -184,10 +184,10 @@ def test_the_dashboard_puts_the_nearest_deadline_first_and_filters(world):
 
 def test_urgency_order_puts_past_deadlines_last():
     today = dt.date(2026, 1, 21)
-    rows = [{"siren": s, "deadline": d, "judged": None, "procedure": p} for s, d, p in [
-        ("past", dt.date(2026, 1, 1), "liquidation"), ("none-sauv", None, "sauvegarde"),
-        ("soon", dt.date(2026, 1, 23), "redressement"), ("none-liq", None, "liquidation"),
-        ("today", today, "sauvegarde")]]
+    rows = [{"siren": s, "offer_deadline": d, "procedure_date": None, "procedure": p} for s, d, p in [
+        ("past", "2026-01-01", "liquidation"), ("none-sauv", None, "sauvegarde"),
+        ("soon", "2026-01-23", "redressement"), ("none-liq", None, "liquidation"),
+        ("today", "2026-01-21", "sauvegarde")]]
     assert [r["siren"] for r in sorted(rows, key=lambda r: urgency(r, today))] == \
         ["today", "soon", "none-liq", "none-sauv", "past"]
 

@@ -21,16 +21,23 @@ PAGE_SIZE = 50
 
 
 def urgency(row: dict[str, Any], today: dt.date) -> tuple:
-    """Sort key: offer deadlines still ahead (soonest first), then cases without one (the most
-    urgent procedure, the latest judgment first), then deadlines already past."""
-    deadline, judged = row["deadline"], row["judged"] or dt.date.min
-    if deadline is None:
-        first = (1, 0)
-    elif deadline >= today:
-        first = (0, deadline.toordinal())
+    """Sort key of a stored company: offer deadlines still ahead (soonest first), then cases
+    without one (the most urgent procedure, the latest judgment first), then deadlines already
+    past (the most recent first)."""
+    # the store's dates are ISO text: compared as text, parsed only for the past deadlines
+    deadline, judged = row["offer_deadline"] or "", row["procedure_date"] or ""
+    if not deadline:
+        first: tuple = (1, 0)
+    elif deadline >= today.isoformat():
+        first = (0, deadline)
     else:
-        first = (2, -deadline.toordinal())  # the most recently passed first
-    return (*first, labels.PROCEDURE_URGENCY.get(row["procedure"], 9), -judged.toordinal(), row["siren"])
+        first = (2, -_ordinal(deadline))
+    return (*first, labels.PROCEDURE_URGENCY.get(row["procedure"], 9), -_ordinal(judged), row["siren"])
+
+
+def _ordinal(iso: str) -> int:
+    """Day number of an ISO date (stored dates are validated on import); 0 when there is none."""
+    return dt.date.fromisoformat(iso[:10]).toordinal() if iso else 0
 
 
 def poles_of(user: WebUser, request: Request) -> dict[str, str]:
@@ -58,7 +65,8 @@ def dashboard(request: Request) -> Response:
         number = 1
     poles = state.live.engine.poles
     wanted = {pole} if pole else set(choices) if user.role == "advisor" else None
-    rows = cases.open_cases(state.db, visible=access.visible_clause(user))
+    rows = cases.open_cases(state.db, visible=access.visible_clause(user),
+                            poles=sorted(wanted) if wanted is not None else None)
     rows = [r for r in rows if access.can_see(user, r, poles)
             and (wanted is None or wanted & access.company_poles(r, poles))]
     departements = sorted({r["departement"] for r in rows if r["departement"]})
@@ -71,15 +79,15 @@ def dashboard(request: Request) -> Response:
     if metier:
         rows = [r for r in rows if views.division(r["naf"]) == metier]
     today = dt.date.today()
-    items = [_item(r, state.communes, user, today) for r in rows]
-    items.sort(key=lambda i: urgency(i, today))
-    pages = max(1, -(-len(items) // PAGE_SIZE))
+    rows.sort(key=lambda r: urgency(r, today))
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
     number = min(number, pages)
+    # only the rows shown are put in words
+    items = [_item(r, state.communes, user, today) for r in rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]]
     accounts.mark_seen(state.db, user.user_id)
     return page(request, "dashboard.html", {
-        "title": "Tableau de bord", "nav": "dashboard", "user": user, "items": items[(number - 1) * PAGE_SIZE:
-                                                                                      number * PAGE_SIZE],
-        "total": len(items), "new": sum(1 for i in items if i["new"]), "page": number, "pages": pages,
+        "title": "Tableau de bord", "nav": "dashboard", "user": user, "items": items,
+        "total": len(rows), "new": sum(1 for r in rows if _new(r, user)), "page": number, "pages": pages,
         "poles": choices, "pole": pole, "procedure": procedure, "departement": departement, "metier": metier,
         "departements": departements, "divisions": [(d, naf.label(d)) for d in divisions],
         "procedures": [p for p in PROCEDURES if p != "none"], "since": user.since,
@@ -94,5 +102,9 @@ def _item(row: dict[str, Any], communes, user: WebUser, today: dt.date) -> dict[
     return {"siren": row["siren"], "name": row["name"], "procedure": row["procedure"], "deadline": deadline,
             "days": days, "days_words": words, "judged": fr.as_date(row["procedure_date"]),
             "trade": views.trade(row), "place": views.place(row, communes), "headcount": views.headcount(row),
-            "confidential": bool(row["confidential"]),
-            "new": user.since is not None and row["updated_at"] is not None and row["updated_at"] > user.since}
+            "confidential": bool(row["confidential"]), "new": _new(row, user)}
+
+
+def _new(row: dict[str, Any], user: WebUser) -> bool:
+    """Imported or updated since the user's previous visit."""
+    return user.since is not None and row["updated_at"] is not None and row["updated_at"] > user.since
