@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from api.web.routes.dashboard import urgency
 from matcher import store
 from matcher.learning.registry import Registry
 from matcher.settings import Settings
+from tests.conftest import BACKENDS, PG_URL
 
 from .conftest import SIRENS, TODAY, build_territory, csrf_of, sign_in
 
@@ -32,10 +34,19 @@ DASHBOARD = {
 SECRET = {"secret_a": "advisor_a", "secret_b": "advisor_b"}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request, tmp_path_factory):
+    """The territory and a signed-in client per role, on SQLite and on PostgreSQL."""
     tmp = tmp_path_factory.mktemp("web-pages")
-    url = f"sqlite:///{tmp / 'reprise.db'}"
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'reprise.db'}"
+    else:
+        schema = "t_" + uuid.uuid4().hex[:12]
+        admin_db = sa.create_engine(PG_URL)
+        with admin_db.begin() as c:
+            c.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
     users = build_territory(url)
     settings = Settings(database_url=url, models_dir=tmp / "models", index_poll_seconds=0)
     clients = {}
@@ -47,6 +58,10 @@ def world(tmp_path_factory):
             clients[role] = client
         yield {"url": url, "users": users, "clients": clients, "anonymous": anonymous, "db": app.state.db,
                "settings": settings}
+    if schema:
+        with admin_db.begin() as c:
+            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin_db.dispose()
 
 
 def listed(html: str) -> set[str]:
