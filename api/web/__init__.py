@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import errors
-from .render import HERE
+from api.web import errors
+from api.web.render import HERE
 
 
 def mount(app: FastAPI) -> None:
-    from .routes import candidate, case, dashboard, model, outcomes, signin
+    from api.web.routes import candidate, case, dashboard, model, outcomes, signin
 
     for module in (case, dashboard, outcomes, candidate, signin, model):
         app.include_router(module.router)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Request
 
-from api import access, audit_log
+from api import access
 from api.security import Principal
+from api.web.session import WebUser
 from matcher.reference.territories import Poles
-
-from .session import WebUser
+from matcher.store import audit_log
 
 OUTCOME_ROLES = access.OUTCOME_ROLES
 MODEL_ROLES = ("analyst", "admin")
@@ -29,8 +28,10 @@ def can_see(user: WebUser, company: dict[str, Any], poles: Poles) -> bool:
     return access.can_see(principal(user), company, poles)
 
 
-def visible_clause(user: WebUser) -> sa.ColumnElement[bool]:
-    return access.visible_clause(principal(user))
+def confidential_poles(user: WebUser) -> frozenset[str] | None:
+    """The poles whose confidential cases the store may pre-select for this user (as the API's
+    lists do); every row is then checked by :func:`can_see`."""
+    return user.poles if user.role == "advisor" else None
 
 
 def company_poles(company: dict[str, Any], poles: Poles) -> set[str]:

@@ -39,7 +39,7 @@ def is_web(path: str) -> bool:
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    from .render import page
+    from api.web.render import page
     return page(request, "error.html", {"title": title, "detail": detail}, status=status)
 
 

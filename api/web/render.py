@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from . import fr, labels
+from api.web import fr, labels
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(env=jinja2.Environment(

@@ -18,9 +18,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from api.web.errors import SignInRequired, WebError
 from matcher.store import accounts
-
-from .errors import SignInRequired, WebError
 
 COOKIE = "reprise_session"
 SIGNIN_COOKIE = "reprise_signin"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from api.web import fr, labels
 from matcher.reference import naf
 from matcher.reference.communes import Communes
-
-from . import fr, labels
 
 _NAMES: dict[int, tuple[Communes, dict[str, str]]] = {}
 

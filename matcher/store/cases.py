@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,14 +15,19 @@ CASE_COLUMNS = ("siren", "name", "naf", "activity", "lat", "lon", "commune", "po
                 "headcount_band", "procedure", "procedure_date", "offer_deadline", "pole", "confidential", "updated_at")
 
 
-def open_cases(db: Engine, *, visible: sa.ColumnElement[bool],
-               poles: list[str] | None = None) -> list[dict[str, Any]]:
-    """Companies in a procedure passing the ``visible`` pre-filter (SQL) and, when ``poles`` are
-    given, followed by one of them or by no pole in particular; the caller applies the rules that
-    need the pole territories (a company without a pole belongs to those containing it)."""
-    where = [companies.c.procedure != "none", visible]
+def open_cases(db: Engine, *, confidential_poles: Collection[str] | None,
+               poles: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Companies in a procedure. Confidential ones are pre-selected only when their ``pole`` is in
+    ``confidential_poles`` or empty; with ``poles``, only companies followed by one of them or by no
+    pole in particular. The caller applies the access rules and the pole territories (a company
+    without a pole belongs to the poles containing it)."""
+    c = companies.c
+    visible = c.confidential == sa.false()
+    if confidential_poles:
+        visible = sa.or_(visible, c.pole.in_(sorted(confidential_poles)), c.pole.is_(None))
+    where = [c.procedure != "none", visible]
     if poles is not None:
-        where.append(sa.or_(companies.c.pole.in_(poles), companies.c.pole.is_(None), companies.c.pole == ""))
+        where.append(sa.or_(c.pole.in_(sorted(poles)), c.pole.is_(None), c.pole == ""))
     query = sa.select(*(companies.c[c] for c in CASE_COLUMNS)).where(*where)
     with db.connect() as conn:
         result = conn.execute(query)

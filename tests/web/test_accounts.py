@@ -19,8 +19,7 @@ from matcher.cli.main import main
 from matcher.errors import InvalidRecord, NotFound
 from matcher.settings import Settings
 from matcher.store import accounts
-
-from .conftest import PASSWORD, POLES, csrf_of, sign_in
+from tests.web.conftest import PASSWORD, POLES, csrf_of, sign_in
 
 
 def test_accounts_in_the_store_keep_only_hashes_and_end_sessions_at_once(db):

@@ -26,8 +26,7 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 from matcher import store  # noqa: E402
-
-from .conftest import PASSWORD, SIRENS, build_territory  # noqa: E402
+from tests.web.conftest import PASSWORD, SIRENS, build_territory  # noqa: E402
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

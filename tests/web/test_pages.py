@@ -19,8 +19,7 @@ from matcher import store
 from matcher.learning.registry import Registry
 from matcher.settings import Settings
 from tests.conftest import BACKENDS, PG_URL
-
-from .conftest import SIRENS, TODAY, build_territory, csrf_of, sign_in
+from tests.web.conftest import SIRENS, TODAY, build_territory, csrf_of, sign_in
 
 EMAILS = {"advisor_a": "claire.martin@ptce-a.fr", "advisor_b": "paul.roux@ptce-b.fr",
           "analyst": "analyste@reprise.fr", "admin": "admin@reprise.fr"}

@@ -9,10 +9,10 @@ from api.web import access, labels, views
 from api.web.errors import WebError
 from api.web.render import page
 from api.web.session import signed_in
-from api.writes import get_candidate
 from matcher.contract.specs import EMPLOYEES
 from matcher.reference import naf
 from matcher.store import cases
+from matcher.store.records import get_candidate
 
 router = APIRouter(include_in_schema=False)
 

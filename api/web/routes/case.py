@@ -15,11 +15,11 @@ from api.web.errors import WebError
 from api.web.ranked import ranked
 from api.web.render import page
 from api.web.session import WebUser, signed_in
-from api.writes import get_company
 from matcher.contract.specs import EMPLOYEES
 from matcher.ranking.results import MatchResult
 from matcher.reference import naf
 from matcher.store import cases
+from matcher.store.records import get_company
 
 router = APIRouter(include_in_schema=False)
 TOP = 10

@@ -65,8 +65,7 @@ def dashboard(request: Request) -> Response:
         number = 1
     poles = state.live.engine.poles
     wanted = {pole} if pole else set(choices) if user.role == "advisor" else None
-    rows = cases.open_cases(state.db, visible=access.visible_clause(user),
-                            poles=sorted(wanted) if wanted is not None else None)
+    rows = cases.open_cases(state.db, confidential_poles=access.confidential_poles(user), poles=wanted)
     rows = [r for r in rows if access.can_see(user, r, poles)
             and (wanted is None or wanted & access.company_poles(r, poles))]
     departements = sorted({r["departement"] for r in rows if r["departement"]})
