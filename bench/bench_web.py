@@ -8,10 +8,13 @@ explained, the map drawn, the history read, the view audited), rotating over com
 peer, in the same run with the same client: the JSON API's ``GET /v1/companies/{siren}/matches``
 with an analyst key, on other companies of the same store. Each "new" run asks for companies not
 asked before (the ranking runs); each "repeated" run for 200 companies again (ranked results
-from the caches). Runs are interleaved, ``--rounds`` times; the client is a raw asyncio
-HTTP/1.1 client sharing the 2 cores with the server, so figures are upper bounds on latency.
+from the caches). Runs are interleaved, ``--rounds`` times. The load generator is ``wrk`` when
+installed (Debian package ``wrk``: 16 connections, each request carrying the next session's
+cookie), else a raw asyncio HTTP/1.1 client (16 connections, one session each); either shares
+the 2 cores with the server, so figures are upper bounds on latency. The in-process
+``Engine.match`` time of the same companies is printed too: the floor under both endpoints.
 
-    flock /work/locks/bench.lock python bench/bench_web.py [--seconds 8] [--rounds 3] [--workers 2]
+    flock /work/locks/bench.lock python bench/bench_web.py [--seconds 8] [--rounds 3] [--workers 2] [--client auto]
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_api import prepare, start_server
+from bench_api import engine_ms, prepare, start_server
 
 CLIENTS = 16
 PASSWORD = "mot de passe du banc d'essai"
@@ -118,6 +121,41 @@ def load(port: int, paths: list[str], headers: list[dict[str, str]], expect: byt
             "first_error": errs[0] if errs else None}
 
 
+def load_wrk(port: int, paths: list[str], headers: list[dict[str, str]], expect: bytes, seconds: float) -> dict:
+    """The same load by ``wrk`` (Debian package): 16 connections, each request carrying the
+    next client's header (cookie or key) in turn, paths in turn; non-2xx answers count as errors
+    (a page that lost its session would be a 303)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-web-wrk-"))
+    name, = {k for h in headers for k in h}
+    values = ",".join(f"[[{h[name]}]]" for h in headers)
+    items = ",".join(f'"{p}"' for p in paths)
+    script = tmp / "load.lua"
+    # each wrk thread walks its own half of the paths, so no path repeats before the list wraps
+    script.write_text(f"local paths = {{{items}}}\nlocal values = {{{values}}}\nlocal n = 0\n"
+                      f"function setup(thread)\n  thread:set(\"start\", n)\n  n = n + 1\nend\nlocal i = -1\n"
+                      f"request = function()\n  if i < 0 then i = start * math.floor(#paths / 2) end\n  i = i + 1\n"
+                      f"  return wrk.format(\"GET\", paths[(i % #paths) + 1], {{[\"{name}\"] = values[(i % #values) + 1]}})\n"
+                      f"end\n")
+    try:
+        out = subprocess.run(["wrk", "-t2", f"-c{len(headers)}", f"-d{int(seconds)}s", "--latency", "--timeout", "5s",
+                              "-s", str(script), f"http://127.0.0.1:{port}"],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE).groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    size = re.search(r"([\d.]+)(KB|MB|B) read", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    total_kb = float(size.group(1)) * {"B": 1 / 1024, "KB": 1.0, "MB": 1024.0}[size.group(2)] if size else 0.0
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50"), "p99": ms("99"),
+            "requests": requests, "errors": errors + (int(non2xx.group(1)) if non2xx else 0),
+            "kb": total_kb / max(requests, 1), "first_error": None}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--candidates", type=int, default=100_000)
@@ -125,11 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=8.0, help="load per run")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the four runs")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto",
+                   help="load generator: wrk when installed (auto), else a raw asyncio client")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "reprise-bench-api")
     args = p.parse_args(argv)
+    client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "asyncio")
+    run = load_wrk if client == "wrk" else load
     args.cache.mkdir(parents=True, exist_ok=True)
     print(f"bench_web: {args.candidates:,} candidates, {CLIENTS} signed-in clients, {args.seconds:.0f} s per run, "
-          f"{args.rounds} round(s), {args.workers} worker(s)", flush=True)
+          f"{args.rounds} round(s), {args.workers} worker(s), client {client}", flush=True)
     url, sirens, key, _ = prepare(args.cache, args.candidates, args.companies)
     emails = accounts(url, CLIENTS)
     with socket.socket() as s:
@@ -153,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("JSON matches, each new", api_paths, api_headers, b'"options"')):
                 start = next(fresh)
                 chosen = sirens[start:start + 1500]
-                out = load(port, paths(chosen), headers, expect, args.seconds)
+                out = run(port, paths(chosen), headers, expect, args.seconds)
                 if out["requests"] > len(chosen):
                     print(f"  warning: {name} wrapped around its {len(chosen)} companies")
                 results.setdefault(name, []).append(out)
@@ -163,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("case page, repeated", web_paths, web_headers, b"Options de reprise"),
                     ("JSON matches, repeated", api_paths, api_headers, b'"options"')):
                 load(port, paths(repeated), headers, expect, 1.0)  # primes the caches, not counted
-                out = load(port, paths(repeated), headers, expect, args.seconds)
+                out = run(port, paths(repeated), headers, expect, args.seconds)
                 results.setdefault(name, []).append(out)
                 print(f"  round {r + 1} {name:<26} {out['rps']:7.0f} req/s  p50 {out['p50']:6.1f}  "
                       f"p99 {out['p99']:6.1f} ms  errors {out['errors']}  {out['kb']:.0f} kB", flush=True)
@@ -189,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target (case page p99 < {TARGET_P99_MS:.0f} ms, no errors), {kind}: "
               f"{'met' if errors == 0 and worst < TARGET_P99_MS else 'NOT met'} in every run "
               f"(worst p99 {worst:.1f} ms, {errors} errors)")
+    e50, e99 = engine_ms(url, sirens[:300])
+    print(f"the same machine, same run: Engine.match in-process (1 thread, 300 of the companies) p50 {e50:.1f} ms, "
+          f"p99 {e99:.1f} ms (the floor under both endpoints' first reads)")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
