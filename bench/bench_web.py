@@ -156,6 +156,13 @@ def load_wrk(port: int, paths: list[str], headers: list[dict[str, str]], expect:
             "kb": total_kb / max(requests, 1), "first_error": None}
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by the server: its supervisor and every worker process."""
+    import psutil
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--candidates", type=int, default=100_000)
@@ -195,20 +202,26 @@ def main(argv: list[str] | None = None) -> int:
                     ("JSON matches, each new", api_paths, api_headers, b'"options"')):
                 start = next(fresh)
                 chosen = sirens[start:start + 1500]
+                cpu = server_cpu_s(server.pid)
                 out = run(port, paths(chosen), headers, expect, args.seconds)
+                out["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1000 / max(out["requests"], 1)
                 if out["requests"] > len(chosen):
                     print(f"  warning: {name} wrapped around its {len(chosen)} companies")
                 results.setdefault(name, []).append(out)
                 print(f"  round {r + 1} {name:<26} {out['rps']:7.0f} req/s  p50 {out['p50']:6.1f}  "
-                      f"p99 {out['p99']:6.1f} ms  errors {out['errors']}  {out['kb']:.0f} kB", flush=True)
+                      f"p99 {out['p99']:6.1f} ms  errors {out['errors']}  {out['kb']:.0f} kB  "
+                      f"server CPU {out['cpu_ms']:.1f} ms/request", flush=True)
             for name, paths, headers, expect in (
                     ("case page, repeated", web_paths, web_headers, b"Options de reprise"),
                     ("JSON matches, repeated", api_paths, api_headers, b'"options"')):
                 load(port, paths(repeated), headers, expect, 1.0)  # primes the caches, not counted
+                cpu = server_cpu_s(server.pid)
                 out = run(port, paths(repeated), headers, expect, args.seconds)
+                out["cpu_ms"] = (server_cpu_s(server.pid) - cpu) * 1000 / max(out["requests"], 1)
                 results.setdefault(name, []).append(out)
                 print(f"  round {r + 1} {name:<26} {out['rps']:7.0f} req/s  p50 {out['p50']:6.1f}  "
-                      f"p99 {out['p99']:6.1f} ms  errors {out['errors']}  {out['kb']:.0f} kB", flush=True)
+                      f"p99 {out['p99']:6.1f} ms  errors {out['errors']}  {out['kb']:.0f} kB  "
+                      f"server CPU {out['cpu_ms']:.1f} ms/request", flush=True)
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -217,15 +230,18 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{'run (best p99 of ' + str(args.rounds) + ')':<30}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'errors':>8}{'kB':>6}")
+          f"{'errors':>8}{'kB':>6}{'CPU ms/req':>12}")
     best = {name: min(runs, key=lambda o: o["p99"]) for name, runs in results.items()}
     for name, o in best.items():
         errors = sum(x["errors"] for x in results[name])
-        print(f"{name:<30}{o['rps']:>8.0f}{o['p50']:>9.1f}{o['p99']:>9.1f}{errors:>8}{o['kb']:>6.0f}")
+        cpu = float(np.median([x["cpu_ms"] for x in results[name]]))  # the median run's: less noisy than latency
+        print(f"{name:<30}{o['rps']:>8.0f}{o['p50']:>9.1f}{o['p99']:>9.1f}{errors:>8}{o['kb']:>6.0f}{cpu:>12.1f}")
     for kind in ("each new", "repeated"):
         web, api = best[f"case page, {kind}"], best[f"JSON matches, {kind}"]
+        cpu_web = float(np.median([x["cpu_ms"] for x in results[f"case page, {kind}"]]))
+        cpu_api = float(np.median([x["cpu_ms"] for x in results[f"JSON matches, {kind}"]]))
         print(f"case page vs JSON matches ({kind}): p99 {web['p99'] / api['p99']:.2f}x, "
-              f"req/s {web['rps'] / api['rps']:.2f}x")
+              f"req/s {web['rps'] / api['rps']:.2f}x, server CPU per request {cpu_web / cpu_api:.2f}x")
         errors = sum(x["errors"] for x in results[f"case page, {kind}"])
         worst = max(x["p99"] for x in results[f"case page, {kind}"])
         print(f"target (case page p99 < {TARGET_P99_MS:.0f} ms, no errors), {kind}: "
