@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from api.web import access, fr, labels, mapsvg, views
 from api.web.errors import WebError
@@ -73,9 +74,23 @@ def options_view(result: MatchResult, siren: str) -> list[dict[str, Any]]:
                      "distance": o.distance_km, "parts": parts})
     top = max((abs(v) for r in rows for _, v in r["parts"]), default=1.0) or 1.0
     for r in rows:
-        r["bars"] = [{"label": labels.feature(k), "value": v, "width": round(abs(v) / top * BAR_PX, 1)}
-                     for k, v in r.pop("parts")]
+        r["bars"] = bars(r.pop("parts"), top)
     return rows
+
+
+def bars(parts: list[tuple[str, float]], top: float) -> Markup:
+    """An option's explanation as list items: the feature in words, a bar, the contribution.
+
+    Written here rather than in the template: the page shows ~80 of them, and the template's
+    per-item lookups and escapes were a third of the page's cost."""
+    items = []
+    for name, value in parts:
+        width = round(abs(value) / top * BAR_PX, 1)
+        items.append(f'<li><span class="bar-label">{escape(labels.feature(name))}</span>'
+                     f'<svg class="bar" width="{BAR_PX:.0f}" height="12" aria-hidden="true" focusable="false">'
+                     f'<rect class="{"bar-neg" if value < 0 else "bar-pos"}" x="0" y="1" width="{width}" height="10" '
+                     f'rx="2"/></svg><span class="bar-value">{fr.signed(value)}</span></li>')
+    return Markup("".join(items))
 
 
 def exclusions_view(result: MatchResult) -> list[dict[str, Any]]:
