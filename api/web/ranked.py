@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from api.live_engine import Serving
@@ -17,6 +18,15 @@ from matcher.ranking.results import MatchResult
 
 _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+
+
+@dataclass
+class Ranked:
+    """A result, and what a page derived from it (kept with it: the same company row, index and
+    model give the same options, map and words)."""
+
+    result: MatchResult
+    views: dict[str, Any] = field(default_factory=dict)
 
 
 def _cache(serving: Serving, size: int) -> MatchCache:
@@ -28,12 +38,12 @@ def _cache(serving: Serving, size: int) -> MatchCache:
 
 
 def ranked(serving: Serving, company: dict[str, Any], *, top: int, explain: bool, limit: int,
-           size: int) -> MatchResult:
+           size: int) -> Ranked:
     """The engine's result for a stored company (from the cache when the row is unchanged)."""
     cache = _cache(serving, size)
     key = cache.key(company, top, explain, limit)
-    result = cache.get(key)
-    if result is None:
-        result = serving.engine.match(company, top=top, explain_exclusions=explain, exclusions_limit=limit)
-        cache.put(key, result)
-    return result
+    entry = cache.get(key)
+    if entry is None:
+        entry = Ranked(serving.engine.match(company, top=top, explain_exclusions=explain, exclusions_limit=limit))
+        cache.put(key, entry)
+    return entry

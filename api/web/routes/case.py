@@ -66,8 +66,9 @@ def note_fr(note: str) -> str:
 def options_view(result: MatchResult, siren: str) -> list[dict[str, Any]]:
     rows = []
     for o in result.options:
-        parts = sorted(((k, float(v)) for k, v in o.explanation.items()
-                        if isinstance(v, (int, float)) and round(float(v), 4) != 0), key=lambda kv: -abs(kv[1]))
+        # contributions come rounded to 4 decimals: the zeros are the features that played no part
+        parts = sorted(((k, float(v)) for k, v in o.explanation.items() if isinstance(v, (int, float)) and v),
+                       key=lambda kv: -abs(kv[1]))
         employees = o.kind == EMPLOYEES
         rows.append({"rank": o.rank, "candidate_id": o.candidate_id, "kind": o.kind, "employees": employees,
                      "name": labels.EMPLOYEES_NAME if employees else o.name, "score": o.score,
@@ -102,26 +103,34 @@ def exclusions_view(result: MatchResult) -> list[dict[str, Any]]:
             for reason, rows in sorted(groups.items(), key=lambda kv: -counts.get(kv[0], len(kv[1])))]
 
 
-def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclusions: bool = False,
-              form: dict[str, Any] | None = None, status: int = 200) -> Response:
-    """The whole page (also answered, with the form's errors, to a refused outcome)."""
-    state = request.app.state
-    serving, settings = state.live.serving, state.settings
-    result = ranked(serving, company, top=TOP, explain=exclusions, limit=settings.max_exclusions,
-                    size=settings.match_cache_size)
-    access.audit_read(request, user, company["siren"])
+def derived(communes, index, company: dict[str, Any], result: MatchResult) -> tuple:
+    """The options in words, the map, how many options it shows, and the company's place."""
     options = options_view(result, company["siren"])
-    index = serving.engine.index
     points = []
     for o in options:
         pos = None if o["employees"] else index.position(o["candidate_id"])
         if pos is not None:
             points.append(mapsvg.Point(float(index.lat[pos]), float(index.lon[pos]), str(o["rank"]), o["name"]))
     here = mapsvg.Point(float(company["lat"]), float(company["lon"]), "", company["name"])
-    place = views.place(company, state.communes)
-    map_svg = mapsvg.draw(state.communes, company.get("departement"), here, points,
+    place = views.place(company, communes)
+    map_svg = mapsvg.draw(communes, company.get("departement"), here, points,
                           caption=f"Carte : {company['name']}, à {place or 'lieu non précisé'}, et ses options "
                                   "numérotées par rang")
+    return options, map_svg, len(points), place
+
+
+def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclusions: bool = False,
+              form: dict[str, Any] | None = None, status: int = 200) -> Response:
+    """The whole page (also answered, with the form's errors, to a refused outcome)."""
+    state = request.app.state
+    serving, settings = state.live.serving, state.settings
+    entry = ranked(serving, company, top=TOP, explain=exclusions, limit=settings.max_exclusions,
+                   size=settings.match_cache_size)
+    access.audit_read(request, user, company["siren"])
+    result = entry.result
+    if "page" not in entry.views:  # a repeated read reuses the options in words and the map
+        entry.views["page"] = derived(state.communes, serving.engine.index, company, result)
+    options, map_svg, mapped, place = entry.views["page"]
     choices = [(o["candidate_id"], f"{o['rank']}. {o['name']} — {labels.KINDS.get(o['kind'], o['kind'])}")
                for o in options]
     employees_id = f"{EMPLOYEES}:{company['siren']}"
@@ -141,7 +150,7 @@ def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclu
         or company.get("pole"),
         "trade": views.trade(company), "headcount": views.headcount(company),
         "notes": [note_fr(n) for n in result.notes],
-        "options": options, "map": map_svg, "mapped": len(points), "model_id": result.model_id,
+        "options": options, "map": map_svg, "mapped": mapped, "model_id": result.model_id,
         "excluded_counts": counts, "excluded_total": sum(n for _, n in counts),
         "exclusions": exclusions_view(result) if exclusions else None,
         "exclusions_total": result.exclusions_total, "shown": EXCLUSIONS_SHOWN, "history": history, "choices": choices,
