@@ -13,6 +13,7 @@ from fastapi import Request
 from api import access
 from api.security import Principal
 from api.web.session import WebUser
+from matcher.contract.confidentiality import Viewer
 from matcher.reference.territories import Poles
 from matcher.store import audit_log
 
@@ -38,7 +39,17 @@ def company_poles(company: dict[str, Any], poles: Poles) -> set[str]:
     return access.company_poles(company, poles)
 
 
-def audit_read(request: Request, user: WebUser, siren: str, *, denied: bool = False) -> None:
-    """Write the audit row of a view of a case's options (or of a refused attempt)."""
-    action = audit_log.DENIED_MATCHES if denied else audit_log.READ_MATCHES
+def viewer(user: WebUser) -> Viewer:
+    """What the user may know of confidential cases (the engine's exclusions depend on it)."""
+    return access.viewer_of(principal(user))
+
+
+def audit_read(request: Request, user: WebUser, siren: str, *, found: bool = True) -> None:
+    """Write the audit row of a view of a case's options; an absent and a hidden case get the
+    same row."""
+    action = audit_log.READ_MATCHES if found else audit_log.NOT_FOUND_MATCHES
     request.app.state.audit.record(user.actor, siren, action)
+
+
+def audit_outcome(request: Request, user: WebUser, siren: str, candidate_id: str) -> None:
+    request.app.state.audit.record(user.actor, siren, audit_log.RECORD_OUTCOME, candidate_id)

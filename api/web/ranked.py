@@ -14,6 +14,7 @@ from typing import Any
 
 from api.live_engine import Serving
 from api.match_cache import MatchCache
+from matcher.contract.confidentiality import Viewer
 from matcher.ranking.results import MatchResult
 
 _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -38,12 +39,14 @@ def _cache(serving: Serving, size: int) -> MatchCache:
 
 
 def ranked(serving: Serving, company: dict[str, Any], *, top: int, explain: bool, limit: int,
-           size: int) -> Ranked:
-    """The engine's result for a stored company (from the cache when the row is unchanged)."""
+           size: int, viewer: Viewer) -> Ranked:
+    """The engine's result for a stored company as ``viewer`` may know it (from the cache when
+    the row and what the viewer may know are unchanged)."""
     cache = _cache(serving, size)
-    key = cache.key(company, top, explain, limit)
+    key = cache.key(company, top, explain, limit, viewer.key())
     entry = cache.get(key)
     if entry is None:
-        entry = Ranked(serving.engine.match(company, top=top, explain_exclusions=explain, exclusions_limit=limit))
+        entry = Ranked(serving.engine.match(company, top=top, explain_exclusions=explain, exclusions_limit=limit,
+                                            viewer=viewer))
         cache.put(key, entry)
     return entry

@@ -89,7 +89,7 @@ def test_every_view_of_options_is_audited_with_the_user(world):
     with db.connect() as c:
         rows = c.execute(sa.select(store.audit.c.key_id, store.audit.c.action).where(store.audit.c.siren == siren)
                          .order_by(store.audit.c.id.desc()).limit(2)).all()
-    assert [tuple(r) for r in rows] == [(f"user:{users['advisor_b']['user_id']}", "denied_matches"),
+    assert [tuple(r) for r in rows] == [(f"user:{users['advisor_b']['user_id']}", "not_found_matches"),
                                         (f"user:{users['advisor_a']['user_id']}", "read_matches")]
 
 
@@ -257,3 +257,22 @@ def test_french_numbers():
     assert fr.number(1200) == "1\u202f200" and fr.km(12.345) == "12,3 km" and fr.signed(-0.05) == "−0,05"
     assert fr.siren("802649921") == "802\u00a0649\u00a0921"
     assert fr.days_left("2026-01-20", dt.date(2026, 1, 21)) == (-1, "échue depuis 1 jour")
+
+
+def test_an_outcome_recorded_by_someone_else_is_never_replaced(world):
+    db, siren = world["db"], SIRENS["menuiserie"]
+    data = {"candidate_id": f"employees:{siren}", "outcome": "refus", "date": TODAY.isoformat(), "note": "Non"}
+    first = world["clients"]["advisor_a"]
+    r = first.post(f"/cas/{siren}/suites", data={**data, "csrf": csrf_of(first.get(f"/cas/{siren}").text)},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    other = world["clients"]["analyst"]
+    r = other.post(f"/cas/{siren}/suites", data={**data, "note": "Oui", "csrf": csrf_of(other.get("/").text)})
+    assert r.status_code == 409 and f"déjà été enregistrée par {EMAILS['advisor_a']}" in html.unescape(r.text)
+    with db.connect() as c:
+        stored = c.execute(sa.select(store.outcomes.c.advisor, store.outcomes.c.note)
+                           .where(store.outcomes.c.siren == siren, store.outcomes.c.outcome == "rejected")).all()
+        audited = c.execute(sa.select(store.audit.c.key_id, store.audit.c.subject)
+                            .where(store.audit.c.siren == siren, store.audit.c.action == "record_outcome")).all()
+    assert [tuple(r) for r in stored] == [(EMAILS["advisor_a"], "Non")]
+    assert [tuple(r) for r in audited] == [(f"user:{world['users']['advisor_a']['user_id']}", f"employees:{siren}")]

@@ -38,16 +38,14 @@ def parse_siren(text: str) -> str:
 
 
 def visible_company(request: Request, user: WebUser, siren: str) -> dict[str, Any]:
-    """The stored company, or the same 404 page whether it is absent or not visible to the user
-    (a refused look at a confidential case is audited)."""
+    """The stored company, or the same 404 page, audited the same way, whether it is absent or
+    hidden from the user (a confidential case of other poles does not exist for them)."""
     state = request.app.state
     company = get_company(state.db, siren)
-    if company is not None and not access.can_see(user, company, state.live.engine.poles):
-        access.audit_read(request, user, siren, denied=True)
-        company = None
-    if company is None:
-        raise WebError(404, "Dossier introuvable", f"Le SIREN {fr.siren(siren)} n'est pas un dossier enregistré, "
-                       "ou ce dossier confidentiel ne relève pas de vos pôles.")
+    if company is None or not access.can_see(user, company, state.live.engine.poles):
+        access.audit_read(request, user, siren, found=False)
+        raise WebError(404, "Dossier introuvable", f"Aucun dossier que vous pouvez consulter ne porte le SIREN "
+                       f"{fr.siren(siren)}.")
     return company
 
 
@@ -125,7 +123,7 @@ def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclu
     state = request.app.state
     serving, settings = state.live.serving, state.settings
     entry = ranked(serving, company, top=TOP, explain=exclusions, limit=settings.max_exclusions,
-                   size=settings.match_cache_size)
+                   size=settings.match_cache_size, viewer=access.viewer(user))
     access.audit_read(request, user, company["siren"])
     result = entry.result
     if "page" not in entry.views:  # a repeated read reuses the options in words and the map

@@ -8,12 +8,12 @@ import datetime as dt
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.web import access, labels
+from api.web import access, fr, labels
 from api.web.errors import WebError
 from api.web.routes.case import case_page, parse_siren, visible_company
 from api.web.session import check_csrf, signed_in
 from api.writes import validate_outcome
-from matcher import store
+from matcher.store.records import record_outcome as record_outcome_row
 
 router = APIRouter(include_in_schema=False)
 MAX_NOTE = 2000
@@ -62,5 +62,12 @@ def record_outcome(request: Request, siren: str, csrf: str = Form(""), candidate
     if errors or row is None:
         form = {"candidate_id": candidate_id, "outcome": outcome, "date": date, "note": note, "errors": errors}
         return case_page(request, user, company, form=form, status=422)
-    store.upsert(request.app.state.db, store.outcomes, [row])
+    _, other = record_outcome_row(request.app.state.db, row)
+    if other is not None:  # recorded by someone else: never replaced, as in the API
+        form = {"candidate_id": candidate_id, "outcome": outcome, "date": date, "note": note,
+                "errors": {"form": f"Cette suite ({outcome}, le {fr.date(row['date'])}) a déjà été enregistrée par "
+                                   f"{other} ; enregistrez la vôtre avec sa propre date, ou demandez-lui de la "
+                                   "modifier."}}
+        return case_page(request, user, company, form=form, status=409)
+    access.audit_outcome(request, user, row["siren"], row["candidate_id"])
     return RedirectResponse(f"/cas/{company['siren']}?enregistre=1#historique", status_code=303)
