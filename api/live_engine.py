@@ -1,9 +1,12 @@
 """The engine being served, swapped atomically when the store or the promoted model changes.
 
-Reads take the current :class:`Serving` once and never wait. A write to candidates asks for a
-rebuild and waits until an index that includes it is serving (concurrent writers share one
-rebuild). Changes made by other processes (another worker, ``reprise import``) are picked up by
-a background poll of a cheap store signature.
+Reads take the current :class:`Serving` once and never wait. The index is the store's snapshot
+(memory-mapped: every worker shares its pages) plus a delta segment of the changes since
+(:class:`matcher.ranking.reader.IndexReader`). A write to candidates asks for a refresh, which
+applies the store's new changes to the delta in a fraction of a second and serves a new engine;
+concurrent writers share one refresh. When the delta grows past ``COMPACT_FROM`` candidates a
+background thread writes a new snapshot and swaps it in. Changes made by other processes
+(another worker, ``reprise import``) are picked up by a background poll of the store's revision.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,8 +25,9 @@ from sqlalchemy.engine import Engine as DbEngine
 from api.match_cache import MatchCache
 from matcher.learning.registry import INDEX, Registry
 from matcher.ranking.engine import Engine
+from matcher.ranking.reader import IndexReader
 from matcher.ranking.score import TransparentScorer
-from matcher.store.revision import index_signature
+from matcher.store.changes import revision as store_revision
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,7 @@ log = logging.getLogger(__name__)
 class Serving:
     engine: Engine
     built_at: dt.datetime
-    signature: tuple
+    signature: int  # the store revision the index includes
     cache: MatchCache
 
 
@@ -45,11 +50,14 @@ WARM_UP = (
 
 
 class LiveEngine:
-    """Holds the serving engine; rebuilds it on demand and when the store changes."""
+    """Holds the serving engine; refreshes its index on demand and when the store changes."""
 
     def __init__(self, db: DbEngine, *, registry: Registry, poll_seconds: float = 0.0,
-                 cache_size: int = 0) -> None:
+                 cache_size: int = 0, index_dir: Path | None = None) -> None:
         self.db, self.registry, self.poll_seconds = db, registry, poll_seconds
+        self.index_dir = index_dir
+        self.reader: IndexReader | None = None
+        self._compacting: threading.Thread | None = None
         self.cache_size = cache_size
         self._serving: Serving | None = None
         self._inferer: Any = None
@@ -76,7 +84,7 @@ class LiveEngine:
         return serving.engine
 
     def load(self) -> None:
-        """Load the promoted ranker and build the index (startup)."""
+        """Load the promoted ranker and open the index (startup)."""
         try:
             from matcher.reference.sectors import default_inferer
             self._inferer = default_inferer()
@@ -88,7 +96,9 @@ class LiveEngine:
                 self._refused = self.registry.promoted_id()
                 self.refused_reason = refused
                 log.error("the promoted model is refused (%s); serving %s instead", refused, scorer.model_id)
-            self._rebuild(scorer)
+            started = dt.datetime.now(dt.UTC)
+            self.reader = IndexReader(self.db, self.index_dir, inferer=self._inferer).open()
+            self._serve(scorer, started)
 
     def catch_up(self) -> None:
         """Apply what changed elsewhere before the next answer: a model promoted or rolled back
@@ -116,10 +126,12 @@ class LiveEngine:
         self._stop.set()
         if self._poller is not None:
             self._poller.join(timeout=5)
+        if self._compacting is not None:
+            self._compacting.join(timeout=120)
 
     def refresh(self, timeout: float | None = None) -> bool:
-        """Serve an index built after this call; False if that took longer than ``timeout``
-        (the rebuild then still happens, in the background)."""
+        """Serve an index including every change committed before this call; False if that took
+        longer than ``timeout`` (the refresh then still happens, in the background)."""
         with self._state:
             self._requested += 1
             ticket = self._requested
@@ -128,15 +140,18 @@ class LiveEngine:
             threading.Thread(target=self.refresh, name="index-refresh", daemon=True).start()
             return False
         try:
-            if self._built >= ticket:
+            if self._built >= ticket:  # a refresh that started after our write already ran
                 return True
             with self._state:
                 target = self._requested
-            self._rebuild(self.engine.scorer)
+            started = dt.datetime.now(dt.UTC)
+            if self.reader.refresh():
+                self._serve(self.engine.scorer, started)
             self._built = target
-            return True
         finally:
             self._build.release()
+        self._compact_if_due()
+        return True
 
     async def refreshed(self, timeout: float | None = None) -> bool:
         """:meth:`refresh` for async routes: the wait runs in a thread outside the request pool,
@@ -158,18 +173,37 @@ class LiveEngine:
             self._serving = Serving(engine, old.built_at, old.signature, MatchCache(self.cache_size))
             return str(old.engine.scorer.model_id), self._serving
 
-    def _rebuild(self, scorer) -> None:
-        signature = index_signature(self.db)  # read first: a change during the build is seen next time
-        started = dt.datetime.now(dt.UTC)
-        engine = Engine.from_store(self.db, scorer=scorer, inferer=self._inferer)
+    def _serve(self, scorer, started: dt.datetime) -> None:
+        """Serve a new engine over the reader's current index (called holding ``_build``)."""
+        reader = self.reader
+        engine = Engine(reader.index, scorer=scorer, poles=reader.poles, inferer=self._inferer)
         self._warm(engine)
         # the index and libraries live as long as the process: moved out of the collector's
         # reach, a full collection no longer walks them in the middle of requests (p99 spikes)
         gc.collect()
         gc.freeze()
-        self._serving = Serving(engine, started, signature, MatchCache(self.cache_size))
-        log.info("index rebuilt: %d candidates in %.1f s", len(engine.index),
-                 (dt.datetime.now(dt.UTC) - started).total_seconds())
+        self._serving = Serving(engine, started, reader.revision, MatchCache(self.cache_size))
+        log.info("index at revision %d: %d candidates (%d changed since the snapshot) in %.2f s", reader.revision,
+                 len(engine.index), reader.delta_size, (dt.datetime.now(dt.UTC) - started).total_seconds())
+
+    def _compact_if_due(self) -> None:
+        """Write a new snapshot in the background once the delta is large; reads go on."""
+        if self.reader is None or not self.reader.needs_compaction() or self.index_dir is None:
+            return
+        with self._state:
+            if self._compacting is not None and self._compacting.is_alive():
+                return
+            self._compacting = threading.Thread(target=self._compact, name="index-compaction", daemon=True)
+            self._compacting.start()
+
+    def _compact(self) -> None:
+        try:
+            started = dt.datetime.now(dt.UTC)
+            if self.reader.compact():
+                with self._build:
+                    self._serve(self.engine.scorer, started)
+        except Exception:  # the delta keeps serving; the next refresh tries again
+            log.exception("index compaction failed")
 
     @staticmethod
     def _warm(engine: Engine) -> None:
@@ -181,7 +215,7 @@ class LiveEngine:
         while not self._stop.wait(self.poll_seconds):
             try:
                 serving = self._serving
-                if serving is not None and index_signature(self.db) != serving.signature:
+                if serving is not None and store_revision(self.db) != serving.signature:
                     self.refresh()
             except Exception:  # the poller must outlive a store hiccup; the next round retries
                 log.exception("checking the store for changes failed")

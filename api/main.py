@@ -53,7 +53,7 @@ async def lifespan(app: FastAPI):
     db = store.connect(settings.database_url)
     communes = load_communes(settings.communes)
     live = LiveEngine(db, registry=Registry(settings.registry_dir()), poll_seconds=settings.index_poll_seconds,
-                      cache_size=settings.match_cache_size)
+                      cache_size=settings.match_cache_size, index_dir=settings.index_dir())
     live.waiters = anyio.CapacityLimiter(64)
     await anyio.to_thread.run_sync(live.load)
     live.start()

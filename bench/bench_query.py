@@ -85,12 +85,11 @@ def index_bytes(ix) -> int:
     for name in ("kind", "lat", "lon", "radius_km", "naf_idx", "headcount", "capacity", "budget", "flags",
                  "division_of", "by_division", "coops", "keys"):
         total += getattr(ix, name).nbytes
-    for arr in (ix.ids, ix.names):  # numpy StringDType: 16 bytes each, longer strings on the heap
-        total += arr.nbytes + sum(n for n in (len(s.encode()) for s in arr.tolist()) if n > 15)
+    for arr in (ix.ids, ix.names):  # one UTF-8 buffer and the offsets
+        total += arr.nbytes
     for postings in (ix.sought, ix.experience, ix.poles, ix.partners):
         total += sum(v.nbytes + sys.getsizeof(k) for k, v in postings.items())
-    if ix._pos_by_id is not None:
-        total += sys.getsizeof(ix._pos_by_id)
+    total += ix.lookup.hashes.nbytes + ix.lookup.positions.nbytes  # id -> position
     return total
 
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(
         None, description="the model registry (REPRISE_MODELS_DIR); default: the `models` folder "
                           "beside a SQLite store, else a folder per store in the user's data folder")
+    index_path: Path | None = Field(
+        None, description="the candidate index snapshot folder (REPRISE_INDEX_PATH); default: `<store file>.index` "
+                          "beside a SQLite store, else a folder per store in the user's data folder")
     communes: Path | None = Field(
         None, description="communes table placing commune/postal-code-only rows (REPRISE_COMMUNES); "
                           "default: the table shipped with Reprise")
@@ -81,12 +84,38 @@ class Settings(BaseSettings):
         """Where the model registry of this store lives (see ``models_dir``)."""
         if self.models_dir is not None:
             return Path(self.models_dir)
+        db_file = self._sqlite_file()
+        if db_file is not None:
+            return db_file.parent / "models"
+        return self._store_data_dir("models")
+
+    def index_dir(self) -> Path | None:
+        """Where the candidate index snapshot of this store lives (see ``index_path``); None for
+        an in-memory SQLite store (nothing to keep beside)."""
+        if self.index_path is not None:
+            return Path(self.index_path)
+        db_file = self._sqlite_file()
+        if db_file is not None:
+            return db_file.parent / (db_file.name + ".index")
+        if self.database_url.startswith("sqlite"):
+            return None
+        return self._store_data_dir("index")
+
+    def _sqlite_file(self) -> Path | None:
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            return None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).expanduser().resolve()
+        return None
+
+    def _store_data_dir(self, kind: str) -> Path:
+        """A folder per store in the user's data folder (for stores that are not a local file)."""
         try:
             url = make_url(self.database_url)
         except ArgumentError:
             url = None
-        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return Path(url.database).expanduser().resolve().parent / "models"
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
         if url is not None:
             url = url.set(password=None)
@@ -95,7 +124,7 @@ class Settings(BaseSettings):
             label = "store"
         digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:8]
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
-        return base / "reprise" / "models" / f"{safe}-{digest}"
+        return base / "reprise" / kind / f"{safe}-{digest}"
 
 
 def _explain(exc: ValidationError, given: dict[str, object]) -> str:

@@ -54,9 +54,18 @@ class Context:
         return self.registry().current_scorer()
 
     def engine(self):
-        """The matching engine over the stored candidates, with the promoted ranker."""
+        """The matching engine over the stored candidates, with the promoted ranker: the index
+        snapshot beside the store with the changes since (built and written when absent or stale)."""
         from matcher.ranking.engine import Engine
-        return Engine.from_store(self.db(), scorer=self.scorer())
+        return Engine.open(self.db(), self.settings.index_dir(), scorer=self.scorer())
+
+    def keep_index(self) -> None:
+        """After an import: bring the index snapshot up to date when the changes are many (a
+        small delta is applied by every process that opens the snapshot, in a fraction of a second)."""
+        from matcher.ranking.reader import IndexReader
+        reader = IndexReader(self.db(), self.settings.index_dir()).open()
+        if reader.needs_compaction():
+            reader.compact()
 
     def print(self, *args: Any) -> None:
         print(*args, file=self.out)

@@ -28,6 +28,7 @@ from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from matcher.learning.leaves import LeafFinder
 from matcher.ranking.compare import FEATURES
 
 BASELINE = "baseline"
@@ -104,13 +105,26 @@ class LearnedRanker(BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features; the ranker was fitted on {self.n_features_in_}")
         n, trees = len(X), len(self.leaf_predictors_)
-        leaves = np.empty((n, trees), dtype=np.float64)
-        no_cats, f_map = np.zeros((0, 8), dtype=np.uint32), np.zeros(X.shape[1], dtype=np.uint32)
-        for j, tree in enumerate(self.leaf_predictors_):  # compiled walk; returns leaf numbers
-            leaves[:, j] = tree.predict(X, no_cats, f_map, 1)
+        if not np.isnan(X).any():  # every tree at once (see matcher.learning.leaves)
+            leaves = self._leaf_finder().leaves(X)
+        else:  # a missing value follows each split's own default: the booster's walk
+            leaves = np.empty((n, trees), dtype=np.float64)
+            no_cats, f_map = np.zeros((0, 8), dtype=np.uint32), np.zeros(X.shape[1], dtype=np.uint32)
+            for j, tree in enumerate(self.leaf_predictors_):  # compiled walk; returns leaf numbers
+                leaves[:, j] = tree.predict(X, no_cats, f_map, 1)
         hits = sparse.csr_matrix((np.ones(n * trees), leaves.ravel().astype(np.int64),
                                   np.arange(0, n * trees + 1, trees)), shape=(n, len(self.leaf_paths_)))
         return np.asarray(hits @ self.leaf_paths_)
+
+    def _leaf_finder(self) -> LeafFinder:
+        finder = self.__dict__.get("_finder")  # derived from the trees, built once per process
+        if finder is None:
+            finder = self.__dict__["_finder"] = LeafFinder(self.model_._predictors, self.n_features_in_)
+        return finder
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
+        return {k: v for k, v in state.items() if k != "_finder"}
 
     def predict_contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Scores (n,) in [0, 1] and contributions (n, F + 1) adding up to them, the last column

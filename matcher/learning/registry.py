@@ -26,8 +26,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sklearn
-
 from matcher.errors import ModelRefused
 
 if TYPE_CHECKING:
@@ -39,6 +37,13 @@ MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 EVALUATION = "last_evaluation.json"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _sklearn_version() -> str:
+    # from the package metadata: importing scikit-learn itself costs half a second, which a
+    # command using the transparent scorer (no model promoted) should not pay
+    from importlib.metadata import version
+    return version("scikit-learn")
 
 
 def sha256_file(path: Path) -> str:
@@ -58,7 +63,7 @@ def library_versions() -> dict[str, str]:
     import numpy
     import pandas
     import scipy
-    out = {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+    out = {"python": platform.python_version(), "scikit-learn": _sklearn_version(),
            "numpy": numpy.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__,
            "pandas": pandas.__version__}
     try:
@@ -159,10 +164,10 @@ class Registry:
         if card.get("id") != model_id:
             raise ModelRefused(f"model {model_id}: card.json names id {card.get('id')!r}; the card was moved or edited")
         made_with = (card.get("library_versions") or {}).get("scikit-learn")
-        if made_with != sklearn.__version__:
+        if made_with != _sklearn_version():
             raise ModelRefused(
                 f"model {model_id} was made with scikit-learn {made_with}, this is scikit-learn "
-                f"{sklearn.__version__}; refusing to load it (retrain with `reprise train`, or install "
+                f"{_sklearn_version()}; refusing to load it (retrain with `reprise train`, or install "
                 f"scikit-learn=={made_with})")
         if not path.exists():
             raise ModelRefused(f"model {model_id}: {path} is missing")

@@ -6,15 +6,17 @@ from typing import Any
 
 import numpy as np
 
+from matcher.learning.bound import TreeBound
 from matcher.learning.ranker import LearnedRanker
+from matcher.ranking.compare import FEATURES
 from matcher.ranking.score import Scorer
 
 
 class LearnedScorer(Scorer):
     """The engine's :class:`~matcher.ranking.score.Scorer` over a fitted :class:`LearnedRanker`.
 
-    Its contributions end with the model's baseline; it offers no score bound, so every
-    candidate in reach is scored.
+    Its contributions end with the model's baseline; its score bound (:class:`TreeBound`) lets
+    the engine skip candidates that provably cannot enter a list.
     """
 
     has_baseline = True
@@ -24,6 +26,13 @@ class LearnedScorer(Scorer):
         self.model_id = model_id
         self._card = dict(card or {})
         self.contribution_names = tuple(str(n) for n in ranker.get_feature_names_out())
+        self._bound: TreeBound | None = None
+
+    @property
+    def bound(self) -> TreeBound | None:
+        if self._bound is None and self.ranker.n_features_in_ == len(FEATURES):
+            self._bound = TreeBound(self.ranker)
+        return self._bound
 
     @property
     def card(self) -> dict[str, Any]:

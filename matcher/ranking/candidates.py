@@ -21,8 +21,6 @@ from matcher.ranking.index import (
     SELF,
     CandidateIndex,
 )
-from matcher.ranking.spatial import box_ranges
-from matcher.ranking.spatial import expand as _expand
 from matcher.reference.geo import haversine_km
 
 
@@ -60,6 +58,9 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer:
         pos, dist = found
     else:
         pos, dist = index.within_reach(lat, lon)
+    if not index.ordered:  # segments: list candidates in the canonical order a fresh index has
+        order = np.argsort(index.order_of(pos), kind="stable")
+        pos, dist = pos[order], dist[order]
     keep = np.ones(len(pos), dtype=bool)
     reasons = np.full(len(pos), "", dtype=object)
 
@@ -74,10 +75,10 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer:
     drop((index.flags[pos] & IN_DIFFICULTY) > 0, IN_DIFFICULTY_REASON)
     hidden = (index.flags[pos] & HIDDEN_DIFFICULTY) > 0
     if hidden.any() and (viewer.sees_all or viewer.poles):
-        known = hidden if viewer.sees_all else hidden & index.membership(index.hidden_poles, viewer.poles, pos)
+        known = hidden if viewer.sees_all else hidden & index.membership("hidden_poles", viewer.poles, pos)
         drop(known, IN_DIFFICULTY_REASON)
     if q.confidential:
-        in_pole = index.membership(index.poles, q.poles, pos)
+        in_pole = index.membership("poles", q.poles, pos)
         drop(~in_pole, CONFIDENTIAL)
     if kinds:
         codes = [KIND_CODE[k] for k in kinds if k in KIND_CODE]
@@ -89,7 +90,7 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer:
     if not explain:
         return Considered(positions=pos[keep], distance_km=dist[keep], excluded_counts=kept)
     gone = np.flatnonzero(~keep)
-    gone = gone[np.lexsort((pos[gone], dist[gone]))]  # the other reasons, listed first
+    gone = gone[np.lexsort((index.order_of(pos[gone]), dist[gone]))]  # the other reasons, listed first
     why = np.zeros(len(gone), dtype=np.int8)
     for code, reason in enumerate(REASONS):
         why[reasons[gone] == reason] = code
@@ -111,16 +112,17 @@ def _nearest_outside(index: CandidateIndex, lat: float, lon: float, reach: np.nd
     of them, so a short listing does not measure the distance to every candidate."""
     if n <= 0:
         return np.zeros(0, np.int64), np.zeros(0)
-    inside = np.zeros(len(index), dtype=bool)
+    inside = np.zeros(index.span, dtype=bool)
     inside[reach] = True
     km = 10.0 if n < len(index) - len(reach) else 5000.0  # all of them: no box to grow
     while True:
         if km >= 5000:  # the whole index (the DOM lie further than any box reaches)
-            cand = np.flatnonzero(~inside)
+            cand = index.all_positions()
+            cand = cand[~inside[cand]]
             dist = haversine_km(lat, lon, index.lat[cand], index.lon[cand])
             break
         # the box is drawn on a flat earth: the margin keeps the whole circle inside it
-        cand = _expand(*box_ranges(index.keys, lat, lon, within_km=km * 1.01 + 1.0))
+        cand = index.positions_in_box(lat, lon, km * 1.01 + 1.0)
         cand = cand[~inside[cand]]
         dist = haversine_km(lat, lon, index.lat[cand], index.lon[cand])
         near = dist <= km
@@ -128,5 +130,5 @@ def _nearest_outside(index: CandidateIndex, lat: float, lon: float, reach: np.nd
             cand, dist = cand[near], dist[near]
             break
         km *= 2
-    order = np.lexsort((cand, dist))[:n]
+    order = np.lexsort((index.order_of(cand), dist))[:n]
     return cand[order], dist[order]

@@ -100,7 +100,7 @@ class Interest(Comparison):
     postings_only = True
 
     def compute(self, q, ix, pos, dist):
-        return INTEREST_LEVEL_VALUE[ix.deepest(ix.sought, q.naf, pos)]
+        return INTEREST_LEVEL_VALUE[ix.deepest("sought", q.naf, pos)]
 
 
 class Experience(Comparison):
@@ -109,7 +109,7 @@ class Experience(Comparison):
     postings_only = True
 
     def compute(self, q, ix, pos, dist):
-        return SECTOR_LEVEL_VALUE[ix.deepest(ix.experience, q.naf, pos)]
+        return SECTOR_LEVEL_VALUE[ix.deepest("experience", q.naf, pos)]
 
 
 class ValueChain(Comparison):
@@ -170,7 +170,7 @@ class PoleMember(Comparison):
     postings_only = True
 
     def compute(self, q, ix, pos, dist):
-        return ix.membership(ix.poles, q.poles, pos).astype(np.float32)
+        return ix.membership("poles", q.poles, pos).astype(np.float32)
 
 
 class Partnership(Comparison):
@@ -179,7 +179,7 @@ class Partnership(Comparison):
     postings_only = True
 
     def compute(self, q, ix, pos, dist):
-        return ix.membership(ix.partners, [q.siren], pos).astype(np.float32)
+        return ix.membership("partners", [q.siren], pos).astype(np.float32)
 
 
 class Apprentices(Comparison):

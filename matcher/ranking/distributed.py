@@ -2,7 +2,10 @@
 
 The engine (candidate index, scorer, poles, sector inferer) is shipped to every worker once with
 ``client.scatter(..., broadcast=True)``; tasks receive its future, never the arrays themselves
-(large arrays passed straight into ``client.map`` crash the scheduler). Arrays of a scattered
+(large arrays passed straight into ``client.map`` crash the scheduler). An index opened from a
+snapshot travels as the snapshot's path (its delta segment, small, by value): each worker maps
+the files from a disk the cluster shares, checked once per worker process, instead of receiving
+the arrays; the snapshot folder must then be readable at the same path on every worker. Arrays of a scattered
 object can come back unaligned, which makes numpy several times slower, so each worker re-aligns
 the index's arrays the first time it uses the engine. Companies go in chunks (a few per worker,
 each worth well over the ~2 ms a task costs) and the chunks' frames are concatenated in order.

@@ -7,15 +7,16 @@ with their own features; they are listed when they rank.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine as DbEngine
 
-from matcher import store
 from matcher.contract.confidentiality import OPERATOR, Viewer
 from matcher.contract.specs import headcount_estimate
+from matcher.ranking.building import read_index
 from matcher.ranking.candidates import Considered, generate
 from matcher.ranking.compare import FEATURES, Query, candidate_features, employees_features
 from matcher.ranking.index import (
@@ -25,6 +26,7 @@ from matcher.ranking.index import (
     NOT_SCORED,
     CandidateIndex,
 )
+from matcher.ranking.reader import IndexReader
 from matcher.ranking.results import EMPLOYEES, MatchResult, Ranked
 from matcher.ranking.score import Scorer, TransparentScorer
 from matcher.ranking.search import CONFIDENTIAL_ONLY, FULL, LINKED_FIRST, Request, Search
@@ -35,9 +37,6 @@ from matcher.store import records
 __all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
-INDEX_COLUMNS = ["candidate_id", "kind", "name", "naf", "sought_naf", "sought_activity", "experience_naf",
-                 "lat", "lon", "radius_km", "headcount", "budget_eur", "max_target_headcount", "legal_form",
-                 "ess", "esus", "pole", "partners", "trains_apprentices"]
 COOP_NEARBY_KM = 50.0
 # Below this many candidates every query scores all candidates in reach, so the exclusion counts
 # name each reason; above it, candidates that provably cannot enter the list are skipped and
@@ -55,6 +54,12 @@ class Engine:
         self.scorer = scorer or TransparentScorer()
         self.poles = poles or Poles([])
         self._inferer = inferer
+        self.reader: IndexReader | None = None  # set by ``open``: the index follows the store
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the reader (store connection, locks) stays in this process; an index opened from a
+        # snapshot travels as its path (see CandidateIndex.__reduce__)
+        return {**self.__dict__, "reader": None}
 
     @property
     def inferer(self):
@@ -65,25 +70,26 @@ class Engine:
 
     @classmethod
     def from_store(cls, db: DbEngine, *, scorer: Scorer | None = None, inferer: Any = None) -> Engine:
-        """Load all candidates and poles from the store into memory."""
-        poles = Poles(records.pole_rows(db))
-        cases = records.difficulty_cases(db)
-        public = {c["siren"] for c in cases if not c["confidential"]}
-        hidden = {c["siren"]: poles.of_company(c) for c in cases if c["confidential"]}
-        frame = store.read_frame(db, store.candidates)[INDEX_COLUMNS]
-        engine = cls(CandidateIndex.from_frame(frame.iloc[:0]), scorer=scorer, poles=poles, inferer=inferer)
-        engine.index = CandidateIndex.from_frame(frame, difficulty_sirens=public, hidden_difficulty=hidden,
-                                                 sought_inferred=engine._infer_sought(frame))
+        """Build the index of every candidate from the store, in memory (no snapshot)."""
+        index = read_index(CandidateIndex, db, inferer)
+        return cls(index, scorer=scorer, poles=Poles(records.pole_rows(db)), inferer=inferer)
+
+    @classmethod
+    def open(cls, db: DbEngine, folder: Path | None, *, scorer: Scorer | None = None, inferer: Any = None,
+             verify: bool = True) -> Engine:
+        """Open the store's index snapshot in ``folder`` (built and written first when absent,
+        stale or damaged) with the changes logged since; :meth:`refresh` catches up later."""
+        reader = IndexReader(db, folder, inferer=inferer, verify=verify).open()
+        engine = cls(reader.index, scorer=scorer, poles=reader.poles, inferer=inferer)
+        engine.reader = reader
         return engine
 
-    def _infer_sought(self, frame: pd.DataFrame) -> list[list[str]] | None:
-        """NAF sub-classes inferred once from each candidate's ``sought_activity`` text."""
-        if "sought_activity" not in frame or frame["sought_activity"].isna().all():
-            return None
-        texts = frame["sought_activity"].fillna("").astype(str).tolist()
-        unique = sorted({t for t in texts if t})
-        inferred = dict(zip(unique, self.inferer.infer(unique, top=2)))
-        return [[code for code, _ in inferred.get(t, [])] for t in texts]
+    def refresh(self) -> bool:
+        """Apply the store's changes since the index's revision; True when the index moved."""
+        if self.reader is None or not self.reader.refresh():
+            return False
+        self.index, self.poles = self.reader.index, self.reader.poles
+        return True
 
     def query_for(self, company: dict[str, Any]) -> tuple[Query, list[str]]:
         """The features' view of a company, and notes on how it was read."""
@@ -195,7 +201,8 @@ class Engine:
         ix = self.index
         own = f"{EMPLOYEES}:{q.siren}"
         is_emp = np.array([c == own for c in candidate_ids], dtype=bool)
-        found = [ix.position(c) if c != own else 0 for c in candidate_ids]
+        found = [p if p >= 0 else None for p in ix.positions_of(candidate_ids).tolist()]
+        found = [0 if c == own else p for c, p in zip(candidate_ids, found)]
         unknown = [c for c, p in zip(candidate_ids, found) if p is None]
         if unknown:
             raise ValueError(f"candidate_id {unknown[0]!r} (and {len(unknown) - 1} more) is not in the candidate "

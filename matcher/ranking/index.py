@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from matcher.contract.specs import DEFAULT_RADIUS_KM, OPTION_KINDS, is_cooperative
-from matcher.ranking.postings import naf_ancestors, postings
+from matcher.contract.specs import OPTION_KINDS
+from matcher.ranking.columns import IdLookup, StringColumn
+from matcher.ranking.postings import naf_ancestors
 from matcher.ranking.spatial import box_ranges, within
 from matcher.ranking.spatial import expand as _expand
 from matcher.ranking.spatial import in_sorted as _in_sorted
 from matcher.ranking.spatial import is_sorted as _is_sorted
-from matcher.ranking.spatial import spatial_keys as _spatial_keys
 from matcher.ranking.spatial import take as _take
 from matcher.reference import naf
 from matcher.reference.geo import haversine_km
@@ -56,8 +56,8 @@ REASONS = (SELF, IN_DIFFICULTY_REASON, CONFIDENTIAL, KIND_FILTER, OUT_OF_RADIUS)
 class CandidateIndex:
     """Columns of all candidates, postings, and a spatial index."""
 
-    ids: np.ndarray
-    names: np.ndarray
+    ids: StringColumn
+    names: StringColumn
     kind: np.ndarray  # int8 code into KINDS
     lat: np.ndarray
     lon: np.ndarray
@@ -79,12 +79,33 @@ class CandidateIndex:
     division_of: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
     coops: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # cooperatives not in difficulty
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # spatial sort key, sorted
-    _pos_by_id: dict[str, int] | None = field(default=None, repr=False)
+    source: str | None = None  # the snapshot generation it was opened from, if any
+    _lookup: IdLookup | None = field(default=None, repr=False)
     _coop_lat: np.ndarray | None = field(default=None, repr=False)
     _coop_lon: np.ndarray | None = field(default=None, repr=False)
 
+    ordered = True  # positions are the canonical order (see ``order_of``)
+
+    def __reduce__(self):
+        """Opened from a snapshot, it travels as the snapshot's path (a Dask worker or another
+        process opens it from a disk it shares, mapping instead of copying); else by value."""
+        if self.source is not None:
+            from matcher.ranking.snapshot import open_generation
+            return (open_generation, (self.source,))
+        return super().__reduce__()
+
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def span(self) -> int:
+        """Size of the position space (positions run from 0 to ``span`` - 1)."""
+        return len(self.ids)
+
+    def order_of(self, positions: np.ndarray) -> np.ndarray:
+        """Canonical order of candidates (spatial key, then id): ties in a list are broken by it,
+        so an answer does not depend on how the index was assembled. Here it is the position."""
+        return np.asarray(positions, dtype=np.int64)
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, *, difficulty_sirens: set[str] = frozenset(),
@@ -96,69 +117,9 @@ class CandidateIndex:
         ``hidden_difficulty``: those in a confidential one, with the poles that follow the case.
         ``sought_inferred`` holds, per row, NAF sub-classes inferred from ``sought_activity``.
         """
-        n = len(df)
-        nom = naf.nomenclature()
-        radius = pd.to_numeric(df.get("radius_km"), errors="coerce").to_numpy(dtype=float) if n else np.zeros(0)
-        default = df["kind"].map(DEFAULT_RADIUS_KM).to_numpy(dtype=float) if n else np.zeros(0)
-        radius = np.where(np.isnan(radius), default, radius).astype(np.float32)
-        keys = _spatial_keys(radius, df["lat"].to_numpy(dtype=float) if n else np.zeros(0),
-                             df["lon"].to_numpy(dtype=float) if n else np.zeros(0))
-        order = np.argsort(keys, kind="stable")
-        df = df.iloc[order].reset_index(drop=True)
-        radius, keys = radius[order], keys[order]
-        if sought_inferred is not None:
-            sought_inferred = [sought_inferred[i] for i in order]
-        kind = df["kind"].map(KIND_CODE).to_numpy(dtype=np.int8) if n else np.zeros(0, np.int8)
-        naf_idx = df["naf"].map(lambda c: nom.index.get(c, -1) if isinstance(c, str) else -1)
-        head = _num(df, "headcount")
-        cap = _num(df, "max_target_headcount")
-        # a firm with no declared ceiling can absorb about half its own size more, at least a few
-        est = np.where(np.isnan(head), np.nan, np.maximum(3.0, 0.5 * head))
-        firms = np.isin(kind, [KIND_CODE["company"], KIND_CODE["pole_member"], KIND_CODE["cooperative"]])
-        cap = np.where(np.isnan(cap) & firms, est, cap).astype(np.float32)
-        flags = np.zeros(n, dtype=np.uint8)
-        flags |= np.where(_bool(df, "ess"), ESS, 0).astype(np.uint8)
-        flags |= np.where(_bool(df, "esus"), ESUS, 0).astype(np.uint8)
-        flags |= np.where(_bool(df, "trains_apprentices"), TRAINS, 0).astype(np.uint8)
-        legal = df["legal_form"].astype(object) if "legal_form" in df else pd.Series([None] * n)
-        coop = is_cooperative(legal, df["name"]).to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
-        coop = coop | (kind == KIND_CODE["cooperative"])
-        flags |= np.where(coop, COOP, 0).astype(np.uint8)
-        # numpy's variable-width strings: one buffer instead of a Python object per id and name,
-        # so the index keeps ~240 bytes per candidate resident instead of ~1,400 at 1M
-        ids = np.array(df["candidate_id"].astype(str).tolist(), dtype=np.dtypes.StringDType())
-        if difficulty_sirens:
-            flags |= np.where(pd.Series(ids).isin(difficulty_sirens).to_numpy(), IN_DIFFICULTY, 0).astype(np.uint8)
-        hidden = dict(hidden_difficulty or {})
-        hidden_of = [hidden.get(c) for c in df["candidate_id"].astype(str)] if hidden else [None] * n
-        if hidden:
-            flags |= np.where([h is not None for h in hidden_of], HIDDEN_DIFFICULTY, 0).astype(np.uint8)
-        sought_lists = df["sought_naf"] if "sought_naf" in df else [None] * n
-        if sought_inferred is not None:
-            sought_lists = [list(a or []) + list(b or []) for a, b in zip(sought_lists, sought_inferred)]
-        index = cls(
-            ids=ids,
-            names=np.array(df["name"].astype(str).tolist(), dtype=np.dtypes.StringDType()),
-            kind=kind,
-            lat=df["lat"].to_numpy(dtype=float),
-            lon=df["lon"].to_numpy(dtype=float),
-            radius_km=radius,
-            naf_idx=naf_idx.to_numpy(dtype=np.int16) if n else np.zeros(0, np.int16),
-            headcount=head.astype(np.float32),
-            capacity=cap,
-            budget=_num(df, "budget_eur").astype(np.float32),
-            flags=flags,
-            sought=postings(sought_lists),
-            experience=postings(df["experience_naf"] if "experience_naf" in df else [None] * n, naf_ancestors),
-            poles=postings(df["pole"] if "pole" in df else [None] * n),
-            partners=postings(df["partners"] if "partners" in df else [None] * n),
-            hidden_poles=postings(hidden_of),
-            keys=keys,
-        )
-        index.division_of = index.divisions
-        index.by_division = np.sort((index.division_of.astype(np.int64) << 32) | np.arange(n, dtype=np.int64))
-        index.coops = np.flatnonzero(((flags & COOP) > 0) & ((flags & IN_DIFFICULTY) == 0)).astype(np.int32)
-        return index
+        from matcher.ranking.building import index_from_frame
+        return index_from_frame(cls, df, difficulty_sirens=difficulty_sirens, hidden_difficulty=hidden_difficulty,
+                                sought_inferred=sought_inferred)
 
     @property
     def divisions(self) -> np.ndarray:
@@ -166,10 +127,34 @@ class CandidateIndex:
         divs = naf.nomenclature().divisions
         return np.where(self.naf_idx >= 0, divs[np.maximum(self.naf_idx, 0)], 0).astype(np.int16)
 
+    @property
+    def lookup(self) -> IdLookup:
+        if self._lookup is None:
+            self._lookup = IdLookup.build(self.ids)
+        return self._lookup
+
     def position(self, candidate_id: str) -> int | None:
-        if self._pos_by_id is None:
-            self._pos_by_id = {c: i for i, c in enumerate(self.ids)}
-        return self._pos_by_id.get(candidate_id)
+        return self.lookup.find(self.ids, candidate_id)
+
+    def positions_of(self, candidate_ids: list[str]) -> np.ndarray:
+        """Positions of ids (-1 where absent)."""
+        return self.lookup.find_many(self.ids, candidate_ids)
+
+    def all_positions(self) -> np.ndarray:
+        return np.arange(len(self), dtype=np.int64)
+
+    def positions_in_box(self, lat: float, lon: float, within_km: float) -> np.ndarray:
+        """Positions of the candidates in a box holding every point within ``within_km`` of (lat, lon)."""
+        return _expand(*box_ranges(self.keys, lat, lon, within_km=within_km))
+
+    def postings_of(self, family: str, keys) -> list[np.ndarray]:
+        """The non-empty postings of ``keys`` in a family (sought, experience, poles, partners)."""
+        table = getattr(self, family)
+        return [p for p in (table.get(k) for k in keys) if p is not None and len(p)]
+
+    def count_distinct(self, parts: list[np.ndarray]) -> int:
+        """How many candidates the postings ``parts`` hold together."""
+        return len(np.unique(np.concatenate(parts))) if parts else 0
 
     def box_ranges(self, lat: float, lon: float, max_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
@@ -238,14 +223,18 @@ class CandidateIndex:
 
     def cooperative_within(self, lat: float, lon: float, km: float) -> bool:
         """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km``."""
+        return bool(len(self.cooperatives_within(lat, lon, km)))
+
+    def cooperatives_within(self, lat: float, lon: float, km: float) -> np.ndarray:
+        """Positions of the cooperatives not in difficulty within ``km`` of (lat, lon)."""
         if len(self.coops) > COOP_SCAN_MAX:  # many: those in the box around the company
             near = _take(self.coops, *box_ranges(self.keys, lat, lon, within_km=km * 1.01 + 1.0))
             clat, clon = self.lat[near], self.lon[near]
         else:  # a few thousand: measuring them all beats building the box
             if self._coop_lat is None:
                 self._coop_lat, self._coop_lon = self.lat[self.coops], self.lon[self.coops]
-            clat, clon = self._coop_lat, self._coop_lon
-        return bool(len(within(lat, lon, clat, clon, np.full(len(clat), km))[0]))
+            near, clat, clon = self.coops, self._coop_lat, self._coop_lon
+        return near[within(lat, lon, clat, clon, np.full(len(clat), km))[0]].astype(np.int64)
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its
@@ -256,8 +245,9 @@ class CandidateIndex:
         parts += [self.poles.get(p) for p in poles] + [self.partners.get(siren)]
         return [p for p in parts if p is not None and len(p)]
 
-    def membership(self, postings: dict[str, np.ndarray], keys, positions: np.ndarray) -> np.ndarray:
-        """For each position, whether it appears in the postings of any of ``keys``."""
+    def membership(self, family: str, keys, positions: np.ndarray) -> np.ndarray:
+        """For each position, whether it appears in the postings of any of ``keys`` in ``family``."""
+        postings = getattr(self, family)
         hit = np.zeros(len(positions), dtype=bool)
         ordered = None
         for k in keys:
@@ -267,8 +257,9 @@ class CandidateIndex:
                 hit |= _in_sorted(post, positions, ordered)
         return hit
 
-    def deepest(self, postings: dict[str, np.ndarray], code: str | None, positions: np.ndarray) -> np.ndarray:
+    def deepest(self, family: str, code: str | None, positions: np.ndarray) -> np.ndarray:
         """Deepest NAF level (2 division .. 5 sub-class) at which positions are posted under code."""
+        postings = getattr(self, family)
         level = np.zeros(len(positions), dtype=np.int8)
         ordered = None
         for depth, prefix in enumerate(naf_ancestors(code or ""), start=2):
@@ -278,14 +269,3 @@ class CandidateIndex:
                 level[_in_sorted(post, positions, ordered)] = depth  # deeper levels overwrite
         return level
 
-
-def _num(df: pd.DataFrame, col: str) -> np.ndarray:
-    if col not in df or not len(df):
-        return np.full(len(df), np.nan)
-    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-
-
-def _bool(df: pd.DataFrame, col: str) -> np.ndarray:
-    if col not in df or not len(df):
-        return np.zeros(len(df), dtype=bool)
-    return df[col].map(lambda v: v is True or v == 1).to_numpy(dtype=bool)

@@ -85,10 +85,14 @@ class Ranked:
 
     def merge(self, more: Ranked, top: int) -> Ranked:
         """This pass's options with those of a further pass over other candidates (whose own
-        result has no employees' row), selected again."""
+        result has no employees' row), selected again. The candidates of both are put in the
+        canonical order, as one pass over all of them would list them: ties are broken the same
+        way whichever passes found them."""
         n1, n2 = len(self.pos), len(more.pos)
-        rows = np.concatenate([np.arange(n1), np.arange(len(self.scores) - n1) + n1])  # candidates, then employees
-        order = np.concatenate([rows[:n1], len(self.scores) + np.arange(n2), rows[n1:]])
+        cand_pos = np.concatenate([self.pos, more.pos])
+        perm = np.argsort(self.ix.order_of(cand_pos), kind="stable")
+        cand_rows = np.concatenate([np.arange(n1), len(self.scores) + np.arange(n2)])[perm]
+        order = np.concatenate([cand_rows, np.arange(n1, len(self.scores))])  # candidates, then employees
         cat = lambda a, b: np.concatenate([a, b])[order]
         scores = cat(self.scores, more.scores)
         kind_codes = cat(self.kind_codes, more.kind_codes)
@@ -96,9 +100,9 @@ class Ranked:
         counts[NOT_SCORED] = counts.get(NOT_SCORED, 0) - n2 - sum(more.cons.excluded_counts.values())
         for reason, n in more.cons.excluded_counts.items():
             counts[reason] = counts.get(reason, 0) + n
-        cons = Considered(positions=np.concatenate([self.pos, more.pos]), distance_km=np.concatenate(
-            [self.cons.distance_km, more.cons.distance_km]), excluded_counts=counts)
-        return Ranked(self.ix, cons, np.concatenate([self.pos, more.pos]), cat(self.dist, more.dist), kind_codes,
+        cons = Considered(positions=cand_pos[perm], distance_km=np.concatenate(
+            [self.cons.distance_km, more.cons.distance_km])[perm], excluded_counts=counts)
+        return Ranked(self.ix, cons, cand_pos[perm], cat(self.dist, more.dist), kind_codes,
                        cat(self.is_emp, more.is_emp), scores, np.concatenate([self.contrib, more.contrib])[order],
                        top, self.employees_reason)
 

@@ -175,7 +175,13 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best scores, best first (ties: lower index first)."""
     n = len(scores)
     k = min(k, n)
-    order = np.argpartition(-scores, k - 1)[:k] if n > k else np.arange(n)
+    if n > k > 0:
+        # argpartition picks any of the options tied at the k-th score: take the lowest indices
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        above = np.flatnonzero(scores > kth)
+        order = np.concatenate([above, np.flatnonzero(scores == kth)[:k - len(above)]])
+    else:
+        order = np.arange(n) if k > 0 else np.zeros(0, dtype=np.int64)
     return order[np.lexsort((order, -scores[order]))]
 
 

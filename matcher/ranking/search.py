@@ -70,10 +70,10 @@ class FullSearch(Search):
 class ConfidentialSearch(Search):
     def rank(self, engine: Engine, req: Request) -> Ranked:
         ix, q = engine.index, req.q
-        members = [ix.poles[p] for p in q.poles if p in ix.poles]
+        members = ix.postings_of("poles", q.poles)
         pos, dist, _ = ix.linked_in_reach(q.lat, q.lon, divisions=[], linked=members)
         ranked = engine.score(req, engine.consider(req, found=(pos, dist)))
-        n_members = len(np.unique(np.concatenate(members))) if members else 0
+        n_members = ix.count_distinct(members)
         counts = ranked.cons.excluded_counts
         counts[CONFIDENTIAL] = counts.get(CONFIDENTIAL, 0) + len(ix) - n_members
         if n_members - len(pos) > 0:  # members whose radius does not reach the company

@@ -155,7 +155,8 @@ def store_matches(db: DbEngine, sirens: list[str], df: pd.DataFrame, model_id: s
 def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = None,
               sirene_units: str | Path | None = None, sirene_establishments: str | Path | None = None,
               scorer: Any = None, top: int = 10, scheduler: str | Any | None = None, workers: int = 1,
-              chunk: int = 2000, rank_chunk: int = 500, progress: Progress | None = None) -> ScanReport:
+              chunk: int = 2000, rank_chunk: int = 500, progress: Progress | None = None,
+              index_dir: Path | None = None) -> ScanReport:
     """Scan one BODACC file into the store and rank the newly actionable companies.
 
     ``scheduler`` (a Dask address or Client) runs the ranking on a Dask cluster; otherwise
@@ -193,7 +194,7 @@ def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = Non
         updated_companies=upd_co, rejected=int((sig["reason"] != "").sum()), ranked=0,
         signals=sig[SIGNAL_COLUMNS].copy())
     rank_pending(db, report, scorer=scorer, inferer=inferer, top=top, scheduler=scheduler, workers=workers,
-                 chunk=rank_chunk, progress=progress, signals=sig)
+                 chunk=rank_chunk, progress=progress, signals=sig, index_dir=index_dir)
     return report
 
 
@@ -208,15 +209,18 @@ def _as_stored(db: DbEngine, sig: pd.DataFrame, first: np.ndarray) -> pd.DataFra
 
 
 def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any, top: int, scheduler: Any,
-                 workers: int, chunk: int, progress: Progress | None, signals: pd.DataFrame) -> None:
-    """Rank every company with an actionable signal not yet ranked; chunk by chunk, stored atomically."""
+                 workers: int, chunk: int, progress: Progress | None, signals: pd.DataFrame,
+                 index_dir: Path | None = None) -> None:
+    """Rank every company with an actionable signal not yet ranked; chunk by chunk, stored atomically.
+    With ``index_dir`` the index snapshot there is opened (and kept up to date) instead of a build."""
     from matcher.ranking.engine import Engine
     from matcher.store.records import company_rows
 
     pending = pending_sirens(db)
     if not pending:
         return
-    engine = Engine.from_store(db, scorer=scorer, inferer=inferer)
+    engine = Engine.from_store(db, scorer=scorer, inferer=inferer) if index_dir is None else \
+        Engine.open(db, index_dir, scorer=scorer, inferer=inferer)
     ranker = None
     if scheduler is not None:
         from matcher.ranking.distributed import DaskRanker

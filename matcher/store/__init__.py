@@ -13,6 +13,7 @@ from matcher.store.tables import (
     audit,
     candidates,
     companies,
+    index_changes,
     matches,
     metadata,
     outcomes,
@@ -24,5 +25,5 @@ from matcher.store.tables import (
 )
 
 __all__ = ["api_keys", "audit", "candidates", "companies", "connect", "default_url", "driver_datetime", "fetch",
-           "matches", "metadata", "now", "outcomes", "poles", "read_frame", "sessions", "signals", "signin_attempts",
-           "upsert", "upsert_frame", "users"]
+           "index_changes", "matches", "metadata", "now", "outcomes", "poles", "read_frame", "sessions", "signals",
+           "signin_attempts", "upsert", "upsert_frame", "users"]

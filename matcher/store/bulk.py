@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
+from matcher.store.changes import log_write
 from matcher.store.connection import driver_datetime
 
 
@@ -79,9 +80,13 @@ def _write(engine, table, cols, columns, n, *, batch, conn) -> int:
     tuples = list(zip(*[columns[c] for c in order]))
     params = tuples if positional else [dict(zip(order, t)) for t in tuples]
 
+    keys = [c.name for c in table.primary_key.columns]
+    logged = columns[keys[0]] if len(keys) == 1 and keys[0] in columns else None
+
     def run(c: sa.Connection) -> None:
         for i in range(0, n, batch):
             c.exec_driver_sql(sql, params[i:i + batch])
+        log_write(c, table, logged)  # the store's revision moves in the same transaction
 
     if conn is not None:
         run(conn)

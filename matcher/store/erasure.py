@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from matcher.store.changes import log_write
 from matcher.store.tables import audit, candidates, companies, matches, meta, outcomes, signals
 
 SECRET_KEY = "pseudonym_secret"
@@ -52,6 +53,7 @@ def erase_company(db: Engine, siren: str) -> bool:
         c.execute(sa.delete(signals).where(signals.c.siren == siren))
         c.execute(sa.delete(matches).where(matches.c.siren == siren))
         c.execute(sa.update(audit).where(audit.c.siren == siren).values(siren=None, subject=_pseudonym(c, siren)))
+        log_write(c, companies, [siren])  # before the delete: it logs the SIRENs that are candidates
         found = c.execute(sa.delete(companies).where(companies.c.siren == siren)).rowcount > 0
     _forget_bytes(db)
     return found
@@ -65,6 +67,8 @@ def erase_candidate(db: Engine, candidate_id: str) -> bool:
         c.execute(sa.delete(matches).where(matches.c.candidate_id == candidate_id))
         c.execute(sa.update(audit).where(audit.c.subject == candidate_id).values(subject=_pseudonym(c, candidate_id)))
         found = c.execute(sa.delete(candidates).where(candidates.c.candidate_id == candidate_id)).rowcount > 0
+        if found:
+            log_write(c, candidates, [candidate_id])
     _forget_bytes(db)
     return found
 

@@ -153,3 +153,15 @@ signin_attempts = sa.Table(
     sa.Column("address", sa.String(64), index=True),
     sa.Column("succeeded", sa.Boolean, nullable=False),
 )
+
+# What the candidate index is built from changed: one row per write, numbered in commit order. The
+# highest number is the store's revision; an index built at revision R catches up by re-reading
+# the candidates named by the rows after R (``scope`` "candidate"), reloading the poles
+# ("poles"), or rebuilding entirely ("all": an import too large to list id by id).
+index_changes = sa.Table(
+    "index_changes", metadata,
+    sa.Column("revision", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("candidate_id", sa.String(74)),
+    sa.Column("at", sa.DateTime),
+)

@@ -181,19 +181,20 @@ LISTEN, ESTABLISHED = "0A", "01"
 
 
 def worker_pids(parent: int) -> list[int]:
-    """The supervisor's worker processes (spawned children running ``spawn_main``)."""
-    out = []
+    """The supervisor's worker processes: forked by its fork server (a child running
+    ``forkserver``), or spawned children running ``spawn_main`` where there is no fork server."""
+    procs = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmd = fh.read()
+                procs[int(pid)] = (ppid, fh.read())
         except OSError:
             continue
-        if ppid == parent and b"spawn_main" in cmd:
-            out.append(int(pid))
-    return out
+    servers = {pid for pid, (ppid, cmd) in procs.items() if ppid == parent and b"forkserver" in cmd}
+    return [pid for pid, (ppid, cmd) in procs.items()
+            if (ppid == parent and b"spawn_main" in cmd) or ppid in servers]
 
 
 def tcp_sockets(port: int, state: str) -> dict[int, int]:

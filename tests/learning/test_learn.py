@@ -249,3 +249,57 @@ def test_learned_explanations_add_up_and_transparent_ones_are_unchanged(trained)
     for o in plain.options:
         assert "baseline" not in o.explanation
         assert explained_score(o.explanation) == pytest.approx(o.score, abs=1e-9)
+
+
+def test_tree_bound_is_never_below_a_score_in_its_box(trained):
+    """TreeBound against the ranker itself: random feature rows inside a box score at most the
+    box's bound, and a box narrowed to one point bounds exactly that point."""
+    from matcher.learning.bound import TreeBound
+    _, result = trained
+    bound = TreeBound(result.ranker)
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        lo = rng.random(len(FEATURES)) * rng.integers(0, 2, len(FEATURES))
+        hi = np.minimum(1.0, lo + rng.random(len(FEATURES)) * rng.integers(0, 2, len(FEATURES)))
+        X = lo + rng.random((300, len(FEATURES))) * (hi - lo)
+        assert result.ranker.predict(X).max() <= bound.bounds(lo, hi)[0] + 1e-12
+        assert bound.bounds(X[0], X[:1])[0] == pytest.approx(result.ranker.predict(X[:1])[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("ring_from", [None, 0])
+def test_learned_ranker_with_its_bound_gives_the_lists_of_scoring_everything(trained, monkeypatch, ring_from):
+    from matcher.ranking import search as search_module
+    if ring_from is not None:  # the dense-region path: trade candidates beyond RING_KM bounded too
+        monkeypatch.setattr(search_module, "RING_FROM", ring_from)
+    demo_db, result = trained
+    scorer = LearnedScorer(result.ranker, model_id="test")
+    assert scorer.bound is not None
+    bounded = Engine.from_store(demo_db, scorer=scorer)
+    bounded.shortcut_from = 0  # take the bounded path even on this small territory
+    full = Engine.from_store(demo_db, scorer=scorer)  # the full search scores every candidate in reach
+    skipped = 0
+    for company in company_rows(demo_db):
+        for top, kinds in ((3, None), (10, None), (5, ["cooperative", "employees"])):
+            a, b = bounded.match(company, top=top, kinds=kinds), full.match(company, top=top, kinds=kinds)
+            assert [o.as_dict() for o in a.options] == [o.as_dict() for o in b.options]
+            skipped += a.excluded_counts.get("not_scored", 0)
+    assert skipped > 0
+
+
+def test_leaf_finder_reaches_the_boosters_leaves_at_and_around_every_threshold(trained):
+    from matcher.learning.leaves import LeafFinder
+    _, result = trained
+    ranker = result.ranker
+    finder = LeafFinder(ranker.model_._predictors, ranker.n_features_in_)
+    rng = np.random.default_rng(3)
+    rows = []
+    for feature, thresholds in zip(finder.features, finder.thresholds):
+        for t in thresholds:
+            for value in (t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)):
+                x = rng.random(ranker.n_features_in_)
+                x[feature] = value
+                rows.append(x)
+    X = np.array(rows)
+    no_cats, f_map = np.zeros((0, 8), dtype=np.uint32), np.zeros(X.shape[1], dtype=np.uint32)
+    walked = np.stack([tree.predict(X, no_cats, f_map, 1) for tree in ranker.leaf_predictors_], axis=1)
+    assert len(X) > 300 and np.array_equal(finder.leaves(X), walked.astype(np.int64))

@@ -86,6 +86,29 @@ def test_match_all_dask_equals_local_row_for_row(populated, cluster):
     db.dispose()
 
 
+def test_dask_workers_open_the_snapshot_from_its_path(populated, cluster, tmp_path):
+    """An engine over a snapshot reaches the workers as the snapshot's path (plus the delta of
+    changes since, by value): each worker maps the files instead of receiving the arrays."""
+    from matcher.ranking.distributed import match_all_dask
+
+    db = store.connect(populated)
+    engine = Engine.open(db, tmp_path / "index")
+    store.upsert(db, store.candidates, [{**store.fetch(db, store.candidates)[0], "candidate_id": "R-NEW01"}])
+    assert engine.refresh()  # a delta segment on top of the snapshot
+    companies = company_rows(db)
+    with distributed.Client(cluster) as client:
+        remote = match_all_dask(engine, companies, top=5, kinds=None, scheduler=client, timeout=120)
+        opened = client.run(_generations_opened)
+    pd.testing.assert_frame_equal(remote, match_all(Engine.from_store(db), companies, top=5))
+    assert opened and all(n >= 1 for n in opened.values())  # each worker mapped the snapshot itself
+    db.dispose()
+
+
+def _generations_opened() -> int:
+    from matcher.ranking.snapshot import open_generation
+    return open_generation.cache_info().currsize
+
+
 def test_cli_match_all_on_dask_writes_the_local_file(populated, cluster, tmp_path):
     assert main(["--db", populated, "match", "--all", "--top", "4", "--out", str(tmp_path / "local.csv")]) == 0
     assert main(["--db", populated, "match", "--all", "--top", "4", "--out", str(tmp_path / "dask.csv"),

@@ -270,7 +270,7 @@ def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monke
     measured, boxes = [], []
     for module in (cmod, gmod):  # in-reach distances (index), out-of-radius ones (generation)
         monkeypatch.setattr(module, "haversine_km", lambda *a: measured.append(len(a[2])) or haversine_km(*a))
-    monkeypatch.setattr(gmod, "box_ranges", lambda *a, **k: boxes.append(k.get("within_km")) or box_ranges(*a, **k))
+    monkeypatch.setattr(cmod, "box_ranges", lambda *a, **k: boxes.append(k.get("within_km")) or box_ranges(*a, **k))
     eng.match(company, explain_exclusions=True, exclusions_limit=800)
     assert len([b for b in boxes if b is not None]) >= 3  # the box grew several times
     assert sum(measured) < n / 2

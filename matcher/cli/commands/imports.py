@@ -20,6 +20,8 @@ def run(args, ctx) -> int:
     from matcher.contract.imports import import_file
     report = import_file(ctx.db(), args.kind, args.file, rejects_path=args.rejects, communes=ctx.communes())
     ctx.print(report.summary())
+    if report.stored and args.kind in ("candidates", "companies", "poles"):
+        ctx.keep_index()  # the snapshot follows the store: written now rather than by the next reader
     if report.rejected:
         needs_communes = report.rejects["reason"].str.contains("REPRISE_COMMUNES", regex=False).sum()
         if needs_communes:

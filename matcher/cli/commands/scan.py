@@ -49,7 +49,8 @@ def run(args, ctx) -> int:
     with progress(sys.stderr.isatty()) as advance:
         report = scan_file(ctx.db(), args.file, communes=ctx.communes(), sirene_units=args.sirene_unites,
                            sirene_establishments=args.sirene_etablissements, scorer=ctx.scorer(),
-                           top=args.top, scheduler=address, workers=n_workers, progress=advance)
+                           top=args.top, scheduler=address, workers=n_workers, progress=advance,
+                           index_dir=ctx.settings.index_dir())
     if args.signals_out:
         report.signals.to_csv(args.signals_out, index=False)
     if args.matches_out:
