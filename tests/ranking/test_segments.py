@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 
 from matcher import store
+from matcher.contract.confidentiality import OPERATOR, Viewer
 from matcher.contract.imports import import_file
 from matcher.demo.build import generate
 from matcher.ranking.engine import Engine
 from matcher.ranking.segments import SegmentedIndex
 from matcher.store import changes
-from matcher.store.records import company_rows, erase_candidate, erase_company, pole_rows
+from matcher.store.erasure import erase_candidate, erase_company
+from matcher.store.records import company_rows, pole_rows
 
 
 @pytest.fixture
@@ -33,11 +35,15 @@ def demo(tmp_path):
 
 def _answers(engine: Engine, companies: list[dict]) -> list:
     out = []
+    poles = sorted(engine.poles.rows)
+    viewers = [OPERATOR, Viewer(), Viewer(poles=frozenset(poles[:1]))]  # confidential cases: who may know
     for c in companies:
         for top, kinds, explain, limit in ((10, None, False, None), (5, ["cooperative", "employees", "repreneur"],
                                                                      False, None), (10, None, True, 40)):
-            res = engine.match(c, top=top, kinds=kinds, explain_exclusions=explain, exclusions_limit=limit)
-            out.append(res.payload(explain=explain))
+            for viewer in viewers if explain else viewers[:1]:
+                res = engine.match(c, top=top, kinds=kinds, explain_exclusions=explain, exclusions_limit=limit,
+                                   viewer=viewer)
+                out.append(res.payload(explain=explain))
     return out
 
 
@@ -83,9 +89,11 @@ def _write_round(db, rng, stored: list[dict], serial: list[int]) -> None:
         store.upsert(db, store.candidates, list({r["candidate_id"]: r for r in rows}.values()))
     firms = [r for r in stored if r["kind"] in ("company", "pole_member", "cooperative")]
     firm = firms[int(rng.integers(len(firms)))]
-    if rng.random() < 0.5:  # a candidate firm enters a procedure (it is then excluded), or leaves it
+    if rng.random() < 0.5:  # a candidate firm enters a procedure (it is then excluded), or leaves it;
+        # a confidential one is excluded only for the viewers who may know of it
         store.upsert(db, store.companies, [{"siren": firm["candidate_id"], "name": firm["name"], "lat": firm["lat"],
-                                            "lon": firm["lon"], "procedure": "liquidation"}])
+                                            "lon": firm["lon"], "procedure": "liquidation",
+                                            "confidential": bool(rng.random() < 0.5)}])
     else:
         erase_company(db, firm["candidate_id"])
     if rng.random() < 0.2:  # a pole's territory changes

@@ -8,7 +8,7 @@ import pytest
 from matcher import store
 from matcher.contract.imports import import_frame
 from matcher.store import changes
-from matcher.store.records import erase_candidate, erase_company
+from matcher.store.erasure import erase_candidate, erase_company
 
 CANDIDATE = {"candidate_id": "R-000001", "kind": "repreneur", "name": "Ana Roy", "lat": 47.2, "lon": -1.55}
 
