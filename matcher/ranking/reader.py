@@ -121,12 +121,20 @@ class IndexReader:
 
     @contextlib.contextmanager
     def _writing(self):
-        """One process at a time builds and writes a snapshot of a folder."""
+        """One process at a time builds and writes a snapshot of a folder. A folder that cannot
+        be written (a read-only deployment) is said once; the index then lives in memory."""
+        if self.folder is not None:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                fh = open(self.folder / ".lock", "w")  # noqa: SIM115 - held for the whole block
+            except OSError as exc:
+                log.warning("index snapshot folder %s cannot be written (%s): the index is kept in memory only",
+                            self.folder, exc)
+                self.folder = None
         if self.folder is None:
             yield
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "w") as fh:
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

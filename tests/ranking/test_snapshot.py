@@ -110,3 +110,12 @@ def test_import_keeps_the_snapshot_beside_the_store(tmp_path, monkeypatch):
     siren = company_rows(db)[0]["siren"]
     assert main(["--db", url, "match", siren, "--format", "json"]) == 0
     db.dispose()
+
+
+def test_a_folder_that_cannot_be_written_keeps_the_index_in_memory(demo, tmp_path):
+    db, _, _ = demo
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    engine = Engine.open(db, blocker / "index")  # its parent is a file: nothing can be created there
+    assert engine.reader.opened_from == "build" and engine.reader.folder is None
+    assert _same_answers(engine, Engine.from_store(db), company_rows(db)[:5])
