@@ -47,6 +47,7 @@ KIND_FILTER = "kind_filter"
 SELF = "same_company"
 NO_EMPLOYEES = "no_employees"
 COOP_SCAN_MAX = 20_000
+COOP_STEP = 512
 NOT_SCORED = "not_scored"  # out of reach, or unlinked to the trade and unable to reach the list
 # Reasons an exclusion listing can give, by code
 REASONS = (SELF, IN_DIFFICULTY_REASON, CONFIDENTIAL, KIND_FILTER, OUT_OF_RADIUS)
@@ -81,8 +82,6 @@ class CandidateIndex:
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # spatial sort key, sorted
     source: str | None = None  # the snapshot generation it was opened from, if any
     _lookup: IdLookup | None = field(default=None, repr=False)
-    _coop_lat: np.ndarray | None = field(default=None, repr=False)
-    _coop_lon: np.ndarray | None = field(default=None, repr=False)
 
     ordered = True  # positions are the canonical order (see ``order_of``)
 
@@ -221,20 +220,21 @@ class CandidateIndex:
         inside = dist <= limit
         return cand[inside], dist[inside]  # box ranges come in increasing position
 
-    def cooperative_within(self, lat: float, lon: float, km: float) -> bool:
-        """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km``."""
-        return bool(len(self.cooperatives_within(lat, lon, km)))
-
-    def cooperatives_within(self, lat: float, lon: float, km: float) -> np.ndarray:
-        """Positions of the cooperatives not in difficulty within ``km`` of (lat, lon)."""
+    def cooperative_within(self, lat: float, lon: float, km: float, dead: np.ndarray | None = None) -> bool:
+        """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km`` (one not
+        marked in ``dead``). Measured a few hundred at a time: in a dense region the first few
+        answer, instead of the thousands in the box."""
         if len(self.coops) > COOP_SCAN_MAX:  # many: those in the box around the company
             near = _take(self.coops, *box_ranges(self.keys, lat, lon, within_km=km * 1.01 + 1.0))
-            clat, clon = self.lat[near], self.lon[near]
         else:  # a few thousand: measuring them all beats building the box
-            if self._coop_lat is None:
-                self._coop_lat, self._coop_lon = self.lat[self.coops], self.lon[self.coops]
-            near, clat, clon = self.coops, self._coop_lat, self._coop_lon
-        return near[within(lat, lon, clat, clon, np.full(len(clat), km))[0]].astype(np.int64)
+            near = self.coops
+        if dead is not None:
+            near = near[~dead[near]]
+        for lo in range(0, len(near), COOP_STEP):
+            part = near[lo:lo + COOP_STEP]
+            if len(within(lat, lon, self.lat[part], self.lon[part], np.full(len(part), km))[0]):
+                return True
+        return False
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its

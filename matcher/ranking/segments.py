@@ -115,7 +115,7 @@ class SegmentedIndex:
             self.delta.near_unlinked(lat, lon, near_km, divisions=divisions, linked=linked[1], kind_km=kind_km))
 
     def cooperative_within(self, lat: float, lon: float, km: float) -> bool:
-        return bool(len(self._alive(self.base.cooperatives_within(lat, lon, km))[0])) or \
+        return self.base.cooperative_within(lat, lon, km, self.dead if self._any_dead else None) or \
             self.delta.cooperative_within(lat, lon, km)
 
     def positions_in_box(self, lat: float, lon: float, within_km: float) -> np.ndarray:
