@@ -59,7 +59,11 @@ def query(gen: str, n_queries: int) -> dict:
     _, t_unverified = timed(lambda: snapshot.index_from_arrays(CandidateIndex, snapshot.load(Path(gen), verify=False)[0]))
     opened = memory_mb()
     engine = Engine(index)
-    comps = synth_companies(400, seed=QUERY_SEED, places=places()).to_dict("records")
+    from matcher.contract.imports import validate_frame
+    raw = synth_companies(400, seed=QUERY_SEED, places=places())
+    clean, reasons = validate_frame("companies", raw)  # as stored: NAF normalised, missing values None
+    clean = clean[reasons.fillna("") == ""]
+    comps = clean.astype(object).where(clean.notna(), None).to_dict("records")
     rng = np.random.default_rng(0)
     picks = [comps[i] for i in rng.choice(len(comps), size=n_queries)]
     for c in picks[:20]:
