@@ -186,20 +186,29 @@ class LiveEngine:
         log.info("index at revision %d: %d candidates (%d changed since the snapshot) in %.2f s", reader.revision,
                  len(engine.index), reader.delta_size, (dt.datetime.now(dt.UTC) - started).total_seconds())
 
-    def _compact_if_due(self) -> None:
+    def _compact_if_due(self, *, purge: bool = False) -> None:
         """Write a new snapshot in the background once the delta is large; reads go on."""
-        if self.reader is None or not self.reader.needs_compaction() or self.index_dir is None:
+        if self.reader is None or self.index_dir is None or not (purge or self.reader.needs_compaction()):
             return
         with self._state:
-            if self._compacting is not None and self._compacting.is_alive():
+            running = self._compacting if self._compacting is not None and self._compacting.is_alive() else None
+            if running is not None and not purge:
                 return
-            self._compacting = threading.Thread(target=self._compact, name="index-compaction", daemon=True)
+            self._compacting = threading.Thread(target=self._compact, args=(purge, running),
+                                                name="index-compaction", daemon=True)
             self._compacting.start()
 
-    def _compact(self) -> None:
+    def erased(self) -> None:
+        """After a candidate's erasure: rewrite the snapshot without it and delete the older
+        generations, whose files still hold its id and name (in the background)."""
+        self._compact_if_due(purge=True)
+
+    def _compact(self, purge: bool = False, after: threading.Thread | None = None) -> None:
+        if after is not None:  # a compaction already running may have read the store before the erasure
+            after.join()
         try:
             started = dt.datetime.now(dt.UTC)
-            if self.reader.compact():
+            if self.reader.compact(purge=purge):
                 with self._build:
                     self._serve(self.engine.scorer, started)
         except Exception:  # the delta keeps serving; the next refresh tries again

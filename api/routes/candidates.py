@@ -122,4 +122,5 @@ async def delete_candidate(candidate_id: str, principal: CandidateWriterDep, db:
         raise Problem(404, f"candidate_id {candidate_id} is not a stored candidate")
     await run_sync(audit.record, principal.key_id, None, audit_log.DELETE_CANDIDATE, pseudonym(db, key))
     await live.refreshed(settings.refresh_wait_seconds)
+    live.erased()  # its id and name leave the snapshot's files too
     return Response(status_code=204)

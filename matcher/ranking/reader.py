@@ -202,16 +202,17 @@ class IndexReader:
         return self.delta_size >= min(self.compact_from, base // 10 + 100)
 
     # compaction
-    def compact(self) -> bool:
+    def compact(self, *, purge: bool = False) -> bool:
         """Write a snapshot holding every change and serve it (a full build from the store, run
-        outside the lock: refreshes go on meanwhile and are applied again on the new base)."""
+        outside the lock: refreshes go on meanwhile and are applied again on the new base).
+        ``purge``: delete every older generation too (after an erasure)."""
         if self.folder is None:
             return False
         with self._writing():
             rev = store_changes.revision(self.db)
             mark = store_changes.mark(self.db, rev)
             index = read_index(CandidateIndex, self.db, self.inferer)
-            gen = snapshot.write(index, self.folder, revision=rev, mark=mark)
+            gen = snapshot.write(index, self.folder, revision=rev, mark=mark, purge=purge)
             store_changes.forget_before(self.db, rev)  # older readers move to this snapshot
         base = snapshot.open_generation(str(gen))
         with self._lock:

@@ -93,10 +93,12 @@ def _arrays(index: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def write(index: Any, folder: Path, *, revision: int, mark: str | None = None) -> Path:
+def write(index: Any, folder: Path, *, revision: int, mark: str | None = None, purge: bool = False) -> Path:
     """Write ``index`` as a new generation of ``folder`` and make it current; returns its path.
 
-    ``mark`` identifies the store's state at ``revision`` (see :func:`open_current`).
+    ``mark`` identifies the store's state at ``revision``. With ``purge`` every older generation
+    is deleted (an erased candidate must not stay in any file); else the previous one is kept
+    for the processes still opening it.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,7 +121,7 @@ def write(index: Any, folder: Path, *, revision: int, mark: str | None = None) -
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _prune(folder, keep={gen.name})
+    _prune(folder, keep={gen.name}, newest=1 if purge else 2)
     return gen
 
 
@@ -197,11 +199,11 @@ def _point_current(folder: Path, name: str) -> None:
     os.replace(tmp, folder / CURRENT)
 
 
-def _prune(folder: Path, keep: set[str]) -> None:
-    """Remove all generations but the newest few: a process may still map the previous one (its
+def _prune(folder: Path, keep: set[str], newest: int = 2) -> None:
+    """Remove all generations but the ``newest``: a process may still map the previous one (its
     files stay readable once mapped, even deleted), and one opening it may still be reading it."""
     gens = sorted((p for p in folder.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    for old in gens[:-2]:
+    for old in gens[:-newest]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
     for tmp in folder.glob(".tmp-*"):  # left by a writer that died

@@ -109,8 +109,35 @@ def test_erasure_leaves_no_trace_in_the_audit_log_or_the_file(api):
     pseudonyms = {r.subject for r in rows if r.action in ("read_matches", "delete_company")}
     assert len(pseudonyms) == 1 and next(iter(pseudonyms)).startswith("erased:")
     api.db.dispose()
-    data = b"".join(p.read_bytes() for p in api.path.parent.glob("reprise.db*"))
+    # the store's files and the index snapshot's (a folder beside it)
+    data = b"".join(p.read_bytes() for p in api.path.parent.rglob("reprise.db*") if p.is_file())
+    data += b"".join(p.read_bytes() for p in api.path.parent.glob("reprise.db.index/**/*") if p.is_file())
     assert b"Menuiserie Durand" not in data and b"802649921" not in data
+
+
+def test_an_erased_candidate_leaves_the_index_snapshot_files(tmp_path):
+    """The snapshot beside the store holds candidates' ids and names: erasing one rewrites it
+    and deletes every older generation."""
+    url = f"sqlite:///{tmp_path / 'reprise.db'}"
+    db = store.connect(url)
+    import_frame(db, "poles", pd.DataFrame([POLE]))
+    import_frame(db, "companies", pd.DataFrame([COMPANY]))
+    import_frame(db, "candidates", pd.DataFrame([
+        {"candidate_id": f"R-{i:06d}", "kind": "repreneur", "name": f"Repreneur Zéphyrin-{i}", "lat": 47.2,
+         "lon": -1.55} for i in range(30)]))
+    admin = create_key(db, role="admin")[1]
+    folder = tmp_path / "reprise.db.index"
+    settings = Settings(database_url=url, models_dir=tmp_path / "models", index_poll_seconds=0)
+    with TestClient(create_app(settings)) as client:
+        assert any("Zéphyrin-7".encode() in p.read_bytes() for p in folder.rglob("*.npy"))
+        answer = client.request("DELETE", "/v1/candidates/R-000007", headers={"Authorization": f"Bearer {admin}"})
+        assert answer.status_code == 204
+    # the server stopped after the background compaction finished
+    data = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    assert "Zéphyrin-7".encode() not in data and b"R-000007" not in data
+    assert "Zéphyrin-8".encode() in data  # the others are still there
+    assert len(list(folder.glob("gen-*"))) == 1
+    db.dispose()
 
 
 def test_a_damaged_promoted_model_never_stops_the_server(tmp_path, monkeypatch):
