@@ -94,7 +94,7 @@ def national(args) -> None:
     q = in_child(query, str(gen), args.queries)
     n = q["n"]
     per = lambda mb: mb * 2**20 / n
-    print(f"\n{n:,} candidates: open the snapshot {q["open_s"]:.1f} s with every file's XXH3 hash checked "
+    print(f"\n{n:,} candidates: open the snapshot {q['open_s']:.1f} s with every file's XXH3 hash checked "
           f"({q['open_unverified_s']:.2f} s with sizes only); target ≤ 10 s — {q['load']}")
     print(f"one query, transparent scorer, top 10 explained: p50 {q['q']['p50']:.2f} ms, p99 {q['q']['p99']:.2f} ms "
           f"({q['q']['n']} queries; target p99 ≤ 30 ms); candidates scored median {q['scored_median']:,.0f}, "
