@@ -1,4 +1,4 @@
-"""Two `reprise serve` workers on one store: a write, an erasure or a revocation made through one
+"""Two `reprise serve` workers on one store: a write, an erasure, a revocation or a model change made through one
 worker (or the command line) applies in every worker before its next answer — no poll, no wait.
 
 Every request opens a new connection, and the supervisor deals new connections to the workers in
@@ -112,3 +112,40 @@ def answering_workers(supervisor: int, port: int) -> set[int]:
     finally:
         for c in clients:
             c.close()
+
+
+def test_every_worker_follows_a_model_promotion_and_rollback_before_its_next_answer(tmp_path, monkeypatch):
+    """A model promoted or rolled back from the command line (no reload request) is the model of
+    every worker's next answer."""
+    from matcher.cli import main
+    from matcher.contract.imports import import_file
+    from matcher.demo.build import generate
+    from matcher.store.records import company_rows
+
+    url, models = f"sqlite:///{tmp_path / 'demo.db'}", tmp_path / "models"
+    db = store.connect(url)
+    for kind, path in generate(tmp_path / "demo", seed=2026).items():
+        import_file(db, kind, path, rejects_path=tmp_path / f"{kind}.rejects.csv")
+    admin = create_key(db, role="admin")[1]
+    siren = next(r["siren"] for r in company_rows(db) if not r["confidential"])
+    db.dispose()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def models_answering() -> set[str]:
+        served = set()
+        for _ in range(ROUND):
+            status, body = call("GET", f"{base}/v1/companies/{siren}/matches?top=5", admin)
+            assert status == 200, body
+            served.add(body["model"])
+        return served
+
+    monkeypatch.setenv("REPRISE_MODELS_DIR", str(models))
+    cli = lambda *args: main(["--db", url, *args])
+    with serving(url, tmp_path, port, workers=2, env={"REPRISE_INDEX_POLL_SECONDS": "0"}):
+        assert models_answering() == {"transparent"}
+        assert cli("train", "--promote", "--threads", "1", "--max-iter", "30", "--learning-rate", "0.2") == 0
+        model_id = json.loads((models / "registry.json").read_text())["promoted"][-1]
+        assert models_answering() == {model_id}
+        assert cli("models", "rollback") == 0
+        assert models_answering() == {"transparent"}
