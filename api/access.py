@@ -18,6 +18,7 @@ from typing import Any
 from api.problems import Problem
 from api.security import Principal
 from matcher.contract.confidentiality import NO_CONFIDENTIAL, Viewer, may_know
+from matcher.reference.geo import departement_of
 from matcher.reference.territories import Poles
 
 COMPANY_WRITE_ROLES = ("advisor",)         # the cases of its poles
@@ -45,6 +46,26 @@ def company_poles(company: dict[str, Any], poles: Poles) -> set[str]:
 def can_see(principal: Principal, company: dict[str, Any], poles: Poles) -> bool:
     """Whether the case exists for this key (the one rule for knowing)."""
     return may_know(viewer_of(principal), company, poles.of_company(company))
+
+
+# what an absent SIREN is checked against, so that it costs the work of a stored case
+_STAND_IN: dict[str, Any] = {"confidential": True, "pole": None, "lat": 46.6, "lon": 2.4, "departement": None,
+                             "commune": None, "postal_code": None}
+
+
+def case_visible(principal: Principal, company: dict[str, Any] | None, poles: Poles) -> bool:
+    """Whether the one case asked for exists for this key (``can_see``; False when ``company`` is
+    None), doing the same work whatever the answer: an absent SIREN is checked against a stand-in,
+    and a case's territory poles are computed even when its own ``pole`` decides, so an answer's
+    time does not tell a hidden case from an absent one."""
+    probe = _STAND_IN if company is None else company
+    placed = probe.get("lat") is not None and probe.get("lon") is not None
+    dep = probe.get("departement") or departement_of(probe.get("commune"), probe.get("postal_code"))
+    territory = poles.containing(departement=dep, commune=probe.get("commune"),
+                                 lat=float(probe["lat"]) if placed else 0.0, lon=float(probe["lon"]) if placed else 0.0)
+    followers = [probe["pole"]] if probe.get("pole") else territory if placed else []
+    known = may_know(viewer_of(principal), probe, followers)
+    return company is not None and known
 
 
 def may_write(principal: Principal, stored: dict[str, Any] | None, new: dict[str, Any] | None,

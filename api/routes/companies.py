@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
-from api.access import can_see, may_write
+from api.access import case_visible, may_write
 from api.deps import AuditDep, CommunesDep, CompanyWriterDep, DbDep, LiveDep, PrincipalDep, SettingsDep
 from api.listing import list_companies as query_companies
 from api.params import check_range, parse_siren, path_siren
@@ -32,7 +32,7 @@ def not_found(siren: str) -> Problem:
 def visible_company(db, live, principal, siren: str) -> dict:
     """The stored company, or 404 when absent or not visible to this key (the same answer)."""
     company = get_company(db, siren)
-    if company is None or not can_see(principal, company, live.engine.poles):
+    if not case_visible(principal, company, live.engine.poles):
         raise not_found(siren)
     return company
 
@@ -133,7 +133,7 @@ async def delete_company(siren: str, principal: CompanyWriterDep, db: DbDep, liv
     key = path_siren(siren)
     stored = await run_sync(get_company, db, key)
     poles = live.engine.poles
-    if stored is None or not (can_see(principal, stored, poles) and may_write(principal, stored, None, poles)):
+    if not (case_visible(principal, stored, poles) and may_write(principal, stored, None, poles)):
         await run_sync(audit.record, principal.key_id, key, audit_log.REFUSED_WRITE)
         raise Problem(404, f"siren {key} is not a stored case of your poles")
     await run_sync(erase_company, db, key)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic_core import to_json
 
-from api.access import can_see, viewer_of
+from api.access import case_visible, viewer_of
 from api.deps import AuditDep, CommunesDep, LiveDep, PrincipalDep, SettingsDep
 from api.params import check_range, parse_bool, parse_int, parse_kinds, path_siren
 from api.problems import API_ERRORS, error_responses
@@ -55,7 +55,7 @@ def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Re
         if "explain_exclusions" in query else False
     serving = live.serving
     company = get_company(db, key)
-    if company is None or not can_see(principal, company, serving.engine.poles):
+    if not case_visible(principal, company, serving.engine.poles):
         # an absent and a hidden case: the same work, the same audit row, the same answer
         audit.record(principal.key_id, key, audit_log.NOT_FOUND_MATCHES)
         raise not_found(key)

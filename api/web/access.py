@@ -29,6 +29,10 @@ def can_see(user: WebUser, company: dict[str, Any], poles: Poles) -> bool:
     return access.can_see(principal(user), company, poles)
 
 
+def case_visible(user: WebUser, company: dict[str, Any] | None, poles: Poles) -> bool:
+    return access.case_visible(principal(user), company, poles)
+
+
 def confidential_poles(user: WebUser) -> frozenset[str] | None:
     """The poles whose confidential cases the store may pre-select for this user (as the API's
     lists do); every row is then checked by :func:`can_see`."""

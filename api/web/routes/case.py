@@ -42,7 +42,7 @@ def visible_company(request: Request, user: WebUser, siren: str) -> dict[str, An
     hidden from the user (a confidential case of other poles does not exist for them)."""
     state = request.app.state
     company = get_company(state.db, siren)
-    if company is None or not access.can_see(user, company, state.live.engine.poles):
+    if not access.case_visible(user, company, state.live.engine.poles):
         access.audit_read(request, user, siren, found=False)
         raise WebError(404, "Dossier introuvable", f"Aucun dossier que vous pouvez consulter ne porte le SIREN "
                        f"{fr.siren(siren)}.")
