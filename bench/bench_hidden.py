@@ -4,8 +4,9 @@ A real `reprise serve` (one worker) over the demo territory; an advisor key of a
 not follow a confidential case; requests for that case and for an absent SIREN, interleaved in a
 random order on one kept-alive connection, for each endpoint that names a company. Printed per
 endpoint: median and p90 of each, their ratio, and how separable they are — the share of windows
-of 15 requests each in which the hidden case's median is the slower (0.5 = indistinguishable; the
-issue measured 15 of 15 before the fix).
+of 15 requests each in which the hidden case's median is the slower, the share of rounds in which it is, and the
+median difference within a round; the same for a second absent SIREN against the first, as the
+control (0.5 = indistinguishable; the issue measured 15 of 15 windows before the fix).
 
     python bench/bench_hidden.py [--rounds 600]
 """
@@ -49,7 +50,7 @@ def absent_siren(taken: set[str]) -> str:
         n += 1
 
 
-def setup(folder: Path) -> tuple[str, str, str, str]:
+def setup(folder: Path) -> tuple[str, str, str, str, str]:
     url = f"sqlite:///{folder / 'demo.db'}"
     db = store.connect(url)
     for kind, path in generate(folder / "demo", seed=2026).items():
@@ -64,9 +65,10 @@ def setup(folder: Path) -> tuple[str, str, str, str]:
         others = [p["pole_id"] for p in pole_list if p["pole_id"] not in followers]
         if followers and others:
             key = create_key(db, role="advisor", poles=[others[0]])[1]
-            absent = absent_siren({r["siren"] for r in rows})
+            taken = {r["siren"] for r in rows}
+            absent = absent_siren(taken)
             db.dispose()
-            return url, key, row["siren"], absent
+            return url, key, row["siren"], absent, absent_siren(taken | {absent})
     raise SystemExit("the demo holds no confidential case followed by one pole only")
 
 
@@ -125,18 +127,22 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url, key, hidden, absent = setup(folder)
+        url, key, hidden, absent, other = setup(folder)
         proc = serve(url, folder, args.port)
         try:
             print(f"load before: {os.getloadavg()[0]:.2f}; {args.rounds} rounds")
             for endpoint in ("/v1/companies/{}", "/v1/companies/{}/matches?top=10"):
-                paths = {"hidden": endpoint.format(hidden), "absent": endpoint.format(absent)}
+                paths = {"hidden": endpoint.format(hidden), "absent": endpoint.format(absent),
+                         "control": endpoint.format(other)}
                 t = measure(args.port, key, paths, args.rounds)
-                h, a = np.array(t["hidden"]) * 1000, np.array(t["absent"]) * 1000
+                h, a, c = (np.array(t[k]) * 1000 for k in ("hidden", "absent", "control"))
                 print(f"{endpoint:34s} hidden p50 {np.median(h):.3f} p90 {np.percentile(h, 90):.3f} ms | "
                       f"absent p50 {np.median(a):.3f} p90 {np.percentile(a, 90):.3f} ms | "
                       f"ratio p50 {np.median(h) / np.median(a):.3f} | hidden slower in "
-                      f"{separable(t['hidden'], t['absent']):.2f} of {len(h) // WINDOW} windows")
+                      f"{separable(t['hidden'], t['absent']):.2f} of {len(h) // WINDOW} windows, in "
+                      f"{np.mean(h > a):.2f} of pairs, median pair difference {np.median(h - a) * 1000:+.1f} us | "
+                      f"control (two absent SIRENs): first slower in {np.mean(c > a):.2f} of pairs, "
+                      f"{np.median(c - a) * 1000:+.1f} us")
             print(f"load after: {os.getloadavg()[0]:.2f}")
         finally:
             proc.terminate()

@@ -18,7 +18,7 @@ from api.writes import refusal_problem, write_records
 from matcher.contract.specs import PROCEDURES
 from matcher.store import audit_log
 from matcher.store.erasure import erase_company, pseudonym
-from matcher.store.records import get_company
+from matcher.store.records import get_company_uniform
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=API_ERRORS)
 NOT_FOUND = error_responses(404)
@@ -31,7 +31,7 @@ def not_found(siren: str) -> Problem:
 
 def visible_company(db, live, principal, siren: str) -> dict:
     """The stored company, or 404 when absent or not visible to this key (the same answer)."""
-    company = get_company(db, siren)
+    company = get_company_uniform(db, siren)
     if not case_visible(principal, company, live.engine.poles):
         raise not_found(siren)
     return company
@@ -131,7 +131,7 @@ async def delete_company(siren: str, principal: CompanyWriterDep, db: DbDep, liv
     pseudonymised in the audit log. Any other SIREN (absent, or a case you do not follow) is
     answered 404 alike."""
     key = path_siren(siren)
-    stored = await run_sync(get_company, db, key)
+    stored = await run_sync(get_company_uniform, db, key)
     poles = live.engine.poles
     if not (case_visible(principal, stored, poles) and may_write(principal, stored, None, poles)):
         await run_sync(audit.record, principal.key_id, key, audit_log.REFUSED_WRITE)

@@ -16,7 +16,7 @@ from api.schemas import CompanyIn, MatchResponse
 from api.writes import refusal_problem, validate
 from matcher.contract.imports import rows_for_store
 from matcher.store import audit_log
-from matcher.store.records import get_company
+from matcher.store.records import get_company_uniform
 
 router = APIRouter(prefix="/v1", tags=["matches"], responses=API_ERRORS)
 TOP = Query(10, ge=1, description="options to return, 1 to max_top (100)")
@@ -54,7 +54,7 @@ def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Re
     explain_exclusions = parse_bool("explain_exclusions", query["explain_exclusions"]) \
         if "explain_exclusions" in query else False
     serving = live.serving
-    company = get_company(db, key)
+    company = get_company_uniform(db, key)
     if not case_visible(principal, company, serving.engine.poles):
         # an absent and a hidden case: the same work, the same audit row, the same answer
         audit.record(principal.key_id, key, audit_log.NOT_FOUND_MATCHES)

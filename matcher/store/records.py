@@ -13,6 +13,14 @@ from matcher.store.tables import candidates, companies, outcomes, poles
 
 # built once: constructing a statement costs more than running it (these run on every API read)
 _COMPANY = sa.select(companies).where(companies.c.siren == sa.bindparam("key"))
+# the same, always reading one stored row: the asked company when stored, else the first one (see
+# ``get_company_uniform``)
+_FOUND = sa.literal_column("found")
+_COMPANY_UNIFORM = sa.union_all(
+    sa.select(companies, sa.literal(1).label("found")).where(companies.c.siren == sa.bindparam("key")),
+    sa.select(companies, sa.literal(0).label("found")).where(
+        companies.c.siren == sa.select(sa.func.min(companies.c.siren)).scalar_subquery()),
+).order_by(_FOUND.desc()).limit(1)
 _CANDIDATE = sa.select(candidates).where(candidates.c.candidate_id == sa.bindparam("key"))
 IN_CHUNKS = 900  # values per IN (...) list: SQLite's limit on bound parameters is 999 in old builds
 
@@ -31,6 +39,18 @@ def get_company(db: Engine, siren: str) -> dict[str, Any] | None:
     with db.connect() as c:
         row = c.execute(_COMPANY, {"key": siren}).first()
     return row._asdict() if row else None
+
+
+def get_company_uniform(db: Engine, siren: str) -> dict[str, Any] | None:
+    """``get_company`` doing the same work whether ``siren`` is stored or not: one statement that
+    reads the asked row when it exists, else the first stored one, and hands one row back either
+    way — so an absent SIREN is not answered faster than a stored case the caller may not see."""
+    with db.connect() as c:
+        row = c.execute(_COMPANY_UNIFORM, {"key": siren}).first()
+    if row is None:
+        return None
+    out = row._asdict()
+    return out if out.pop("found") == 1 else None
 
 
 def get_candidate(db: Engine, candidate_id: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from matcher.contract.specs import EMPLOYEES
 from matcher.ranking.results import MatchResult
 from matcher.reference import naf
 from matcher.store import cases
-from matcher.store.records import get_company
+from matcher.store.records import get_company_uniform
 
 router = APIRouter(include_in_schema=False)
 TOP = 10
@@ -41,7 +41,7 @@ def visible_company(request: Request, user: WebUser, siren: str) -> dict[str, An
     """The stored company, or the same 404 page, audited the same way, whether it is absent or
     hidden from the user (a confidential case of other poles does not exist for them)."""
     state = request.app.state
-    company = get_company(state.db, siren)
+    company = get_company_uniform(state.db, siren)
     if not access.case_visible(user, company, state.live.engine.poles):
         access.audit_read(request, user, siren, found=False)
         raise WebError(404, "Dossier introuvable", f"Aucun dossier que vous pouvez consulter ne porte le SIREN "
