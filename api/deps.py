@@ -62,7 +62,7 @@ async def get_principal(request: Request,
 
     def check() -> Principal | None:
         # what another worker or the command line changed applies before this answer
-        live.catch_up()
+        live.catch_up(index=False)  # ranked answers wait for the index in their route
         return keys.cached(creds.credentials) or keys.authenticate(creds.credentials)
 
     principal = await anyio.to_thread.run_sync(check)  # store reads off the event loop

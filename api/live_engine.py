@@ -28,6 +28,7 @@ from matcher.learning.registry import INDEX, Registry
 from matcher.ranking.engine import Engine
 from matcher.ranking.reader import IndexReader
 from matcher.ranking.score import TransparentScorer
+from matcher.store.changes import poles_changed_since
 from matcher.store.changes import revision as store_revision
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class LiveEngine:
         self._requested = self._built = 0
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self._refreshing: threading.Thread | None = None
         self._refused: str | None = None  # a promoted model that failed its checks, not retried
         self.refused_reason: str | None = None  # why, shown by /ready
         self._seen_registry = self._registry_stamp()
@@ -101,11 +103,17 @@ class LiveEngine:
             self.reader = IndexReader(self.db, self.index_dir, inferer=self._inferer).open()
             self._serve(scorer, started)
 
-    def catch_up(self) -> None:
+    def catch_up(self, *, index: bool = True) -> None:
         """Apply what changed elsewhere before the next answer: a model promoted or rolled back
         (the registry file changed since the last look) and the store's writes and erasures made
         by another worker or the command line (its revision moved past the one served). Costs a
-        file stat and one indexed read when nothing changed."""
+        file stat and one indexed read when nothing changed.
+
+        ``index`` False, for answers read from the store rather than ranked (keys, lists, a case,
+        outcomes): they depend on the index only through the poles, so the index is refreshed
+        before the answer only when the poles changed, else in the background — a large import
+        no longer holds every request of every worker while the index takes it in. Ranked
+        answers (``index`` True) always wait for it."""
         stamp = self._registry_stamp()
         if stamp != self._seen_registry:
             with self._catching:
@@ -113,8 +121,19 @@ class LiveEngine:
                     self._seen_registry = stamp
                     self._follow_promotion()
         serving = self._serving
-        if serving is not None and store_revision(self.db) != serving.signature:
+        if serving is None or store_revision(self.db) == serving.signature:
+            return
+        if index or poles_changed_since(self.db, serving.signature):
             self.refresh()
+        else:
+            self._refresh_in_background()
+
+    def _refresh_in_background(self) -> None:
+        with self._state:
+            if self._refreshing is not None and self._refreshing.is_alive():
+                return
+            self._refreshing = threading.Thread(target=self.refresh, name="index-catch-up", daemon=True)
+            self._refreshing.start()
 
     def _registry_stamp(self) -> tuple[int, int] | None:
         try:

@@ -53,6 +53,7 @@ def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Re
     kind_list = parse_kinds(query.get("kinds"))
     explain_exclusions = parse_bool("explain_exclusions", query["explain_exclusions"]) \
         if "explain_exclusions" in query else False
+    live.catch_up()  # another process's writes are in the index before this ranking
     serving = live.serving
     company = get_company_uniform(db, key)
     if not case_visible(principal, company, serving.engine.poles):
@@ -79,6 +80,7 @@ def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep, setti
     stored)."""
     check_range("top", top, 1, settings.max_top)
     kind_list = parse_kinds(kinds)
+    live.catch_up()  # another process's writes are in the index before this ranking
     record = body.model_dump()
     clean, reasons = validate("companies", [record], communes=communes)
     if reasons.iat[0]:

@@ -71,7 +71,7 @@ def signed_in(request: Request, *, roles: tuple[str, ...] | None = None) -> WebU
     another role gets a 403 page."""
     user = current_user(request)
     if user is not None:
-        request.app.state.live.catch_up()  # another worker's writes apply before this page
+        request.app.state.live.catch_up(index=False)  # another worker's writes apply before this page
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)

@@ -167,3 +167,15 @@ def confidential_candidates(db: Engine) -> set[str]:
         companies.c.procedure != "none", companies.c.confidential == sa.true())
     with db.connect() as c:
         return set(c.execute(q).scalars())
+
+
+def poles_changed_since(db: Engine, after: int) -> bool:
+    """Whether the poles may have changed after revision ``after`` (True too when the log no
+    longer reaches back that far)."""
+    t = index_changes
+    with db.connect() as c:
+        first = c.execute(sa.select(sa.func.min(t.c.revision))).scalar()
+        if first is not None and int(first) - 1 > after:
+            return True
+        hit = c.execute(sa.select(t.c.revision).where(t.c.revision > after, t.c.scope == POLES).limit(1)).first()
+    return hit is not None

@@ -121,6 +121,7 @@ def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclu
               form: dict[str, Any] | None = None, status: int = 200) -> Response:
     """The whole page (also answered, with the form's errors, to a refused outcome)."""
     state = request.app.state
+    state.live.catch_up()  # another process's writes are in the index before this ranking
     serving, settings = state.live.serving, state.settings
     entry = ranked(serving, company, top=TOP, explain=exclusions, limit=settings.max_exclusions,
                    size=settings.match_cache_size, viewer=access.viewer(user))
