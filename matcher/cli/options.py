@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from matcher.contract import specs
-from matcher.errors import OutputNotWritable, UsageError
+from matcher.errors import UsageError
 
 
 def db_option(p: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -51,18 +50,6 @@ def scheduler(engine: str, address: str | None) -> str | None:
     if not address:
         raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     return address
-
-
-def open_output(path: str) -> TextIO:
-    """An output file opened for writing, or an error naming the option and why (checked before
-    any work is stored)."""
-    target = Path(path)
-    if target.is_dir():
-        raise OutputNotWritable(f"--out {path} is a folder; give a file path")
-    try:
-        return open(target, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise OutputNotWritable(f"--out {path} cannot be written: {exc.strerror or exc}") from None
 
 
 def dumps(obj: Any) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from matcher.contract.outputs import output_file
 from matcher.errors import InputFileError
 
 STDIN = "-"
@@ -211,45 +212,7 @@ def _csv_line_numbers(text: str, sep: str, n: int) -> list[int]:
     return (out + [0] * n)[:n]
 
 
-def check_writable(path: str | Path, *, option: str) -> Path:
-    """An output path that can be written (its folder exists and accepts files), or
-    :class:`~matcher.errors.OutputNotWritable` naming the option; checked before work is stored."""
-    from matcher.errors import OutputNotWritable
-    p = Path(path)
-    if p.is_dir():
-        raise OutputNotWritable(f"{option} {p} is a folder; give a file path", field=option, value=str(p))
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.exists():
-        raise OutputNotWritable(f"{option} {p}: the folder {folder} does not exist", field=option, value=str(p))
-    existed = p.exists()
-    try:
-        with open(p, "a", encoding="utf-8"):
-            pass
-        if not existed:
-            p.unlink()
-    except OSError as exc:
-        raise OutputNotWritable(f"{option} {p} cannot be written: {exc.strerror or exc}", field=option,
-                                value=str(p)) from None
-    return p
-
-
-def check_folder(path: str | Path, *, option: str) -> Path:
-    """An output folder that exists (or can be made) and accepts files."""
-    from matcher.errors import OutputNotWritable
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise OutputNotWritable(f"{option} {p} is a file, not a folder", field=option, value=str(p))
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        probe = p / ".reprise-write-check"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputNotWritable(f"{option} {p} cannot be written: {exc.strerror or exc}", field=option,
-                                value=str(p)) from None
-    return p
-
-
 def write_rejects(path: str | Path, rejects: pd.DataFrame) -> None:
-    """Rejected rows: ``line``, ``reason``, then the original columns."""
-    rejects.to_csv(Path(path), index=False)
+    """Rejected rows: ``line``, ``reason``, then the original columns (``-``: standard output)."""
+    with output_file(path, option="--rejects") as fh:
+        rejects.to_csv(fh, index=False)

@@ -20,7 +20,8 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from matcher import store
-from matcher.contract.files import STDIN, check_writable, read_records, write_rejects
+from matcher.contract.files import STDIN, read_records, write_rejects
+from matcher.contract.outputs import STDOUT, check_writable
 from matcher.contract.specs import EMPLOYEES, SPECS, Spec
 from matcher.contract.validate import Validator
 from matcher.errors import InputFileError
@@ -48,7 +49,7 @@ class ImportReport:
         text = (f"{self.kind}: read {self.read}, stored {self.stored} "
                 f"({self.new} new, {self.stored - self.new} updated), rejected {self.rejected}")
         if self.rejected and self.rejects_path:
-            text += f" -> {self.rejects_path}"
+            text += " -> standard output" if str(self.rejects_path) == STDOUT else f" -> {self.rejects_path}"
         return text
 
 
@@ -132,7 +133,9 @@ def store_frame(engine: Engine, kind: str, clean: pd.DataFrame, conn=None) -> in
 def import_file(engine: Engine, kind: str, path: str | Path, *, rejects_path: str | Path | None = None,
                 communes: Communes | None = None) -> ImportReport:
     """Import one contract file into the store; bad rows go to the rejects file."""
-    rejects_path = check_writable(rejects_path or _default_rejects(Path(path)), option="--rejects")
+    rejects_path = rejects_path or _default_rejects(Path(path))
+    if str(rejects_path) != STDOUT:
+        rejects_path = check_writable(rejects_path, option="--rejects")
     raw = read_records(path)
     check_columns(kind, raw, name=str(path))
     return import_frame(engine, kind, raw, rejects_path=rejects_path, communes=communes)
@@ -167,13 +170,13 @@ def import_frame(engine: Engine, kind: str, raw: pd.DataFrame, *, rejects_path: 
     marked = superseded(record_keys(kind, clean), reasons.tolist(), lines, "/".join(spec.key))
     reasons = pd.Series(marked, index=reasons.index, dtype=object)
     ok = (reasons == "").to_numpy()
+    rejects = _rejects_frame(raw, reasons, ~ok)
+    if rejects_path is not None:  # written first: a rejects file that cannot be written stores nothing
+        write_rejects(rejects_path, rejects)
     table = TABLES[kind]
     before = records.count(engine, table)
     stored = store_frame(engine, kind, clean[ok])
     new = records.count(engine, table) - before
-    rejects = _rejects_frame(raw, reasons, ~ok)
-    if rejects_path is not None:
-        write_rejects(rejects_path, rejects)
     return ImportReport(kind=kind, read=len(raw), stored=stored, new=new, rejected=int((~ok).sum()),
                         rejects_path=Path(rejects_path) if rejects_path else None, rejects=rejects)
 

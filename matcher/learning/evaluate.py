@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.contract.outputs import refused, write_text
 from matcher.errors import NothingToLearn
 from matcher.learning.measures import METRICS, metrics_table, ranking_metrics
 from matcher.learning.pairs import Pairs, best_grades, ranking_pairs
@@ -141,7 +142,10 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
     diffs = disagreements(pairs, scores[new_id], scores[other])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _plots(out, metrics, importance, scores, pairs.kind)
+    try:
+        _plots(out, metrics, importance, scores, pairs.kind)
+    except OSError as exc:  # a full disk: the user's to fix, not a bug
+        raise refused("--out", out, exc) from None
     names = {r["siren"]: r["name"] for r in company_rows(db, heldout_sirens)}
     lines = [
         f"# Ranker evaluation — {new_id}", "",
@@ -168,7 +172,7 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
         "",
     ]
     path = out / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    write_text(path, "\n".join(lines), option="--out")
     registry.record_evaluation({"model_id": new_id, "current_id": current_id, "report": str(path.resolve()),
                                 "heldout_companies": len(heldout_sirens), "options": len(pairs), "metrics": metrics})
     return path, metrics

@@ -3,8 +3,10 @@
 Incremental and safe to kill: signals and the companies they change are written together, one
 transaction per chunk of announcements; a stored signal is never processed again unless it was
 stored with a reason (so a re-run with a communes file or SIRENE extracts can complete it). An
-actionable signal is ranked once (``signals.matched``); the ranking of each chunk of companies is
-stored together with its ``matched`` flags, so a scan killed while ranking resumes where it stopped.
+actionable signal is ranked once (``signals.matched``): the options of each chunk of companies are
+stored as they are ranked, but the signals are marked ranked only once the run's outputs are
+written (``deliver``), so a scan killed, or whose outputs cannot be written (a full disk), ranks
+those companies again on the next run and writes them then: a day's cases are never lost.
 
 Company updates: an opening sets ``procedure`` (and makes the case public: ``confidential`` false),
 a closure sets ``none``; either applies only when the judgment is not older than the stored
@@ -35,10 +37,11 @@ from matcher.reference.geo import departement_of
 from matcher.scan.judgments import CATEGORIES
 from matcher.scan.placing import PrecomputedInferer, place_signals
 from matcher.scan.signals import SIGNAL_COLUMNS, read_signals
-from matcher.store.scan import pending_sirens, save_matches, signal_batch, stored_signals
+from matcher.store.scan import mark_ranked, pending_sirens, save_matches, signal_batch, stored_signals
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, advance, total)
+Deliver = Callable[["ScanReport"], None]  # writes a run's outputs; raising leaves its cases pending
 MIN_FORK_CHUNK = 25  # below this many companies per process, forking costs more than it saves
 COMPANY_FILL = ("naf", "activity", "headcount_band", "legal_form", "ess", "commune", "postal_code")
 
@@ -146,7 +149,7 @@ def store_chunk(db: DbEngine, chunk: pd.DataFrame) -> tuple[int, int, int, dict[
 
 
 def store_matches(db: DbEngine, sirens: list[str], df: pd.DataFrame, model_id: str) -> None:
-    """Replace the stored options of ``sirens`` and mark their actionable signals ranked, atomically."""
+    """Replace the stored options of ``sirens`` (their signals stay pending until delivered)."""
     stamp = store.now()
     rows = [dict(r, model_id=model_id, created_at=stamp) for r in df[MATCH_COLUMNS].to_dict("records")]
     save_matches(db, sirens, rows)
@@ -156,11 +159,12 @@ def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = Non
               sirene_units: str | Path | None = None, sirene_establishments: str | Path | None = None,
               scorer: Any = None, top: int = 10, scheduler: str | Any | None = None, workers: int = 1,
               chunk: int = 2000, rank_chunk: int = 500, progress: Progress | None = None,
-              index_dir: Path | None = None) -> ScanReport:
+              index_dir: Path | None = None, deliver: Deliver | None = None) -> ScanReport:
     """Scan one BODACC file into the store and rank the newly actionable companies.
 
     ``scheduler`` (a Dask address or Client) runs the ranking on a Dask cluster; otherwise
-    ``workers`` local processes rank (same rows either way).
+    ``workers`` local processes rank (same rows either way). ``deliver(report)`` writes the run's
+    outputs before its companies are marked ranked: when it raises, they stay pending.
     """
     from matcher.reference.sectors import default_inferer
     from matcher.scan.sirene import enrichment
@@ -193,8 +197,11 @@ def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = Non
         actionable=int(sig["actionable"].sum()), new_signals=new_sig, new_companies=new_co,
         updated_companies=upd_co, rejected=int((sig["reason"] != "").sum()), ranked=0,
         signals=sig[SIGNAL_COLUMNS].copy())
-    rank_pending(db, report, scorer=scorer, inferer=inferer, top=top, scheduler=scheduler, workers=workers,
-                 chunk=rank_chunk, progress=progress, signals=sig, index_dir=index_dir)
+    ranked = rank_pending(db, report, scorer=scorer, inferer=inferer, top=top, scheduler=scheduler,
+                          workers=workers, chunk=rank_chunk, progress=progress, signals=sig, index_dir=index_dir)
+    if deliver is not None:
+        deliver(report)
+    mark_ranked(db, ranked)
     return report
 
 
@@ -210,15 +217,16 @@ def _as_stored(db: DbEngine, sig: pd.DataFrame, first: np.ndarray) -> pd.DataFra
 
 def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any, top: int, scheduler: Any,
                  workers: int, chunk: int, progress: Progress | None, signals: pd.DataFrame,
-                 index_dir: Path | None = None) -> None:
-    """Rank every company with an actionable signal not yet ranked; chunk by chunk, stored atomically.
-    With ``index_dir`` the index snapshot there is opened (and kept up to date) instead of a build."""
+                 index_dir: Path | None = None) -> list[str]:
+    """Rank every company with an actionable signal not yet ranked, chunk by chunk, each chunk's
+    options stored atomically; returns those SIRENs, to be marked ranked once delivered. With
+    ``index_dir`` the index snapshot there is opened (and kept up to date) instead of a build."""
     from matcher.ranking.engine import Engine
     from matcher.store.records import company_rows
 
     pending = pending_sirens(db)
     if not pending:
-        return
+        return []
     engine = Engine.from_store(db, scorer=scorer, inferer=inferer) if index_dir is None else \
         Engine.open(db, index_dir, scorer=scorer, inferer=inferer)
     ranker = None
@@ -257,3 +265,4 @@ def rank_pending(db: DbEngine, report: ScanReport, *, scorer: Any, inferer: Any,
         poles = [c["pole"]] if c.get("pole") else engine.poles.containing(
             departement=dep, commune=c.get("commune"), lat=c["lat"], lon=c["lon"])
         report.cases.append({**c, **latest.get(c["siren"], {}), "poles": poles})
+    return pending

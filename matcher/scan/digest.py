@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from matcher.contract.outputs import write_text
 from matcher.ranking.explain import why_text
 from matcher.reference.naf import label as naf_label
 
@@ -78,6 +79,6 @@ def write_digests(out_dir: str | Path, cases: Iterable[dict[str, Any]], matches:
         for c in newest_first:
             lines += _case(c, groups.get(c["siren"], pd.DataFrame()), top)
         path = out_dir / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', pole)}.md"
-        path.write_text("\n".join(lines), encoding="utf-8")
+        write_text(path, "\n".join(lines), option="--digest-dir")
         paths.append(path)
     return paths

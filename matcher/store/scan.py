@@ -52,12 +52,19 @@ def pending_sirens(db: Engine) -> list[str]:
 
 
 def save_matches(db: Engine, sirens: list[str], rows: list[dict[str, Any]]) -> None:
-    """Replace the stored options of ``sirens`` and mark their actionable signals ranked, atomically."""
-    t = signals
+    """Replace the stored options of ``sirens``, atomically (their signals stay pending)."""
     with db.begin() as conn:
         conn.execute(sa.delete(matches).where(matches.c.siren.in_(sirens)))
         upsert(db, matches, rows, conn=conn)
-        conn.execute(sa.update(t).where(t.c.siren.in_(sirens), t.c.actionable, ~t.c.matched).values(matched=True))
+
+
+def mark_ranked(db: Engine, sirens: list[str]) -> None:
+    """Mark the actionable signals of ``sirens`` ranked (``matched``): they are no longer pending."""
+    t = signals
+    with db.begin() as conn:
+        for lo in range(0, len(sirens), BATCH):
+            part = sirens[lo:lo + BATCH]
+            conn.execute(sa.update(t).where(t.c.siren.in_(part), t.c.actionable, ~t.c.matched).values(matched=True))
 
 
 def stored_signals(db: Engine, record_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:

@@ -11,7 +11,9 @@ def register(sub) -> None:
     p = command(sub, "import", help="import a contract file (companies, candidates, outcomes, poles)")
     p.add_argument("kind", choices=["companies", "candidates", "outcomes", "poles"])
     p.add_argument("file", help="CSV (, or ;), JSON array or JSON Lines")
-    p.add_argument("--rejects", metavar="PATH", help="where to write rejected rows (default FILE.rejects.csv)")
+    p.add_argument("--rejects", metavar="PATH",
+                   help="where to write rejected rows (default FILE.rejects.csv; - for standard output, the "
+                        "summary then going to standard error)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row is rejected")
     p.set_defaults(handler=run)
 
@@ -19,7 +21,10 @@ def register(sub) -> None:
 def run(args, ctx) -> int:
     from matcher.contract.imports import import_file
     report = import_file(ctx.db(), args.kind, args.file, rejects_path=args.rejects, communes=ctx.communes())
-    ctx.print(report.summary())
+    if args.rejects == "-":  # standard output carries the rejects alone
+        print(report.summary(), file=sys.stderr)
+    else:
+        ctx.print(report.summary())
     if report.stored and args.kind in ("candidates", "companies", "poles"):
         ctx.keep_index()  # the snapshot follows the store: written now rather than by the next reader
     if report.rejected:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import sys
 
-from matcher.cli.options import command, dumps, in_range, open_output, parse_kinds, scheduler, workers
-from matcher.contract.files import check_writable
+from matcher.cli.options import command, dumps, in_range, parse_kinds, scheduler, workers
+from matcher.contract.outputs import check_writable, output_file
 from matcher.contract.specs import OPTION_KINDS
 from matcher.errors import NotFound, UsageError
 
@@ -56,7 +56,8 @@ def run(args, ctx) -> int:
             df = match_all_dask(engine, companies, top=args.top, kinds=kinds, scheduler=address)
         else:
             df = match_all(engine, companies, top=args.top, kinds=kinds, workers=n_workers)
-        to_csv(df, sys.stdout if args.out == "-" else args.out)
+        with output_file(args.out, option="--out") as fh:
+            to_csv(df, fh)
         if args.out != "-":
             ctx.print(f"ranked {len(companies)} companies, {len(df)} options -> {args.out}")
         return 0
@@ -72,7 +73,7 @@ def run(args, ctx) -> int:
     result = engine.match(rows[0], top=args.top, kinds=kinds, explain_exclusions=args.explain_exclusions,
                           exclusions_limit=TABLE_EXCLUSIONS if fmt == "table" else None)
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(open_output(args.out)) if args.out else sys.stdout
+        out = stack.enter_context(output_file(args.out, option="--out")) if args.out else sys.stdout
         if fmt == "json":
             print(dumps(result.payload(explain=args.explain_exclusions)), file=out)
         elif fmt == "csv":

@@ -61,7 +61,7 @@ def _num(value) -> str:
 
 
 def run_evaluate(args, ctx) -> int:
-    from matcher.contract.files import check_folder
+    from matcher.contract.outputs import check_folder
     from matcher.learning.evaluate import report
     from matcher.learning.measures import metrics_table
 

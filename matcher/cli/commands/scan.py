@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from matcher.cli.options import command, in_range, scheduler, workers
-from matcher.contract.files import check_folder, check_writable
-from matcher.errors import InputFileError
+from matcher.contract.outputs import check_folder, check_writable, output_file
+from matcher.errors import InputFileError, OutputNotWritable
 
 
 def register(sub) -> None:
@@ -46,20 +46,30 @@ def run(args, ctx) -> int:
         path = getattr(args, opt)
         if path and not Path(path).is_file():
             raise InputFileError(f"--{opt.replace('_', '-')} {path} does not exist or is not a file")
+
+    def deliver(report) -> None:  # before the cases are marked ranked: a failed write leaves them pending
+        try:
+            if args.signals_out:
+                with output_file(args.signals_out, option="--signals-out") as fh:
+                    report.signals.to_csv(fh, index=False)
+            if args.matches_out:
+                with output_file(args.matches_out, option="--matches-out") as fh:
+                    to_csv(report.matches, fh)
+            if args.digest_dir:
+                poles = {r["pole_id"]: r["name"] for r in pole_rows(ctx.db())}
+                paths = write_digests(args.digest_dir, report.cases, report.matches, pole_names=poles,
+                                      day=store.now().date().isoformat())
+                ctx.print(f"digests: {len(paths)} file(s) in {args.digest_dir}")
+        except OutputNotWritable as exc:
+            raise OutputNotWritable(f"{exc}; the signals are stored and the {report.ranked} companies ranked by "
+                                    "this run stay pending: scan the same file again to write the outputs",
+                                    field=exc.field, value=exc.value) from None
+
     with progress(sys.stderr.isatty()) as advance:
         report = scan_file(ctx.db(), args.file, communes=ctx.communes(), sirene_units=args.sirene_unites,
                            sirene_establishments=args.sirene_etablissements, scorer=ctx.scorer(),
                            top=args.top, scheduler=address, workers=n_workers, progress=advance,
-                           index_dir=ctx.settings.index_dir())
-    if args.signals_out:
-        report.signals.to_csv(args.signals_out, index=False)
-    if args.matches_out:
-        to_csv(report.matches, args.matches_out)
-    if args.digest_dir:
-        poles = {r["pole_id"]: r["name"] for r in pole_rows(ctx.db())}
-        paths = write_digests(args.digest_dir, report.cases, report.matches, pole_names=poles,
-                              day=store.now().date().isoformat())
-        ctx.print(f"digests: {len(paths)} file(s) in {args.digest_dir}")
+                           index_dir=ctx.settings.index_dir(), deliver=deliver)
     ctx.print(report.summary())
     needs = report.signals["reason"].astype(str).str.contains("REPRISE_COMMUNES", regex=False).sum()
     if needs:

@@ -18,13 +18,15 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
-    from matcher.contract.files import check_writable, read_records
+    from matcher.contract.files import read_records
+    from matcher.contract.outputs import check_writable, output_file
     from matcher.reference.sectors import infer_table
     in_range("--top", args.top, 1, 10)
     check_writable(args.out, option="--out")
     df = read_records(args.input).drop(columns="__line__")
     out = infer_table(df, text_column=args.text_column, id_column=args.id_column, top=args.top)
-    out.to_csv(args.out, index=False)
+    with output_file(args.out, option="--out") as fh:
+        out.to_csv(fh, index=False)
     coded = out["naf1"].fillna("").astype(str).ne("").sum()
     ctx.print(f"inferred sectors for {len(out)} texts ({coded} with a code) -> {args.out}")
     return 0
