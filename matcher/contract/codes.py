@@ -106,12 +106,12 @@ class NafList(Rule):
 
 @dataclass(frozen=True)
 class Departements(Rule):
-    """list of département codes (44, 2A, 974); 1..9 read as 01..09 (a spreadsheet drops the zero)"""
+    """list of département codes (44, 2A, 974); 1..9 read as 01..09 (a spreadsheet drops the zero); each once"""
 
     many: ClassVar[bool] = True
 
     def check(self, col, s, fail):
-        items = TextList().check(col, s, fail).map(lambda xs: [normalize_departement(x) for x in xs])
+        items = TextList().check(col, s, fail).map(lambda xs: _distinct(normalize_departement(x) for x in xs))
         bad = items.map(lambda xs: ", ".join(x for x in xs if not is_departement(x)))
         fail(bad != "", lambda: col + " has " + bad + ", which are not département codes (01..95, 2A, 2B, 971..976)")
         return items
@@ -119,16 +119,21 @@ class Departements(Rule):
 
 @dataclass(frozen=True)
 class CommuneList(Rule):
-    """list of INSEE commune codes (5 characters, 2A/2B for Corsica; 4 digits read with their lost zero)"""
+    """list of INSEE commune codes (5 characters, 2A/2B for Corsica; 4 digits read with their lost zero); each once"""
 
     many: ClassVar[bool] = True
 
     def check(self, col, s, fail):
-        items = TextList().check(col, s, fail).map(lambda xs: [normalize_commune(x) for x in xs])
+        items = TextList().check(col, s, fail).map(lambda xs: _distinct(normalize_commune(x) for x in xs))
         bad = items.map(lambda xs: ", ".join(x for x in xs if not is_commune(x)))
         fail(bad != "", lambda: col + " has " + bad + ", which are not INSEE commune codes (5 characters, "
              "2A/2B for Corsica)")
-        return items
+        return items  # whether each code exists is checked against the communes table (validate.py)
+
+
+def _distinct(codes) -> list[str]:
+    """Codes in their first order, each once (``2a004;2A004`` is one commune)."""
+    return list(dict.fromkeys(codes))
 
 
 @dataclass(frozen=True)

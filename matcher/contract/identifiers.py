@@ -1,4 +1,4 @@
-"""Identifiers of the contract: SIREN (Luhn, La Poste's exception), département codes."""
+"""Identifiers of the contract: SIREN (Luhn, La Poste's exception), département, commune and postal codes."""
 
 from __future__ import annotations
 
@@ -77,10 +77,15 @@ def normalize_departement(code: str) -> str:
 
 
 _COMMUNE = re.compile(r"\d{5}|2[AB]\d{3}")
+_POSTAL = re.compile(r"\d{5}")
+COMMUNE_FORM = "an INSEE commune code (5 characters, 2A/2B for Corsica)"
 
 
 def normalize_commune(code: str) -> str:
-    """``2a004`` -> ``2A004``; ``1004`` -> ``01004`` (a leading zero lost by a spreadsheet)."""
+    """``2a004`` -> ``2A004``; ``1004`` -> ``01004`` (a leading zero lost by a spreadsheet).
+
+    The one definition for every file: the ``commune`` of companies and candidates and the
+    ``communes`` of poles."""
     code = code.strip().upper()
     return code.zfill(5) if code.isdigit() and len(code) == 4 else code
 
@@ -88,3 +93,14 @@ def normalize_commune(code: str) -> str:
 def is_commune(code: str) -> bool:
     """An INSEE commune code: 5 digits, or 2A/2B and 3 digits for Corsica."""
     return bool(_COMMUNE.fullmatch(code))
+
+
+def normalize_postal_code(code: str) -> str:
+    """``1630`` -> ``01630`` (a leading zero lost by a spreadsheet); spaces around dropped."""
+    code = code.strip()
+    return code.zfill(5) if code.isdigit() and len(code) == 4 else code
+
+
+def is_postal_code(code: str) -> bool:
+    """A French postal code: 5 digits."""
+    return bool(_POSTAL.fullmatch(code))

@@ -10,6 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from matcher.contract.identifiers import (
+    COMMUNE_FORM,
+    is_commune,
+    is_postal_code,
+    normalize_commune,
+    normalize_postal_code,
+)
 from matcher.contract.rules import Place, map_distinct
 from matcher.contract.specs import COMPANY, CONFIDENTIAL_BY_LAW, POLE, Spec
 from matcher.contract.values import storable_problem
@@ -93,10 +100,12 @@ class Validator:
         outside = has_ll & ~in_territory(lat.fillna(0), lon.fillna(0))
         fail(outside, lambda: "lat/lon " + text["lat"] + "," + text["lon"]
              + " is outside France métropolitaine and the DOM (lat 41.2..51.2, lon -5.3..9.7, or a DOM)")
-        commune, postal = text["commune"], text["postal_code"]
-        fail((commune != "") & ~commune.str.fullmatch(r"\d{5}|2[AB]\d{3}"),
-             lambda: "commune " + commune + " is not an INSEE commune code (5 characters, 2A/2B for Corsica)")
-        fail((postal != "") & ~postal.str.fullmatch(r"\d{5}"), lambda: "postal_code " + postal + " is not 5 digits")
+        commune = map_distinct(text["commune"], lambda c: normalize_commune(c) if c else "").astype(str)
+        postal = map_distinct(text["postal_code"], lambda c: normalize_postal_code(c) if c else "").astype(str)
+        fail((commune != "") & ~map_distinct(commune, is_commune).astype(bool),
+             lambda: "commune " + text["commune"] + f" is not {COMMUNE_FORM}")
+        fail((postal != "") & ~map_distinct(postal, is_postal_code).astype(bool),
+             lambda: "postal_code " + text["postal_code"] + " is not 5 digits")
         need = ~has_ll & ~half & ((commune != "") | (postal != ""))
         fail(~has_ll & ~half & (commune == "") & (postal == ""),
              "no location: give lat/lon, commune (INSEE code) or postal_code")
@@ -109,13 +118,15 @@ class Validator:
             lat.loc[need] = np.where(by_c["lat"].notna(), by_c["lat"], by_p["lat"])
             lon.loc[need] = np.where(by_c["lon"].notna(), by_c["lon"], by_p["lon"])
             unknown = need & lat.isna()
-            where = self.communes.source or "the communes file"
             fail(unknown, lambda: np.where(commune != "", "commune " + commune, "postal_code " + postal)
-                 + f" is not in {where}")
+                 + f" is not in {self._table()}")
         out["lat"], out["lon"] = lat, lon
         out["commune"] = commune.where(commune != "", None)
         out["postal_code"] = postal.where(postal != "", None)
         out["departement"] = [departement_of(c, p) for c, p in zip(out["commune"], out["postal_code"])]
+
+    def _table(self) -> str:
+        return (self.communes.source if self.communes is not None else "") or "the communes file"
 
     def _cross_rules(self, text, out, fail) -> None:
         if self.spec is COMPANY:
@@ -124,6 +135,11 @@ class Validator:
             out["procedure"] = out["procedure"].fillna("none") if "procedure" in out else "none"
             fail((text["headcount"] != "") & (text["headcount_band"] != ""),
                  "give headcount or headcount_band, not both")
+        if self.spec is POLE and self.communes is not None:  # well-formed codes must exist, as a company's
+            known = self.communes.by_insee.index
+            absent = out["communes"].map(lambda xs: [x for x in xs if is_commune(x) and x not in known])
+            fail(absent.map(bool).to_numpy(dtype=bool),
+                 lambda: absent.map(lambda xs: "; ".join(f"commune {x} is not in {self._table()}" for x in xs)))
         if self.spec is POLE:
             half = (text["lat"] != "") & (text["radius_km"] == "")
             fail(half, "a circle territory needs lat, lon and radius_km")

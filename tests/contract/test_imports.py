@@ -61,8 +61,8 @@ def test_each_company_rule_rejects_with_an_actionable_reason(tmp_path, sqlite_ur
         ("offer_deadline", "2026-13-01", "offer_deadline 2026-13-01 is not an ISO date"),
         ("legal_form", "SARL", "legal_form SARL is not a 4-digit SIRENE categorieJuridique code"),
         ("revenue_eur", "-5", "revenue_eur -5 must be ≥ 0"),
-        ("commune", "4410", "commune 4410 is not an INSEE commune code"),
-        ("postal_code", "4400", "postal_code 4400 is not 5 digits"),
+        ("commune", "441", "commune 441 is not an INSEE commune code"),
+        ("postal_code", "440", "postal_code 440 is not 5 digits"),
     ],
 )
 def test_optional_company_columns_are_validated(sqlite_url, column, value, reason):
@@ -244,3 +244,41 @@ def test_values_longer_than_the_store_allows_are_rejected(db):
     report = import_frame(db, "candidates", raw)
     assert report.stored == 1 and report.rejected == 1  # on PostgreSQL too: the good row is stored
     assert "is longer than 64 characters" in report.rejects["reason"].iloc[0]
+
+
+def test_pole_communes_must_exist_with_the_message_of_a_companys_commune(tmp_path, sqlite_url, capsys):
+    poles = write(tmp_path, "p.csv", "pole_id,name,communes\nP-nx,A,99999\nP-nx2,B,44109;44999\n"
+                                     "P-mix,C,99999;ABCDE\nP-ok,D,44109\n")
+    companies = write(tmp_path, "c.csv", "siren,name,naf,commune\n802649921,A,68.31Z,99999\n")
+    assert main(["--db", sqlite_url, "import", "poles", str(poles)]) == 0
+    assert "stored 1" in capsys.readouterr().out
+    reasons = pd.read_csv(f"{poles}.rejects.csv", dtype=str).set_index("pole_id")["reason"]
+    assert main(["--db", sqlite_url, "import", "companies", str(companies)]) == 0
+    (company_reason,) = pd.read_csv(f"{companies}.rejects.csv", dtype=str)["reason"]
+    assert company_reason == "commune 99999 is not in reprise_data/communes.csv.gz"
+    assert reasons["P-nx"] == company_reason
+    assert reasons["P-nx2"] == "commune 44999 is not in reprise_data/communes.csv.gz"
+    assert reasons["P-mix"] == ("communes has ABCDE, which are not INSEE commune codes (5 characters, 2A/2B for "
+                                "Corsica); commune 99999 is not in reprise_data/communes.csv.gz")
+
+
+def test_codes_a_spreadsheet_altered_are_read_alike_in_every_file(tmp_path, sqlite_url, capsys):
+    """``2a004``, ``1053`` (lost zero) and postal code ``1630`` mean the same in companies,
+    candidates and poles; a pole's codes are stored once each."""
+    companies = write(tmp_path, "c.csv", "siren,name,naf,commune,postal_code\n802649921,A,68.31Z,2a004,\n"
+                                         "489032136,B,49.41A,1053,\n837755701,C,56.10A,,1630\n")
+    candidates = write(tmp_path, "k.csv", "candidate_id,kind,name,commune,postal_code\nR-1,repreneur,X,2b033,\n"
+                                          "R-2,repreneur,Y,,1630\n")
+    poles = write(tmp_path, "p.csv", "pole_id,name,communes,departements\nP,Pôle,2a004;2A004;1053,1;01;2a\n")
+    for kind, path in (("companies", companies), ("candidates", candidates), ("poles", poles)):
+        assert main(["--db", sqlite_url, "import", kind, str(path)]) == 0
+        assert "rejected 0" in capsys.readouterr().out, kind
+    db = store.connect(sqlite_url)
+    got = {r["siren"]: (r["commune"], r["postal_code"], r["departement"]) for r in store.fetch(db, store.companies)}
+    assert got == {"802649921": ("2A004", None, "2A"), "489032136": ("01053", None, "01"),
+                   "837755701": (None, "01630", "01")}
+    cands = {r["candidate_id"]: (r["commune"], r["postal_code"]) for r in store.fetch(db, store.candidates)}
+    assert cands == {"R-1": ("2B033", None), "R-2": (None, "01630")}
+    (pole,) = store.fetch(db, store.poles)
+    assert pole["communes"] == ["2A004", "01053"] and pole["departements"] == ["01", "2A"]
+    db.dispose()
