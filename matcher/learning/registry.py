@@ -112,6 +112,18 @@ class Registry:
         """Promotion and rollback events, oldest first."""
         return list(self._index().get("events", []))
 
+    def clear(self) -> None:
+        """Forget every model (the demo's fresh start): the index, the last evaluation and each
+        folder holding a model card; any other file of the folder is left as it is."""
+        import shutil
+        if not self.root.is_dir():
+            return
+        for name in (INDEX, EVALUATION):
+            (self.root / name).unlink(missing_ok=True)
+        for sub in self.root.iterdir():
+            if sub.is_dir() and ((sub / CARD_FILE).exists() or sub.name.startswith(".staging-")):
+                shutil.rmtree(sub)
+
     # -- models ---------------------------------------------------------------------------
     def folder(self, model_id: str) -> Path:
         if not isinstance(model_id, str) or not _ID.match(model_id):

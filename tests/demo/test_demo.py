@@ -184,3 +184,27 @@ def test_synth_over_places_with_the_national_column_names(tmp_path):
     written = read(path)
     assert set(written["ess"]) <= {"true", "false", ""}
     assert list(written.columns) == CONTRACT_COLUMNS["candidates"]
+
+
+def test_demo_again_in_its_folder_forgets_the_previous_territorys_model_and_snapshot(tmp_path, capsys, caplog,
+                                                                                     monkeypatch):
+    """`reprise demo --dir D` twice: the model promoted on the first territory does not rank the
+    second, and the old index snapshot is gone rather than offered and refused."""
+    import logging
+
+    from matcher.cli.main import main
+    monkeypatch.chdir(tmp_path)
+    for var in ("REPRISE_DATABASE_URL", "REPRISE_MODELS_DIR", "REPRISE_INDEX_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "d" / "models").mkdir(parents=True)
+    (tmp_path / "d" / "models" / "NOTES.md").write_text("mine")  # not a model: kept
+    assert main(["demo", "--dir", "d", "--show", "0"]) == 0
+    assert main(["--db", "sqlite:///d/reprise.db", "train", "--promote"]) == 0
+    assert "promoted ranker-" in capsys.readouterr().out
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(["demo", "--dir", "d", "--seed", "3", "--show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert ", model transparent" in out and ", model ranker-" not in out
+    assert not [r for r in caplog.records if "index snapshot not used" in r.getMessage()]
+    assert sorted(p.name for p in (tmp_path / "d" / "models").iterdir()) == ["NOTES.md"]

@@ -36,6 +36,7 @@ def run(args, ctx) -> int:
         for leftover in ("reprise.db", "reprise.db-wal", "reprise.db-shm"):
             (out_dir / leftover).unlink(missing_ok=True)
         ctx.use_store(f"sqlite:///{out_dir / 'reprise.db'}")
+        _forget_previous_run(ctx, out_dir)
     db = ctx.db()
     if not own_store:
         held = {t.name: count(db, t) for t in (store.companies, store.candidates)}
@@ -68,3 +69,20 @@ def _showcase(companies: list[dict], n: int) -> list[dict]:
     order = ["redressement", "liquidation", "sauvegarde", "conciliation", "mandat_ad_hoc"]
     picked = [by_proc[p] for p in order if p in by_proc]
     return picked[:n]
+
+
+def _forget_previous_run(ctx, out_dir: Path) -> None:
+    """The demo's own models and index snapshot in ``out_dir`` go with its store: a model trained
+    on the previous territory must not rank the new one, nor its snapshot be offered to it. A
+    registry or snapshot named elsewhere (``REPRISE_MODELS_DIR``, ``REPRISE_INDEX_PATH``) is the
+    user's, and left alone."""
+    import shutil
+
+    from matcher.learning.registry import Registry
+    inside = out_dir.resolve()
+    models = ctx.settings.registry_dir()
+    if models.resolve() == inside / "models":
+        Registry(models).clear()
+    index = ctx.settings.index_dir()
+    if index is not None and index.resolve() == inside / "reprise.db.index" and index.is_dir():
+        shutil.rmtree(index)
