@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from matcher.contract.outputs import output_file
 from matcher.errors import InputFileError
 
 STDIN = "-"
+_QUOTED = re.compile(r'"[^"]*"')  # a quoted cell ("" inside one reads as two quoted runs: same count)
 
 
 def read_records(path: str | Path) -> pd.DataFrame:
@@ -159,11 +161,15 @@ def _read_csv(name: str, text: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{name} is empty: expected a header row then one row per record") from None
     df.columns = header
-    short = df.isna().any(axis=1).to_numpy()  # a missing trailing cell: the row has too few cells
-    if short.any():
-        return _read_csv_row_by_row(text, sep, header)
+    if _separators(text, sep) != (len(header) - 1) * (len(df) + 1):
+        return _read_csv_row_by_row(text, sep, header)  # a row with too few cells, which pandas pads
     df.insert(0, "__line__", _csv_line_numbers(text, sep, len(df)))
     return df
+
+
+def _separators(text: str, sep: str) -> int:
+    """Separators outside quoted cells: (columns - 1) per row when every row is whole."""
+    return (_QUOTED.sub("", text) if '"' in text else text).count(sep)
 
 
 def _read_csv_row_by_row(text: str, sep: str, header: list[str]) -> pd.DataFrame:
@@ -181,9 +187,11 @@ def _read_csv_row_by_row(text: str, sep: str, header: list[str]) -> pd.DataFrame
             good.append(row)
             lines.append(start)
         else:
+            hint = (f"a value holding a '{sep}' must be quoted" if len(row) > len(header)
+                    else "every row needs one cell per column (an empty cell, not a missing one)")
             bad.append({"__line__": start, "__raw__": sep.join(row),
-                        "__error__": f"line {start} has {len(row)} cells where the header has {len(header)}: a "
-                                     f"value holding a '{sep}' must be quoted"})
+                        "__error__": f"line {start} has {len(row)} cells where the header has {len(header)}: "
+                                     + hint})
     df = pd.DataFrame(good, columns=header, dtype=object)
     df.insert(0, "__line__", lines)
     if bad:

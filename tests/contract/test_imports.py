@@ -282,3 +282,22 @@ def test_codes_a_spreadsheet_altered_are_read_alike_in_every_file(tmp_path, sqli
     (pole,) = store.fetch(db, store.poles)
     assert pole["communes"] == ["2A004", "01053"] and pole["departements"] == ["01", "2A"]
     db.dispose()
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_row_with_too_few_cells_is_rejected_alone(tmp_path, sqlite_url, capsys, quoted):
+    name = '"Alpha, SARL"' if quoted else "Alpha"
+    path = write(tmp_path, "short.csv", "siren;name;naf;postal_code;headcount;procedure\n"
+                                        f"802649921;{name};68.31Z;44000;3;redressement\n"
+                                        "837755701;Beta;43.32A;44000\n"
+                                        "489032136;Gamma;49.41A;44000;;liquidation\n")
+    assert main(["--db", sqlite_url, "import", "companies", str(path)]) == 0
+    assert "read 3, stored 2 (2 new, 0 updated), rejected 1" in capsys.readouterr().out
+    rejects = pd.read_csv(f"{path}.rejects.csv", dtype=str)
+    assert rejects["line"].tolist() == ["3"]
+    assert rejects["reason"].iat[0] == ("line 3 has 4 cells where the header has 6: every row needs one cell per "
+                                        "column (an empty cell, not a missing one)")
+    assert rejects["raw_line"].iat[0] == "837755701;Beta;43.32A;44000"
+    stored = companies(store.connect(sqlite_url))
+    assert sorted(stored) == ["489032136", "802649921"]
+    assert stored["489032136"]["procedure"] == "liquidation" and stored["489032136"]["headcount"] is None
