@@ -66,11 +66,8 @@ def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "scikit-learn": _sklearn_version(),
            "numpy": numpy.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__,
            "pandas": pandas.__version__}
-    try:
-        from importlib.metadata import version
-        out["reprise"] = version("reprise")
-    except Exception:
-        out["reprise"] = "unknown"
+    from matcher import __version__
+    out["reprise"] = __version__  # the code that trained it (installed metadata can lag behind a checkout)
     return out
 
 

@@ -37,6 +37,15 @@ def test_version(capsys):
     assert done.value.code == 0 and capsys.readouterr().out.strip() == f"reprise {__version__}"
 
 
+def test_one_version_number_the_package_metadata_reads_from_the_code():
+    import tomllib
+    from importlib.metadata import version
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "matcher.__version__"}
+    assert version("reprise") == __version__  # what pip show and installers report
+
+
 def test_infinity_and_absurd_values_are_rejected_with_the_accepted_range(tmp_path, sqlite_url, capsys):
     path = write(tmp_path, "c.csv", COMPANIES + "802649921,A,68.31Z,47.2,-1.5,1e12\n489032136,B,49.41A,47.2,-1.5,inf\n"
                                                 "837755701,C,56.10A,47.2,-1.5,12\n")

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from matcher import store
+from matcher import __version__, store
 from matcher.cli.main import main
 from matcher.contract.imports import import_file
 from matcher.demo.build import generate
@@ -125,6 +125,7 @@ def test_card_holds_what_an_auditor_needs(trained, tmp_path, capsys):
                 "sha256", "training"):
         assert key in card, key
     assert card["library_versions"]["scikit-learn"]
+    assert card["library_versions"]["reprise"] == __version__  # the version `reprise --version` prints
     assert len(card["training"]["training_data_sha256"]) == 64
     assert card["parameters"]["max_iter"] == 60
     assert card["training"]["heldout_companies"] == len(card["training"]["heldout_sirens"]) > 0
