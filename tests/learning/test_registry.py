@@ -129,8 +129,9 @@ def test_card_holds_what_an_auditor_needs(trained, tmp_path, capsys):
     assert len(card["training"]["training_data_sha256"]) == 64
     assert card["parameters"]["max_iter"] == 60
     assert card["training"]["heldout_companies"] == len(card["training"]["heldout_sirens"]) > 0
-    code, out, _ = run(capsys, "--db", demo, "models", "show", card["id"])
-    assert code == 0 and json.loads(out)["sha256"] == card["sha256"]
+    code, out, err = run(capsys, "--db", demo, "models", "show", card["id"])
+    assert code == 0 and json.loads(out)["sha256"] == card["sha256"] and json.loads(out)["refused"] is None
+    assert "REFUSED" not in err
     code, out, _ = run(capsys, "--db", demo, "models", "list")
     assert f"* {card['id']}" in out
     assert "already the promoted model" in run(capsys, "--db", demo, "models", "promote", card["id"])[1]
@@ -165,6 +166,8 @@ def test_a_tampered_model_file_is_refused_and_never_unpickled(trained, tmp_path,
     assert actual in str(refused.value) and recorded in str(refused.value)  # the two checksums that differ
     code, out, _ = run(capsys, "--db", demo, "models", "list")
     assert code == 0 and f"REFUSED: model {model_id}" in out and actual in out
+    code, out, err = run(capsys, "--db", demo, "models", "show", model_id)  # marked as `models list` marks it
+    assert code == 0 and actual in json.loads(out)["refused"] and f"REFUSED: model {model_id}" in err
     # `reprise match` refuses too, with a message and exit code 2, no traceback
     code, _, err = run(capsys, "--db", demo, "match", sirens(demo, 1)[0])
     assert code == 2 and "runs code" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 from matcher.cli.options import command, dumps
 from matcher.errors import ModelRefused, UsageError
@@ -34,11 +35,8 @@ def run_models(args, ctx) -> int:
         for c in cards:
             mark = "*" if c["id"] == current else " "
             m, b = c.get("metrics", {}), c.get("baseline_metrics", {})
-            try:
-                registry.verify(c["id"])
-                refused = ""
-            except ModelRefused as exc:
-                refused = f"\n    REFUSED: {exc}"
+            why = _refused(registry, c["id"])
+            refused = f"\n    REFUSED: {why}" if why else ""
             ctx.print(f"{mark} {c['id']}  {c.get('created', '')}  NDCG@10 {_num(m.get('ndcg@10'))} "
                       f"(transparent {_num(b.get('ndcg@10'))})  "
                       f"pairs {c.get('training', {}).get('pairs', '?')}{refused}")
@@ -46,7 +44,10 @@ def run_models(args, ctx) -> int:
             ctx.print("  (none promoted: the transparent scorer serves)")
     elif args.action == "show":
         card = registry.card(args.model_id)
-        ctx.print(dumps({**card, "promoted": registry.promoted_id() == args.model_id}))
+        why = _refused(registry, args.model_id)  # marked as `models list` marks it, and said on standard error
+        ctx.print(dumps({**card, "promoted": registry.promoted_id() == args.model_id, "refused": why}))
+        if why:
+            print(f"reprise: REFUSED: {why}", file=sys.stderr)
     elif args.action == "promote":
         changed = registry.promote(args.model_id, reason="promoted by hand")
         ctx.print(f"promoted {args.model_id}" if changed else f"{args.model_id} is already the promoted model")
@@ -54,6 +55,15 @@ def run_models(args, ctx) -> int:
         now = registry.rollback()
         ctx.print(f"rolled back; now serving {now or 'the transparent scorer'}")
     return 0
+
+
+def _refused(registry, model_id: str) -> str | None:
+    """Why the registry would refuse to load the model (checksum, library version), or None."""
+    try:
+        registry.verify(model_id)
+    except ModelRefused as exc:
+        return str(exc)
+    return None
 
 
 def _num(value) -> str:
