@@ -10,6 +10,7 @@ whole file unreadable (missing, a folder, not UTF-8, not CSV/JSON, a column give
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -76,6 +77,10 @@ def detect_format(name: str, head: bytes) -> str:
 def decode_utf8(name: str, data: bytes) -> str:
     """The text of a UTF-8 file (a byte-order mark is dropped); a file in another encoding is
     refused with the line of its first byte that is not UTF-8 and what to do."""
+    utf16 = _utf16(data)
+    if utf16:
+        raise InputFileError(f"{name} is {utf16}: save it as \"CSV UTF-8\" and import again", field="file",
+                             value=name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -88,6 +93,19 @@ def decode_utf8(name: str, data: bytes) -> str:
             guess = "save it as UTF-8 and import again"
         raise InputFileError(f"{name} is not UTF-8 (line {line}, byte {data[exc.start]:#04x}); {guess}",
                              field="file", value=name) from None
+
+
+def _utf16(data: bytes) -> str:
+    """The UTF-16 (or UTF-32) encoding a file shows (its byte-order mark, or a NUL byte beside
+    every other character, as ASCII text in UTF-16 has) and how, or '' for a file that is not."""
+    if data[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        return "UTF-32 (it starts with a UTF-32 byte-order mark)"
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "UTF-16 (it starts with a UTF-16 byte-order mark, as Excel's \"Unicode text\" does)"
+    head = data[:1000]
+    if len(head) >= 8 and (head[1::2].count(0) > 0.9 * len(head[1::2]) or head[0::2].count(0) > 0.9 * len(head[0::2])):
+        return "UTF-16 (every other byte is 0)"
+    return ""
 
 
 def sniff_separator(head: str) -> str:

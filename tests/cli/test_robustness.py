@@ -95,7 +95,10 @@ def test_a_ragged_row_is_rejected_alone_and_the_rows_after_it_are_intact(tmp_pat
                                   "lat+lon/commune/postal_code (it has siren, nom)"),
     (b"siren,name,name\n802649921,A,B\n", "column 'name' appears twice in the header (columns 2 and 3)"),
     (b"", "is empty: expected a header row"),
-])
+    ("siren;nom;naf\n802649921;Café;56.10A\n".encode("utf-16"),
+     'is UTF-16 (it starts with a UTF-16 byte-order mark, as Excel\'s "Unicode text" does): save it as "CSV UTF-8"'),
+    ("siren;nom;naf\n802649921;Cafe;56.10A\n".encode("utf-16-le"), 'is UTF-16 (every other byte is 0): save it as'),
+], ids=["cp1252", "no-name-column", "column-twice", "empty", "utf16-bom", "utf16-no-bom"])
 def test_a_file_that_cannot_be_read_is_refused_whole_with_what_to_do(tmp_path, sqlite_url, capsys, content, message):
     path = tmp_path / "f.csv"
     path.write_bytes(content)
