@@ -133,12 +133,20 @@ def store_frame(engine: Engine, kind: str, clean: pd.DataFrame, conn=None) -> in
 def import_file(engine: Engine, kind: str, path: str | Path, *, rejects_path: str | Path | None = None,
                 communes: Communes | None = None) -> ImportReport:
     """Import one contract file into the store; bad rows go to the rejects file."""
-    rejects_path = rejects_path or _default_rejects(Path(path))
+    raw, rejects_path = read_import(kind, path, rejects_path=rejects_path)
+    return import_frame(engine, kind, raw, rejects_path=rejects_path, communes=communes)
+
+
+def read_import(kind: str, path: str | Path, *, rejects_path: str | Path | None = None) -> tuple[pd.DataFrame, Path]:
+    """A contract file's records, the file checked as a whole (readable, UTF-8, the kind's
+    columns), and its rejects path checked writable: what can refuse the file, before any store
+    is opened (a refused file leaves no store behind)."""
+    rejects_path = Path(rejects_path or _default_rejects(Path(path)))
     if str(rejects_path) != STDOUT:
         rejects_path = check_writable(rejects_path, option="--rejects")
     raw = read_records(path)
     check_columns(kind, raw, name=str(path))
-    return import_frame(engine, kind, raw, rejects_path=rejects_path, communes=communes)
+    return raw, rejects_path
 
 
 def check_columns(kind: str, raw: pd.DataFrame, *, name: str) -> None:

@@ -155,7 +155,7 @@ def store_matches(db: DbEngine, sirens: list[str], df: pd.DataFrame, model_id: s
     save_matches(db, sirens, rows)
 
 
-def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = None,
+def scan_file(db: DbEngine, path: str | Path | pd.DataFrame, *, communes: Communes | None = None,
               sirene_units: str | Path | None = None, sirene_establishments: str | Path | None = None,
               scorer: Any = None, top: int = 10, scheduler: str | Any | None = None, workers: int = 1,
               chunk: int = 2000, rank_chunk: int = 500, progress: Progress | None = None,
@@ -164,12 +164,13 @@ def scan_file(db: DbEngine, path: str | Path, *, communes: Communes | None = Non
 
     ``scheduler`` (a Dask address or Client) runs the ranking on a Dask cluster; otherwise
     ``workers`` local processes rank (same rows either way). ``deliver(report)`` writes the run's
-    outputs before its companies are marked ranked: when it raises, they stay pending.
+    outputs before its companies are marked ranked: when it raises, they stay pending. ``path``
+    may be the file's signals as :func:`~matcher.scan.signals.read_signals` returned them.
     """
     from matcher.reference.sectors import default_inferer
     from matcher.scan.sirene import enrichment
 
-    sig = read_signals(path)
+    sig = path.copy() if isinstance(path, pd.DataFrame) else read_signals(path)
     sirens = sig["siren"].dropna().unique().tolist()
     enrich = (enrichment(sirene_units, sirene_establishments, sirens) if (sirene_units or sirene_establishments)
               else enrichment(None, None, []))

@@ -198,3 +198,16 @@ def test_a_sirene_extract_without_the_scanned_companies(tmp_path, sqlite_url, ca
     code, out, _ = run(capsys, "--db", sqlite_url, "scan", BODACC_2008, "--sirene-unites", units,
                        "--sirene-etablissements", estabs)
     assert code == 0 and "read 24" in out
+
+
+def test_a_refused_input_leaves_no_store_behind(tmp_path, capsys):
+    db = tmp_path / "new.db"
+    url = f"sqlite:///{db}"
+    not_companies = write(tmp_path, "c.csv", "siren,nom\n802649921,A\n")
+    for argv in (["import", "companies", not_companies], ["import", "poles", tmp_path / "absent.csv"],
+                 ["import", "companies", tmp_path], ["scan", not_companies], ["scan", tmp_path / "absent.json"]):
+        code, _, err = run(capsys, "--db", url, *argv)
+        assert code == 2 and err.startswith("reprise: error: "), (argv, err)
+        assert not db.exists(), argv
+    good = write(tmp_path, "g.csv", COMPANIES + "802649921,A,68.31Z,47.2,-1.5,3\n")
+    assert run(capsys, "--db", url, "import", "companies", good)[0] == 0 and db.exists()

@@ -19,8 +19,9 @@ def register(sub) -> None:
 
 
 def run(args, ctx) -> int:
-    from matcher.contract.imports import import_file
-    report = import_file(ctx.db(), args.kind, args.file, rejects_path=args.rejects, communes=ctx.communes())
+    from matcher.contract.imports import import_frame, read_import
+    raw, rejects = read_import(args.kind, args.file, rejects_path=args.rejects)  # a refused file opens no store
+    report = import_frame(ctx.db(), args.kind, raw, rejects_path=rejects, communes=ctx.communes())
     if args.rejects == "-":  # standard output carries the rejects alone
         print(report.summary(), file=sys.stderr)
     else:

@@ -32,6 +32,7 @@ def run(args, ctx) -> int:
     from matcher.ranking.batch import to_csv
     from matcher.scan.daily import scan_file
     from matcher.scan.digest import write_digests
+    from matcher.scan.signals import read_signals
     from matcher.store.records import pole_rows
 
     in_range("--top", args.top, 1, 1000)
@@ -65,8 +66,9 @@ def run(args, ctx) -> int:
                                     "this run stay pending: scan the same file again to write the outputs",
                                     field=exc.field, value=exc.value) from None
 
+    signals = read_signals(args.file)  # a refused file opens no store
     with progress(sys.stderr.isatty()) as advance:
-        report = scan_file(ctx.db(), args.file, communes=ctx.communes(), sirene_units=args.sirene_unites,
+        report = scan_file(ctx.db(), signals, communes=ctx.communes(), sirene_units=args.sirene_unites,
                            sirene_establishments=args.sirene_etablissements, scorer=ctx.scorer(),
                            top=args.top, scheduler=address, workers=n_workers, progress=advance,
                            index_dir=ctx.settings.index_dir(), deliver=deliver)
