@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matcher.contract.outputs import output_file
 from matcher.demo.outcomes import OUTCOME_COLUMNS, link, simulate
 from matcher.demo.rows import CANDIDATE_COLUMNS, COMPANY_COLUMNS, POLE_COLUMNS, candidates_frame, companies_frame
 from matcher.demo.territory import ADVISORS, POLES, Places, siren_seq
@@ -62,7 +63,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
             values = out[col]
             out[col] = np.select([values.eq(True).fillna(False), values.eq(False).fillna(False)],
                                  ["true", "false"], "")
-    out.to_csv(path, index=False, lineterminator="\n")
+    with output_file(path, option="--dir") as fh:
+        out.to_csv(fh, index=False, lineterminator="\n")
     return Path(path)
 
 

@@ -100,3 +100,12 @@ def test_rejects_to_standard_output(tmp_path, sqlite_url, capsys, monkeypatch):
     assert code == 0 and not (tmp_path / "-").exists()
     assert out.splitlines()[0] == "line,reason,pole_id,name,departements" and out.splitlines()[1].startswith("3,")
     assert err == "poles: read 2, stored 1 (1 new, 0 updated), rejected 1 -> standard output\n"
+
+
+def test_demo_on_a_full_disk(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REPRISE_DATABASE_URL", raising=False)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "matches.csv").symlink_to(FULL)
+    code, _, err = run(capsys, "demo", "--dir", "d", "--show", "0")
+    assert code == 2 and err == f"reprise: error: --dir d/matches.csv {FULL_MESSAGE}\n"

@@ -23,6 +23,7 @@ def run(args, ctx) -> int:
     from matcher import store
     from matcher.cli.render import print_table
     from matcher.contract.imports import import_file
+    from matcher.contract.outputs import output_file
     from matcher.demo import generate
     from matcher.ranking.batch import match_all, to_csv
     from matcher.store.records import company_rows, count
@@ -51,7 +52,8 @@ def run(args, ctx) -> int:
     engine = ctx.engine()
     companies = company_rows(db)
     df = match_all(engine, companies, top=10)
-    to_csv(df, out_dir / "matches.csv")
+    with output_file(out_dir / "matches.csv", option="--dir") as fh:
+        to_csv(df, fh)
     ctx.print(f"ranked {len(companies)} companies in difficulty against {len(engine.index)} candidates "
               f"-> {out_dir / 'matches.csv'}\n")
     for company in _showcase(companies, args.show):
