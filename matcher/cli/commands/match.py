@@ -42,12 +42,12 @@ def run(args, ctx) -> int:
     if args.all == bool(args.siren):
         raise UsageError("give either a SIREN or --all")
     address = scheduler(args.engine, args.scheduler)
+    if args.all and not args.out:
+        raise UsageError("--all needs --out FILE.csv (or --out - for standard output)")
+    if args.out and args.out != "-":
+        check_writable(args.out, option="--out")
     ctx.db(create=False)  # ranking needs stored companies: a missing store is an error, not a new one
     if args.all:
-        if not args.out:
-            raise UsageError("--all needs --out FILE.csv (or --out - for standard output)")
-        if args.out != "-":
-            check_writable(args.out, option="--out")
         n_workers = workers(args.workers)
         engine = ctx.engine()
         companies = company_rows(ctx.db())
@@ -62,8 +62,6 @@ def run(args, ctx) -> int:
             ctx.print(f"ranked {len(companies)} companies, {len(df)} options -> {args.out}")
         return 0
     siren = clean_siren(pd.Series([args.siren], dtype=object)).iloc[0]
-    if args.out:
-        check_writable(args.out, option="--out")
     rows = company_rows(ctx.db(), [siren])
     if not rows:
         raise NotFound(f"siren {args.siren} is not a stored company; import it with `reprise import companies`")
