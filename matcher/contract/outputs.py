@@ -69,8 +69,9 @@ def check_folder(path: str | Path, *, option: str) -> Path:
 def output_file(path: str | Path, *, option: str) -> Iterator[TextIO]:
     """A text handle (UTF-8, lines as written) whose content becomes ``path`` when the block ends.
 
-    A regular file (or a new one) is written to a temporary file beside it, then renamed over it;
-    ``-`` is standard output; anything else that exists (a device, a pipe) is opened directly. An
+    A regular file (or a new one) is written to a temporary file beside it, then renamed over it
+    (in place when its folder takes no new file but the file may be written); ``-`` is standard
+    output; anything else that exists (a device, a pipe) is opened directly. An
     ``OSError`` while opening, writing, flushing or renaming becomes :class:`OutputNotWritable`.
     """
     if str(path) == STDOUT:
@@ -87,6 +88,14 @@ def output_file(path: str | Path, *, option: str) -> Iterator[TextIO]:
     temp = target if direct else target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         handle = open(temp, "w" if direct else "x", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except PermissionError as exc:  # a folder that takes no new file, holding a file one may write: in place
+        if direct or not (target.is_file() and os.access(target, os.W_OK)):
+            raise refused(option, path, exc) from None
+        direct, temp = True, target
+        try:
+            handle = open(temp, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        except OSError as again:
+            raise refused(option, path, again) from None
     except OSError as exc:
         raise refused(option, path, exc) from None
     try:

@@ -109,3 +109,23 @@ def test_demo_on_a_full_disk(tmp_path, capsys, monkeypatch):
     (tmp_path / "d" / "matches.csv").symlink_to(FULL)
     code, _, err = run(capsys, "demo", "--dir", "d", "--show", "0")
     assert code == 2 and err == f"reprise: error: --dir d/matches.csv {FULL_MESSAGE}\n"
+
+
+def test_a_writable_file_in_a_folder_that_takes_no_new_file_is_written_in_place(tmp_path, sqlite_url, capsys,
+                                                                                monkeypatch):
+    import builtins
+
+    import matcher.contract.outputs as outputs
+    rejects = write(tmp_path, "rejects.csv", "old\n")
+
+    def no_new_file(file, mode="r", *args, **kwargs):  # what a read-only folder does to a new file
+        if "x" in mode:
+            raise PermissionError(13, "Permission denied")
+        return builtins.open(file, mode, *args, **kwargs)
+    monkeypatch.setattr(outputs, "open", no_new_file, raising=False)
+    poles = write(tmp_path, "p.csv", POLES)
+    code, out, _ = run(capsys, "--db", sqlite_url, "import", "poles", poles, "--rejects", rejects)
+    assert code == 0 and "rejected 1" in out
+    assert rejects.read_text().startswith("line,reason,pole_id")
+    code, _, err = run(capsys, "--db", sqlite_url, "import", "poles", poles, "--rejects", tmp_path / "new.csv")
+    assert code == 2 and err == f"reprise: error: --rejects {tmp_path / 'new.csv'} cannot be written: Permission denied\n"
