@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,8 @@ def output_file(path: str | Path, *, option: str) -> Iterator[TextIO]:
         with handle:
             yield handle
         if not direct:
+            if target.exists():  # the file keeps its permissions
+                os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
             os.replace(temp, target)
     except OSError as exc:
         _discard(temp, direct)

@@ -58,7 +58,10 @@ def test_scan_on_a_full_disk_keeps_the_days_cases_for_the_rerun(tmp_path, sqlite
 
 def test_a_failed_write_leaves_the_previous_file_whole(tmp_path, sqlite_url, capsys, monkeypatch):
     matches = tmp_path / "m.csv"
+    matches.write_text("earlier\n")
+    matches.chmod(0o640)
     assert run(capsys, "--db", sqlite_url, "scan", BODACC_2008, "--matches-out", matches)[0] == 0
+    assert (matches.stat().st_mode & 0o777) == 0o640  # replaced, keeping its permissions
     before = matches.read_bytes()
     assert run(capsys, "--db", sqlite_url, "match", "--all", "--out", FULL)[0] == 2
     import matcher.contract.outputs as outputs
