@@ -13,7 +13,9 @@ company where the feature is); its proximity is at most e^(-d/30) at distance d.
 a step function of distance, changing only at the trees' proximity thresholds: computed once per
 kind of company (procedure, confidentiality, ...), for every threshold at once, it tells how
 near such a candidate must be to reach a score. The same holds for candidates tied to the trade
-by their own activity only (sector and value chain free). Exact: never smaller than a score.
+by their own activity only: in the company's division (sector from the division level up) or in
+a value-chain neighbour's (sector at most the section level, value chain 1). Exact: never
+smaller than a score.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import math
 import numpy as np
 
 from matcher.ranking.compare import FEATURES, PROCEDURE_URGENCY, PROXIMITY_SCALE_KM, SECTOR_LEVEL_VALUE, Query
+from matcher.reference.value_chain import value_chain_matrix
 
 _F = {name: j for j, name in enumerate(FEATURES)}
 MARGIN_KM = 0.5  # float32 proximity and rounding: a candidate this much nearer is scored anyway
@@ -74,12 +77,21 @@ class TreeBound:
         raw = self.baseline + np.maximum.reduceat(vals, self.tree_starts, axis=1).sum(axis=1)
         return np.clip(raw, 0.0, 1.0)
 
-    def _box(self, q: Query, trade: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _box(self, q: Query, trade: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Feature intervals of a candidate with no posting tying it to the company: unrelated to
+        the trade (``trade`` None), or in its NAF division (``"own"``: sector from the division
+        level up, the division's own value-chain tie), or in a value-chain neighbour's
+        (``"neighbour"``: sector at most the section level, value chain 1)."""
         lo, hi = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
         for name in ("proximity", "ess", "apprentices"):
             hi[_F[name]] = 1.0
-        hi[_F["sector"]] = 1.0 if trade else float(SECTOR_LEVEL_VALUE[1])
-        hi[_F["value_chain"]] = 1.0 if trade else 0.0
+        hi[_F["sector"]] = 1.0 if trade == "own" else float(SECTOR_LEVEL_VALUE[1])
+        lo[_F["sector"]] = float(SECTOR_LEVEL_VALUE[2]) if trade == "own" else 0.0
+        if trade == "own":
+            lo[_F["value_chain"]] = hi[_F["value_chain"]] = float(
+                q.division >= 0 and value_chain_matrix()[q.division, q.division])
+        elif trade == "neighbour":
+            lo[_F["value_chain"]] = hi[_F["value_chain"]] = 1.0
         hi[_F["urgency"]] = PROCEDURE_URGENCY.get(q.procedure, 0.1)
         hi[_F["discretion"]] = 1.0 if q.confidential else 0.0
         if q.headcount:
@@ -92,7 +104,7 @@ class TreeBound:
             lo[_F["budget"]] = hi[_F["budget"]] = 0.5
         return lo, hi
 
-    def _step(self, q: Query, trade: bool) -> np.ndarray:
+    def _step(self, q: Query, trade: str | None) -> np.ndarray:
         """Score bounds with 0, 1, ..., B of the proximity thresholds below the candidate's proximity."""
         lo, hi = self._box(q, trade)
         key = (trade, *lo.tolist(), *hi.tolist())
@@ -105,7 +117,7 @@ class TreeBound:
             steps = self._steps[key] = self.bounds(lo, his)
         return steps
 
-    def _reach(self, q: Query, threshold: float, trade: bool) -> float | None:
+    def _reach(self, q: Query, threshold: float, trade: str | None) -> float | None:
         steps = self._step(q, trade)
         below = np.flatnonzero(steps < threshold - SCORE_EPS)  # steps never decrease with proximity
         if not len(below) or below[0] != 0:
@@ -117,7 +129,7 @@ class TreeBound:
         return 0.0 if t >= 1.0 else -PROXIMITY_SCALE_KM * math.log(t) + MARGIN_KM
 
     def unlinked_reach_km(self, q: Query, threshold: float) -> float | None:
-        return self._reach(q, threshold, trade=False)
+        return self._reach(q, threshold, trade=None)
 
-    def trade_reach_km(self, q: Query, threshold: float) -> float | None:
-        return self._reach(q, threshold, trade=True)
+    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool) -> float | None:
+        return self._reach(q, threshold, trade="own" if own_division else "neighbour")

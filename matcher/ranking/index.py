@@ -82,6 +82,7 @@ class CandidateIndex:
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # spatial sort key, sorted
     source: str | None = None  # the snapshot generation it was opened from, if any
     _lookup: IdLookup | None = field(default=None, repr=False)
+    _division_kinds: np.ndarray | None = field(default=None, repr=False)  # (division, kind) -> any
 
     ordered = True  # positions are the canonical order (see ``order_of``)
 
@@ -193,6 +194,40 @@ class CandidateIndex:
         indices in ``cand``."""
         kept, dist = within(lat, lon, self.lat[cand], self.lon[cand], limit)
         return cand[kept].astype(np.int64), dist, kept
+
+    def posted_in_reach(self, lat: float, lon: float, *, linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates in reach that are in a ``linked`` posting, with their distances (km), in
+        increasing position."""
+        lo, hi = self.box_ranges(lat, lon)
+        cand = np.concatenate([np.zeros(0, np.int64), *(_take(p, lo, hi) for p in linked if len(p))])
+        cand.sort()
+        cand = cand[np.r_[True, cand[1:] != cand[:-1]]] if len(cand) else cand
+        return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
+
+    def trade_near(self, lat: float, lon: float, near_km: float | None, *, divisions: list[int],
+                   skip: np.ndarray, kind_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates in reach whose own activity is in ``divisions``, within ``near_km`` (None: at
+        any distance; ``kind_km`` narrows it per kind code), leaving out the sorted positions
+        ``skip``: positions and distances (km), grouped by division, each group in increasing
+        position. Only the grid cells of each radius bucket within ``near_km`` are read. With
+        ``skip`` holding every candidate in reach tied by a posting (:meth:`posted_in_reach`),
+        none of those found is."""
+        lo, hi = self.box_ranges(lat, lon, max_km=near_km)
+        cand = self.division_take(divisions, lo, hi)
+        cand = cand[~_in_sorted(skip, cand, False)]
+        limit = self.radius_km[cand]
+        if kind_km is not None:
+            limit = np.minimum(limit, kind_km[self.kind[cand]])
+        elif near_km is not None:
+            limit = np.minimum(limit, near_km)
+        return self._in_reach(lat, lon, cand, limit)[:2]
+
+    def kinds_in_divisions(self, divisions: list[int]) -> np.ndarray:
+        """Per kind code, whether any candidate of that kind has its own activity in ``divisions``."""
+        if self._division_kinds is None:
+            codes = self.division_of.astype(np.int64) * len(KINDS) + self.kind
+            self._division_kinds = np.bincount(codes, minlength=100 * len(KINDS)).reshape(100, len(KINDS)) > 0
+        return self._division_kinds[np.asarray(divisions, dtype=np.int64)].any(axis=0)
 
     def division_take(self, divisions: list[int], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Positions in the ranges [lo, hi) of candidates whose own activity is in ``divisions``

@@ -21,6 +21,7 @@ from matcher.ranking.compare import (
     SECTOR_LEVEL_VALUE,
     Query,
 )
+from matcher.reference.value_chain import value_chain_matrix
 
 # Weights of the transparent scorer: each contribution is weight × feature (features lie in
 # [0, 1]). A candidate's weights sum to 1, so its score lies in [0, 1].
@@ -71,8 +72,9 @@ class ScoreBound(Protocol):
         """Distance beyond which a candidate with no link to the trade scores below ``threshold``
         (0: none reaches it even next door; None: distance alone cannot tell)."""
 
-    def trade_reach_km(self, q: Query, threshold: float) -> float | None:
-        """The same for candidates tied to the trade by their own activity only."""
+    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool) -> float | None:
+        """The same for candidates tied to the trade by their own activity only: in the
+        company's NAF division (``own_division``), else in a value-chain neighbour's."""
 
 
 class Scorer(ABC):
@@ -139,12 +141,17 @@ class TransparentScorer(Scorer):
                      + w["ess"] + w["apprentices"] + w["urgency"] * PROCEDURE_URGENCY.get(q.procedure, 0.1)
                      + (w["discretion"] if q.confidential else 0.0))
 
-    def trade_bound(self, q: Query) -> float:
+    def trade_bound(self, q: Query, *, own_division: bool) -> float:
         """The best score a candidate can reach when only its own activity ties it to the
-        company's trade (same NAF division, or a value-chain neighbour) and no posting does:
-        the unrelated bound with the sector and value-chain terms at their maximum."""
+        company's trade and no posting does: the unrelated bound with the sector term at its
+        maximum for the company's own division (a neighbour's shares at most the section) and
+        the value-chain term that of the division (1 for a neighbour)."""
         w = CANDIDATE_WEIGHTS
-        return self.unrelated_bound(q) - w["sector"] * float(SECTOR_LEVEL_VALUE[1]) + w["sector"] + w["value_chain"]
+        if not own_division:
+            return self.unrelated_bound(q) + w["value_chain"]
+        own_chain = q.division >= 0 and bool(value_chain_matrix()[q.division, q.division])
+        return (self.unrelated_bound(q) - w["sector"] * float(SECTOR_LEVEL_VALUE[1]) + w["sector"]
+                + (w["value_chain"] if own_chain else 0.0))
 
     def unlinked_reach_km(self, q: Query, threshold: float) -> float | None:
         """Distance beyond which a candidate with no link to the trade scores below ``threshold``.
@@ -154,9 +161,9 @@ class TransparentScorer(Scorer):
         """
         return _reach_km(self.unrelated_bound(q), threshold)
 
-    def trade_reach_km(self, q: Query, threshold: float) -> float | None:
+    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool) -> float | None:
         """:meth:`unlinked_reach_km` for candidates tied to the trade by their own activity only."""
-        return _reach_km(self.trade_bound(q), threshold)
+        return _reach_km(self.trade_bound(q, own_division=own_division), threshold)
 
 
 def _reach_km(bound: float, threshold: float) -> float | None:

@@ -11,14 +11,16 @@ how much they skip:
   It scores first the candidates linked to the company's trade (same NAF division or a
   value-chain neighbour, or tied by a declared interest, experience, pole or partnership);
   the score each kind must beat to enter the list then tells how near an unlinked candidate
-  of that kind must be to possibly enter it, and only those are scored next. In a dense
-  region the trade's own candidates beyond ``RING_KM`` are bounded the same way.
+  of that kind must be to possibly enter it, and only those are scored next. The trade's own
+  candidates beyond ``RING_KM`` are bounded the same way, before they are read: only the grid
+  cells of each radius bucket near enough are.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,9 +36,8 @@ from matcher.reference.value_chain import value_chain_matrix
 if TYPE_CHECKING:
     from matcher.ranking.engine import Engine
 
-# In a dense region, the candidates of the company's trade in reach run to tens of thousands:
-# from RING_FROM of them, those beyond RING_KM are scored only if their bound says they could rank.
-RING_FROM = 5_000
+# In a dense region, the candidates of the company's trade in reach run to tens of thousands: those
+# beyond RING_KM are read (from the grid cells near enough) only if their bound says they could rank.
 RING_KM = 10.0
 
 
@@ -101,25 +102,31 @@ class LinkedFirstSearch(Search):
 
     @staticmethod
     def _linked(engine: Engine, req: Request, divisions: list[int], linked: list[np.ndarray]) -> Ranked:
-        """The candidates linked to the trade; in a dense region those tied by a posting and
-        those within ``RING_KM`` first, the trade's farther ones only if their bound lets them rank."""
+        """The candidates linked to the trade: first those tied by a posting and the trade's own
+        within ``RING_KM``; then the trade's own farther away, read only from the grid cells near
+        enough for their bound (per kind) to let them enter the list."""
         ix, q, bound = engine.index, req.q, engine.scorer.bound
-        pos, dist, posted = ix.linked_in_reach(q.lat, q.lon, divisions=divisions, linked=linked)
-        if len(pos) < RING_FROM:
-            return engine.score(req, engine.consider(req, found=(pos, dist)), unseen=len(ix) - len(pos))
-        ring = posted | (dist <= RING_KM)
-        ranked = engine.score(req, engine.consider(req, found=(pos[ring], dist[ring])),
-                              unseen=len(ix) - int(ring.sum()))
-        rest_pos, rest_dist = pos[~ring], dist[~ring]
-        km = reach_by_kind(ranked, req.top, bound.trade_reach_km, q)
-        if km is not None:
-            kind_km = np.array([np.inf if k is None else k for k in km])
-            near = rest_dist <= kind_km[ix.kind[rest_pos]]
-            rest_pos, rest_dist = rest_pos[near], rest_dist[near]
-        if len(rest_pos):
-            more = engine.score(req, engine.consider(req, found=(rest_pos, rest_dist)), with_employees=False,
-                                unlinked=True)
-            ranked = ranked.merge(more, req.top)
+        posted = ix.posted_in_reach(q.lat, q.lon, linked=linked)
+        near = ix.trade_near(q.lat, q.lon, RING_KM, divisions=divisions, skip=posted[0])
+        pos, dist = np.concatenate([posted[0], near[0]]), np.concatenate([posted[1], near[1]])
+        order = np.argsort(pos, kind="stable")
+        pos, dist = pos[order], dist[order]
+        ranked = engine.score(req, engine.consider(req, found=(pos, dist)), unseen=len(ix) - len(pos))
+        for own, group in ((True, divisions[:1]), (False, divisions[1:])):  # the company's division, neighbours'
+            if not group:
+                continue
+            km = reach_by_kind(ranked, req.top, partial(bound.trade_reach_km, own_division=own), q)
+            kind_km = np.zeros(len(KINDS))  # per kind code; None (the distance cannot tell): any distance
+            kind_km[:len(CANDIDATE_KINDS)] = [np.inf if k is None else k for k in km or [None] * len(CANDIDATE_KINDS)]
+            kind_km[~ix.kinds_in_divisions(group)] = 0.0  # no candidate of that kind works there
+            far = float(kind_km.max())
+            if far <= RING_KM:
+                continue
+            more = ix.trade_near(q.lat, q.lon, None if np.isinf(far) else far, divisions=group, skip=pos,
+                                 kind_km=kind_km)
+            if len(more[0]):
+                ranked = ranked.merge(engine.score(req, engine.consider(req, found=more), with_employees=False,
+                                                   unlinked=True), req.top)
         return ranked
 
 

@@ -108,6 +108,22 @@ class SegmentedIndex:
         return self._join(self.base.linked_in_reach(lat, lon, divisions=divisions, linked=linked[0]),
                           self.delta.linked_in_reach(lat, lon, divisions=divisions, linked=linked[1]))
 
+    def posted_in_reach(self, lat: float, lon: float, *, linked: tuple[list, list]):
+        return self._join(self.base.posted_in_reach(lat, lon, linked=linked[0]),
+                          self.delta.posted_in_reach(lat, lon, linked=linked[1]))
+
+    def trade_near(self, lat: float, lon: float, near_km: float | None, *, divisions: list[int],
+                   skip: np.ndarray, kind_km: np.ndarray | None = None):
+        skip = np.asarray(skip, dtype=np.int64)
+        in_delta = skip >= self.n  # ``skip`` is sorted: the base's positions, then the delta's
+        return self._join(
+            self.base.trade_near(lat, lon, near_km, divisions=divisions, skip=skip[~in_delta], kind_km=kind_km),
+            self.delta.trade_near(lat, lon, near_km, divisions=divisions, skip=skip[in_delta] - self.n,
+                                  kind_km=kind_km))
+
+    def kinds_in_divisions(self, divisions: list[int]) -> np.ndarray:
+        return self.base.kinds_in_divisions(divisions) | self.delta.kinds_in_divisions(divisions)
+
     def near_unlinked(self, lat: float, lon: float, near_km: float, *, divisions: list[int],
                       linked: tuple[list, list], kind_km: np.ndarray | None = None):
         return self._join(

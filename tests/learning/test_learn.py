@@ -266,11 +266,11 @@ def test_tree_bound_is_never_below_a_score_in_its_box(trained):
         assert bound.bounds(X[0], X[:1])[0] == pytest.approx(result.ranker.predict(X[:1])[0], abs=1e-12)
 
 
-@pytest.mark.parametrize("ring_from", [None, 0])
-def test_learned_ranker_with_its_bound_gives_the_lists_of_scoring_everything(trained, monkeypatch, ring_from):
+@pytest.mark.parametrize("ring_km", [None, 0.0])
+def test_learned_ranker_with_its_bound_gives_the_lists_of_scoring_everything(trained, monkeypatch, ring_km):
     from matcher.ranking import search as search_module
-    if ring_from is not None:  # the dense-region path: trade candidates beyond RING_KM bounded too
-        monkeypatch.setattr(search_module, "RING_FROM", ring_from)
+    if ring_km is not None:  # no first ring: every trade candidate not posted is bounded before it is read
+        monkeypatch.setattr(search_module, "RING_KM", ring_km)
     demo_db, result = trained
     scorer = LearnedScorer(result.ranker, model_id="test")
     assert scorer.bound is not None

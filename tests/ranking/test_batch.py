@@ -68,10 +68,10 @@ class _NoBound(TransparentScorer):
         return None
 
 
-@pytest.mark.parametrize("ring_from", [None, 0])
-def test_scoring_only_linked_candidates_gives_the_exact_list(demo_db, monkeypatch, ring_from):
-    if ring_from is not None:  # the dense-region path: trade candidates beyond RING_KM bounded too
-        monkeypatch.setattr(search_module, "RING_FROM", ring_from)
+@pytest.mark.parametrize("ring_km", [None, 0.0])
+def test_scoring_only_linked_candidates_gives_the_exact_list(demo_db, monkeypatch, ring_km):
+    if ring_km is not None:  # no first ring: every trade candidate not posted is bounded before it is read
+        monkeypatch.setattr(search_module, "RING_KM", ring_km)
     bounded = Engine.from_store(demo_db)
     bounded.shortcut_from = 0  # take the short path even on this small territory
     full = Engine.from_store(demo_db, scorer=_NoBound())
