@@ -81,11 +81,13 @@ class TreeBound:
         """Feature intervals of a candidate with no posting tying it to the company: unrelated to
         the trade (``trade`` None), or in its NAF division (``"own"``: sector from the division
         level up, the division's own value-chain tie), or in a value-chain neighbour's
-        (``"neighbour"``: sector at most the section level, value chain 1)."""
+        (``"neighbour"``: sector at most the section level, value chain 1), or in either
+        (``"either"``: both free)."""
         lo, hi = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
         for name in ("proximity", "ess", "apprentices"):
             hi[_F[name]] = 1.0
-        hi[_F["sector"]] = 1.0 if trade == "own" else float(SECTOR_LEVEL_VALUE[1])
+        hi[_F["sector"]] = 1.0 if trade in ("own", "either") else float(SECTOR_LEVEL_VALUE[1])
+        hi[_F["value_chain"]] = 1.0 if trade == "either" else 0.0
         lo[_F["sector"]] = float(SECTOR_LEVEL_VALUE[2]) if trade == "own" else 0.0
         if trade == "own":
             lo[_F["value_chain"]] = hi[_F["value_chain"]] = float(
@@ -131,5 +133,6 @@ class TreeBound:
     def unlinked_reach_km(self, q: Query, threshold: float) -> float | None:
         return self._reach(q, threshold, trade=None)
 
-    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool) -> float | None:
-        return self._reach(q, threshold, trade="own" if own_division else "neighbour")
+    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool | None = None) -> float | None:
+        trade = "either" if own_division is None else "own" if own_division else "neighbour"
+        return self._reach(q, threshold, trade=trade)

@@ -72,9 +72,10 @@ class ScoreBound(Protocol):
         """Distance beyond which a candidate with no link to the trade scores below ``threshold``
         (0: none reaches it even next door; None: distance alone cannot tell)."""
 
-    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool) -> float | None:
+    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool | None = None) -> float | None:
         """The same for candidates tied to the trade by their own activity only: in the
-        company's NAF division (``own_division``), else in a value-chain neighbour's."""
+        company's NAF division (``own_division`` True), in a value-chain neighbour's (False), or
+        in either (None)."""
 
 
 class Scorer(ABC):
@@ -141,12 +142,15 @@ class TransparentScorer(Scorer):
                      + w["ess"] + w["apprentices"] + w["urgency"] * PROCEDURE_URGENCY.get(q.procedure, 0.1)
                      + (w["discretion"] if q.confidential else 0.0))
 
-    def trade_bound(self, q: Query, *, own_division: bool) -> float:
+    def trade_bound(self, q: Query, *, own_division: bool | None = None) -> float:
         """The best score a candidate can reach when only its own activity ties it to the
         company's trade and no posting does: the unrelated bound with the sector term at its
         maximum for the company's own division (a neighbour's shares at most the section) and
-        the value-chain term that of the division (1 for a neighbour)."""
+        the value-chain term that of the division (1 for a neighbour); in either division
+        (None), both at their maximum."""
         w = CANDIDATE_WEIGHTS
+        if own_division is None:
+            return self.unrelated_bound(q) - w["sector"] * float(SECTOR_LEVEL_VALUE[1]) + w["sector"] + w["value_chain"]
         if not own_division:
             return self.unrelated_bound(q) + w["value_chain"]
         own_chain = q.division >= 0 and bool(value_chain_matrix()[q.division, q.division])
@@ -161,7 +165,7 @@ class TransparentScorer(Scorer):
         """
         return _reach_km(self.unrelated_bound(q), threshold)
 
-    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool) -> float | None:
+    def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool | None = None) -> float | None:
         """:meth:`unlinked_reach_km` for candidates tied to the trade by their own activity only."""
         return _reach_km(self.trade_bound(q, own_division=own_division), threshold)
 

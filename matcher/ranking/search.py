@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 # In a dense region, the candidates of the company's trade in reach run to tens of thousands: those
 # beyond RING_KM are read (from the grid cells near enough) only if their bound says they could rank.
-RING_KM = 10.0
+RING_KM = 3.0
 
 
 @dataclass(frozen=True)
