@@ -86,6 +86,31 @@ def compare(engine, variants: dict, rows: dict, sirens: list[str], reps: int) ->
     return out
 
 
+def batch_sample(engine, old_strategy, n: int, chunk: int = 250) -> dict:
+    """``match_all`` (one process) over ``n`` companies of the batch, by chunks, the old and the
+    new search alternately: seconds each and companies per second."""
+    from matcher.ranking.batch import match_all
+    from matcher.ranking.search import LINKED_FIRST
+    from matcher.store.records import company_rows
+    companies = company_rows(engine.reader.db)[-n:] if n else []
+    new_choice = engine.search_for
+
+    def old_choice(req):
+        chosen = new_choice(req)
+        return old_strategy if chosen is LINKED_FIRST else chosen
+
+    spent = {"old": 0.0, "new": 0.0}
+    for i, lo in enumerate(range(0, len(companies), chunk)):
+        for name in (("old", "new") if i % 2 == 0 else ("new", "old")):
+            engine.search_for = old_choice if name == "old" else new_choice
+            t = time.perf_counter()
+            match_all(engine, companies[lo:lo + chunk], top=10)
+            spent[name] += time.perf_counter() - t
+    engine.search_for = new_choice
+    return {name: {"s": t, "per_s": len(companies) / t} for name, t in spent.items()} | {"n": len(companies),
+                                                                                           "load": load()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", type=Path, required=True)
@@ -94,6 +119,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--full", type=int, default=40, help="companies also checked against scoring everything")
+    ap.add_argument("--batch", type=int, default=0, help="companies of the batch ranked by match_all, by chunks")
     args = ap.parse_args()
     from matcher import store
     from matcher.ranking.engine import Engine
@@ -129,6 +155,11 @@ def main() -> None:
                   f"{o['scored_median']:,.0f}, p99 {o['scored_p99']:,.0f}; distances measured median "
                   f"{o['measured_median']:,.0f}, p99 {o['measured_p99']:,.0f}")
         print(f"  same lists as old: {out['same_lists']}; new = scoring everything: {out['same_as_scoring_everything']}")
+    if args.batch:
+        b = batch_sample(engine, variants["old"], args.batch)
+        print(f"\nmatch_all, one process, {b['n']:,} companies of the batch by chunks of 250, alternately "
+              f"({b['load']}): " + "; ".join(f"{k} {b[k]['s']:.1f} s = {b[k]['per_s']:.0f} companies/s"
+                                            for k in ("old", "new")))
 
 
 if __name__ == "__main__":

@@ -79,6 +79,33 @@ class LeafFinder:
         return out
 
 
+class PartialSums:
+    """A bound on each row's raw prediction from the first trees only: the leaves' values of the
+    first ``n_trees`` (found as :meth:`LeafFinder.leaves` finds them) plus, for every other tree,
+    its largest leaf value. Never below the prediction."""
+
+    def __init__(self, finder: LeafFinder, n_trees: int) -> None:
+        self.finder, self.n_trees = finder, n_trees
+        self.cum = [np.ascontiguousarray(c[:, :n_trees]) for c in finder.cum]
+        self.values = finder.value_table[:n_trees]
+        largest = [finder.value_table[t, :len(finder.in_order[t])].max() for t in range(finder.n_trees)]
+        self.rest = float(np.sum(largest[n_trees:]))
+
+    def bounds(self, X: np.ndarray) -> np.ndarray:
+        f = self.finder
+        out = np.empty(len(X), dtype=np.float64)
+        trees = np.arange(self.n_trees)[None, :]
+        for lo in range(0, len(X), CHUNK):
+            part = X[lo:lo + CHUNK]
+            mask = np.full((len(part), self.n_trees), f.full, dtype=f.dtype)
+            for j, thr, cum in zip(f.features, f.thresholds, self.cum):
+                mask &= cum[np.searchsorted(thr, part[:, j], side="left")]
+            lowest = mask & (~mask + f.dtype(1))
+            k = np.log2(lowest.astype(np.float64)).astype(np.int64)
+            out[lo:lo + CHUNK] = self.values[trees, k].sum(axis=1)
+        return out + self.rest
+
+
 def _bits(positions: list[int]) -> int:
     out = 0
     for p in positions:

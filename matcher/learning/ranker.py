@@ -28,7 +28,7 @@ from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from matcher.learning.leaves import LeafFinder
+from matcher.learning.leaves import LeafFinder, PartialSums
 from matcher.ranking.compare import FEATURES
 
 BASELINE = "baseline"
@@ -116,6 +116,19 @@ class LearnedRanker(BaseEstimator):
                                   np.arange(0, n * trees + 1, trees)), shape=(n, len(self.leaf_paths_)))
         return np.asarray(hits @ self.leaf_paths_)
 
+    def score_bounds(self, X) -> np.ndarray:
+        """Per row, an upper bound of its score from half the trees (the other half at their
+        largest leaf): about half the cost of the score (see ``leaves.PartialSums``)."""
+        X = np.ascontiguousarray(_as_matrix(X))
+        if np.isnan(X).any():
+            return np.ones(len(X))
+        partial = self.__dict__.get("_partial")
+        if partial is None:
+            finder = self._leaf_finder()
+            partial = self.__dict__["_partial"] = PartialSums(finder, finder.n_trees // 2)
+        base = float(np.ravel(self.model_._baseline_prediction)[0])  # the booster's, before any tree
+        return np.clip(base + partial.bounds(X), 0.0, 1.0)
+
     def _leaf_finder(self) -> LeafFinder:
         finder = self.__dict__.get("_finder")  # derived from the trees, built once per process
         if finder is None:
@@ -124,7 +137,7 @@ class LearnedRanker(BaseEstimator):
 
     def __getstate__(self) -> dict:
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
-        return {k: v for k, v in state.items() if k != "_finder"}
+        return {k: v for k, v in state.items() if k not in ("_finder", "_partial")}
 
     def predict_contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Scores (n,) in [0, 1] and contributions (n, F + 1) adding up to them, the last column

@@ -38,6 +38,10 @@ class LearnedScorer(Scorer):
     def card(self) -> dict[str, Any]:
         return self._card
 
+    def score_bounds(self, X: np.ndarray) -> np.ndarray:
+        """Upper bounds of the rows' scores, for about half the cost of scoring them."""
+        return self.ranker.score_bounds(X)
+
     def score_options(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # the employees' rows are told apart by their own features
         return self.ranker.predict_contributions(X)

@@ -26,6 +26,7 @@ from matcher.ranking.index import (
     NOT_SCORED,
     CandidateIndex,
 )
+from matcher.ranking.pruning import BEST_FIRST_FROM, score_best_first
 from matcher.ranking.reader import IndexReader
 from matcher.ranking.results import EMPLOYEES, MatchResult, Ranked
 from matcher.ranking.score import Scorer, TransparentScorer
@@ -154,10 +155,12 @@ class Engine:
                         explain_limit=explain_limit)
 
     def score(self, req: Request, cons: Considered, *, with_employees: bool = True, unlinked: bool = False,
-              unseen: int = 0) -> Ranked:
+              unseen: int = 0, best_first: bool = False) -> Ranked:
         """One scoring pass over considered candidates (and the company's own employees, unless
         ``with_employees`` is False). ``unseen``: candidates left out on purpose, counted as
-        ``not_scored``; ``unlinked``: none of them is in the company's postings."""
+        ``not_scored``; ``unlinked``: none of them is in the company's postings; ``best_first``:
+        a scorer offering cheaper score bounds leaves out the rows that cannot enter the list
+        (:mod:`matcher.ranking.pruning`), counted as ``not_scored``."""
         ix, q, kind_set = self.index, req.q, req.kinds
         if unseen:
             cons.excluded_counts[NOT_SCORED] = cons.excluded_counts.get(NOT_SCORED, 0) + unseen
@@ -178,7 +181,15 @@ class Engine:
             kind_codes = np.append(kind_codes, KIND_CODE[EMPLOYEES]).astype(np.int8)
             dist = np.append(dist, 0.0)
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]
-        scores, contrib = self.scorer.score_options(X, is_emp)
+        if best_first and req.top > 0 and len(X) >= BEST_FIRST_FROM and hasattr(self.scorer, "score_bounds"):
+            rows, scores, contrib = score_best_first(self.scorer, X, is_emp, kind_codes, req.top)
+            if len(rows) < len(X):
+                cand = rows[rows < len(pos)]
+                cons.excluded_counts[NOT_SCORED] = cons.excluded_counts.get(NOT_SCORED, 0) + len(X) - len(rows)
+                cons.positions, cons.distance_km = pos[cand], cons.distance_km[cand]
+                pos, dist, kind_codes, is_emp = pos[cand], dist[rows], kind_codes[rows], is_emp[rows]
+        else:
+            scores, contrib = self.scorer.score_options(X, is_emp)
         return Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, req.top,
                       employees_reason if with_employees else None)
 

@@ -96,7 +96,8 @@ class LinkedFirstSearch(Search):
             near = ix.near_unlinked(q.lat, q.lon, max(kind_km), divisions=divisions, linked=linked,
                                     kind_km=np.asarray(kind_km, dtype=np.float32))
             if len(near[0]):
-                more = engine.score(req, engine.consider(req, found=near), with_employees=False, unlinked=True)
+                more = engine.score(req, engine.consider(req, found=near), with_employees=False, unlinked=True,
+                                    best_first=True)
                 ranked = ranked.merge(more, req.top)
         return ranked
 
@@ -111,7 +112,8 @@ class LinkedFirstSearch(Search):
         pos, dist = np.concatenate([posted[0], near[0]]), np.concatenate([posted[1], near[1]])
         order = np.argsort(pos, kind="stable")
         pos, dist = pos[order], dist[order]
-        ranked = engine.score(req, engine.consider(req, found=(pos, dist)), unseen=len(ix) - len(pos))
+        ranked = engine.score(req, engine.consider(req, found=(pos, dist)), unseen=len(ix) - len(pos),
+                              best_first=True)
         for own, group in ((True, divisions[:1]), (False, divisions[1:])):  # the company's division, neighbours'
             if not group:
                 continue
@@ -126,7 +128,7 @@ class LinkedFirstSearch(Search):
                                  kind_km=kind_km)
             if len(more[0]):
                 ranked = ranked.merge(engine.score(req, engine.consider(req, found=more), with_employees=False,
-                                                   unlinked=True), req.top)
+                                                   unlinked=True, best_first=True), req.top)
         return ranked
 
 

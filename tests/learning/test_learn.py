@@ -266,11 +266,26 @@ def test_tree_bound_is_never_below_a_score_in_its_box(trained):
         assert bound.bounds(X[0], X[:1])[0] == pytest.approx(result.ranker.predict(X[:1])[0], abs=1e-12)
 
 
-@pytest.mark.parametrize("ring_km", [None, 0.0])
-def test_learned_ranker_with_its_bound_gives_the_lists_of_scoring_everything(trained, monkeypatch, ring_km):
+def test_score_bounds_from_half_the_trees_are_never_below_the_score(trained):
+    _, result = trained
+    rng = np.random.default_rng(11)
+    X = rng.random((3000, len(FEATURES))) * rng.integers(0, 2, (3000, len(FEATURES)))
+    bounds, scores = result.ranker.score_bounds(X), result.ranker.predict(X)
+    assert (bounds >= scores - 1e-12).all()
+    assert (bounds < 1).any() and np.median(bounds - scores) < 0.5  # a bound, not a constant
+
+
+@pytest.mark.parametrize(("ring_km", "best_first_from"), [(None, None), (0.0, None), (None, 0)])
+def test_learned_ranker_with_its_bound_gives_the_lists_of_scoring_everything(trained, monkeypatch, ring_km,
+                                                                            best_first_from):
+    from matcher.ranking import engine as engine_module
     from matcher.ranking import search as search_module
     if ring_km is not None:  # no first ring: every trade candidate not posted is bounded before it is read
         monkeypatch.setattr(search_module, "RING_KM", ring_km)
+    if best_first_from is not None:  # every pass scored best first, rows bounded from half the trees
+        from matcher.ranking import pruning
+        monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", best_first_from)
+        monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
     demo_db, result = trained
     scorer = LearnedScorer(result.ranker, model_id="test")
     assert scorer.bound is not None
@@ -303,3 +318,22 @@ def test_leaf_finder_reaches_the_boosters_leaves_at_and_around_every_threshold(t
     no_cats, f_map = np.zeros((0, 8), dtype=np.uint32), np.zeros(X.shape[1], dtype=np.uint32)
     walked = np.stack([tree.predict(X, no_cats, f_map, 1) for tree in ranker.leaf_predictors_], axis=1)
     assert len(X) > 300 and np.array_equal(finder.leaves(X), walked.astype(np.int64))
+
+
+def test_best_first_scoring_depends_on_its_bound(trained, monkeypatch):
+    """The check above has teeth: with bounds of 0 (wrong), best-first scoring stops after its
+    first batch and lists differ from scoring everything."""
+    from matcher.learning.ranker import LearnedRanker
+    from matcher.ranking import engine as engine_module
+    from matcher.ranking import pruning
+    monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", 0)
+    monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
+    monkeypatch.setattr(LearnedRanker, "score_bounds", lambda self, X: np.zeros(len(X)))
+    demo_db, result = trained
+    scorer = LearnedScorer(result.ranker, model_id="test")
+    bounded, full = Engine.from_store(demo_db, scorer=scorer), Engine.from_store(demo_db, scorer=scorer)
+    bounded.shortcut_from = 0
+    companies = company_rows(demo_db)[:40]
+    differ = sum([o.as_dict() for o in bounded.match(c, top=10).options] !=
+                 [o.as_dict() for o in full.match(c, top=10).options] for c in companies)
+    assert differ > 0
