@@ -80,16 +80,21 @@ class LeafFinder:
 
 
 class PartialSums:
-    """A bound on each row's raw prediction from the first trees only: the leaves' values of the
-    first ``n_trees`` (found as :meth:`LeafFinder.leaves` finds them) plus, for every other tree,
-    its largest leaf value. Never below the prediction."""
+    """A bound on each row's raw prediction from some trees only: the leaves' values of the
+    ``n_trees`` trees whose leaves spread the most (found as :meth:`LeafFinder.leaves` finds
+    them) plus, for every other tree, its largest leaf value. Never below the prediction; the
+    gap is at most the other trees' spreads, the smallest."""
 
     def __init__(self, finder: LeafFinder, n_trees: int) -> None:
         self.finder, self.n_trees = finder, n_trees
-        self.cum = [np.ascontiguousarray(c[:, :n_trees]) for c in finder.cum]
-        self.values = finder.value_table[:n_trees]
-        largest = [finder.value_table[t, :len(finder.in_order[t])].max() for t in range(finder.n_trees)]
-        self.rest = float(np.sum(largest[n_trees:]))
+        leaf_values = [finder.value_table[t, :len(finder.in_order[t])] for t in range(finder.n_trees)]
+        largest = np.array([v.max() for v in leaf_values])
+        spread = largest - np.array([v.min() for v in leaf_values])
+        trees = np.sort(np.argsort(-spread, kind="stable")[:n_trees])
+        self.cum = [np.ascontiguousarray(c[:, trees]) for c in finder.cum]
+        self.values = finder.value_table[trees]
+        others = np.setdiff1d(np.arange(finder.n_trees), trees)
+        self.rest = float(largest[others].sum())
 
     def bounds(self, X: np.ndarray) -> np.ndarray:
         f = self.finder

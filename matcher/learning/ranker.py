@@ -117,15 +117,15 @@ class LearnedRanker(BaseEstimator):
         return np.asarray(hits @ self.leaf_paths_)
 
     def score_bounds(self, X) -> np.ndarray:
-        """Per row, an upper bound of its score from half the trees (the other half at their
-        largest leaf): about half the cost of the score (see ``leaves.PartialSums``)."""
+        """Per row, an upper bound of its score from two thirds of the trees (the others at
+        their largest leaf): about two thirds of the cost of the score (``leaves.PartialSums``)."""
         X = np.ascontiguousarray(_as_matrix(X))
         if np.isnan(X).any():
             return np.ones(len(X))
         partial = self.__dict__.get("_partial")
         if partial is None:
             finder = self._leaf_finder()
-            partial = self.__dict__["_partial"] = PartialSums(finder, finder.n_trees // 2)
+            partial = self.__dict__["_partial"] = PartialSums(finder, 2 * finder.n_trees // 3)
         base = float(np.ravel(self.model_._baseline_prediction)[0])  # the booster's, before any tree
         return np.clip(base + partial.bounds(X), 0.0, 1.0)
 

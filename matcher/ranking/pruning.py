@@ -2,7 +2,7 @@
 
 A scorer whose full score is costly (the learned ranker: every tree's leaf for every row) may
 offer ``score_bounds(X)``, an upper bound of each row's score for less work (the learned ranker:
-half its trees, the other half at their largest leaf). The rows are then scored in decreasing
+two thirds of its trees, the others at their largest leaf). The rows are then scored in decreasing
 order of their bound, in growing batches; after each batch, :func:`entry_thresholds` over the
 rows scored so far tells, per kind, the score a further option needs to change the list, and a
 row whose bound is below its kind's is dropped. Exact: a row left out could not have changed the

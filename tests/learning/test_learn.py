@@ -266,7 +266,7 @@ def test_tree_bound_is_never_below_a_score_in_its_box(trained):
         assert bound.bounds(X[0], X[:1])[0] == pytest.approx(result.ranker.predict(X[:1])[0], abs=1e-12)
 
 
-def test_score_bounds_from_half_the_trees_are_never_below_the_score(trained):
+def test_score_bounds_from_some_trees_are_never_below_the_score(trained):
     _, result = trained
     rng = np.random.default_rng(11)
     X = rng.random((3000, len(FEATURES))) * rng.integers(0, 2, (3000, len(FEATURES)))
@@ -282,7 +282,7 @@ def test_learned_ranker_with_its_bound_gives_the_lists_of_scoring_everything(tra
     from matcher.ranking import search as search_module
     if ring_km is not None:  # no first ring: every trade candidate not posted is bounded before it is read
         monkeypatch.setattr(search_module, "RING_KM", ring_km)
-    if best_first_from is not None:  # every pass scored best first, rows bounded from half the trees
+    if best_first_from is not None:  # every pass scored best first, rows bounded from some trees
         from matcher.ranking import pruning
         monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", best_first_from)
         monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
