@@ -34,16 +34,24 @@ def key_for_check(db: Engine, key_id: str) -> Any:
 
 def revoke_key(db: Engine, key_id: str) -> dict[str, Any] | None:
     """Mark a key revoked (idempotent); its row, or None when there is no such key. The last
-    working admin key is not revoked (:class:`Conflict`): nobody could manage keys any more."""
+    working admin key is not revoked (:class:`Conflict`): nobody could manage keys any more.
+
+    The count of the other working admin keys and the revocation are one step: SQLite takes its
+    write lock before counting (``BEGIN IMMEDIATE``), PostgreSQL locks the working admin keys'
+    rows (``FOR UPDATE``, in key order), so two admins revoking each other at once in two
+    processes never both succeed: the second counts after the first has committed."""
     with db.begin() as c:
+        if c.dialect.name == "sqlite":  # pysqlite has not begun yet: no statement was run
+            c.exec_driver_sql("BEGIN IMMEDIATE")
         row = c.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
         if row is None:
             return None
         row = dict(row)
         if row["revoked_at"] is None and row["role"] == "admin":
-            others = c.execute(sa.select(sa.func.count()).select_from(api_keys).where(
-                api_keys.c.role == "admin", api_keys.c.revoked_at.is_(None), api_keys.c.key_id != key_id)).scalar()
-            if not others:
+            working = c.execute(sa.select(api_keys.c.key_id).where(
+                api_keys.c.role == "admin", api_keys.c.revoked_at.is_(None))
+                .order_by(api_keys.c.key_id).with_for_update()).scalars().all()
+            if not set(working) - {key_id}:
                 raise Conflict(f"key {key_id} is the last working admin key; create another admin key "
                                "(`reprise keys create --role admin`) before revoking this one")
         if row["revoked_at"] is None:
