@@ -168,6 +168,9 @@ class IndexReader:
         if found.poles:  # the poles that may know of a confidential case that is a candidate too
             self.poles = Poles(records.pole_rows(self.db))
             found.candidate_ids |= store_changes.confidential_candidates(self.db)
+        if found.erased:  # erasures are logged without ids: drop what is held but no longer stored
+            held = set(self.base.ids.tolist()) | set(self._rows["candidate_id"].tolist())
+            found.candidate_ids |= held - store_changes.stored_candidate_ids(self.db)
         if found.candidate_ids:
             ids = found.candidate_ids
             rows, cases = store_changes.candidate_frame(self.db, ids, INDEX_COLUMNS)

@@ -5,8 +5,12 @@ What the index is built from: the candidates, the poles (the engine's territorie
 candidate that is itself a company, whether that company is in a procedure. So a write to
 ``candidates`` logs its ids, a write to ``companies`` logs the SIRENs that are also candidates,
 a write to ``poles`` logs the scope ``poles``, and a write too large to list id by id (a national
-import) logs ``all``. A reader holding an index at revision R asks :func:`changes_since` for what
-to re-read; re-reading is idempotent, so a change seen twice does no harm.
+import) logs ``all``. An erased candidate is logged as ``erased`` without its id, and the rows
+that named it before become ``erased`` rows too: the log never keeps an erased id in clear (its
+last row stays forever, see :func:`forget_before`); a reader told of an erasure drops the
+candidates it holds that are no longer stored. A reader holding an index at revision R asks
+:func:`changes_since` for what to re-read; re-reading is idempotent, so a change seen twice does
+no harm.
 
 On PostgreSQL the log is locked for the rest of the writing transaction before its numbers are
 drawn, so numbers are committed in order and a reader that saw R never misses a smaller one
@@ -25,7 +29,7 @@ from sqlalchemy.engine import Engine
 from matcher.store.connection import now
 from matcher.store.tables import candidates, companies, index_changes, poles
 
-CANDIDATE, POLES, ALL = "candidate", "poles", "all"
+CANDIDATE, POLES, ALL, ERASED = "candidate", "poles", "all", "erased"
 # above this many ids in one write the log says "all" instead: readers rebuild, as they would
 # have to re-read most of the index anyway
 LIST_LIMIT = 50_000
@@ -40,11 +44,12 @@ class Changes:
     revision: int
     candidate_ids: set[str] = field(default_factory=set)
     poles: bool = False
+    erased: bool = False  # candidates were erased: drop those no longer stored
     everything: bool = False
     everything_at: int = 0  # the last revision that changed everything (an index must hold it)
 
     def __bool__(self) -> bool:
-        return bool(self.candidate_ids or self.poles or self.everything)
+        return bool(self.candidate_ids or self.poles or self.erased or self.everything)
 
 
 def revision(db: Engine) -> int:
@@ -65,6 +70,8 @@ def changes_since(db: Engine, after: int) -> Changes:
                 out.candidate_ids.add(cid)
             elif scope == POLES:
                 out.poles = True
+            elif scope == ERASED:
+                out.erased = True
             else:
                 out.everything, out.everything_at = True, int(rev)
     return out
@@ -96,6 +103,23 @@ def log_write(conn: sa.Connection, table: sa.Table, keys: Iterable[str] | None) 
             log_write(conn, candidates, found)
     elif table is poles:
         _insert(conn, [{"scope": POLES, "candidate_id": None}])
+
+
+def log_erased(conn: sa.Connection, candidate_id: str) -> None:
+    """Log the erasure of a candidate in the erasing transaction ``conn``, without its id; the
+    earlier rows that named it become ``erased`` rows (same revisions: readers behind them still
+    learn that something was erased)."""
+    t = index_changes
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("LOCK TABLE index_changes IN SHARE ROW EXCLUSIVE MODE"))
+    conn.execute(sa.update(t).where(t.c.candidate_id == candidate_id).values(scope=ERASED, candidate_id=None))
+    _insert(conn, [{"scope": ERASED, "candidate_id": None}])
+
+
+def stored_candidate_ids(db: Engine) -> set[str]:
+    """The ids of every stored candidate (what a reader told of an erasure compares with)."""
+    with db.connect() as c:
+        return set(c.execute(sa.select(candidates.c.candidate_id)).scalars())
 
 
 def _insert(conn: sa.Connection, rows: list[dict]) -> None:

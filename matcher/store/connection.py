@@ -73,6 +73,9 @@ def connect(url: str, *, create: bool = True) -> Engine:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # every connection overwrites what it deletes or moves: an erased value's bytes must
+            # not survive in a page that any later write rebalances (see matcher.store.erasure)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
     try:
         metadata.create_all(engine)
