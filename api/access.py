@@ -27,10 +27,15 @@ OUTCOME_ROLES = ("advisor", "analyst")    # record what happened with an option
 ADMIN_ROLES = ("admin",)                  # keys, model reload, audit
 
 
+def article(word: str) -> str:
+    """``a`` or ``an`` before a word (the roles all begin with a vowel)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def require(principal: Principal, roles: tuple[str, ...], action: str) -> None:
     if principal.role not in roles:
-        raise Problem(403, f"a {principal.role} key may not {action}; this needs a key with role "
-                           f"{' or '.join(roles)}")
+        raise Problem(403, f"{article(principal.role)} {principal.role} key may not {action}; this needs a key "
+                           f"with role {' or '.join(roles)}")
 
 
 def viewer_of(principal: Principal) -> Viewer:

@@ -18,7 +18,7 @@ from api.problems import Problem
 from api.security import KeyCache, Principal
 from matcher.reference.communes import Communes
 from matcher.settings import Settings
-from matcher.store.audit_log import AuditLog
+from matcher.store.audit_log import REFUSED_WRITE, AuditLog
 
 bearer = HTTPBearer(auto_error=False, description="an API key created with `reprise keys create`")
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -74,23 +74,42 @@ async def get_principal(request: Request,
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def company_writer(principal: PrincipalDep) -> Principal:
-    require(principal, COMPANY_WRITE_ROLES, "write companies (advisors write the cases of their poles)")
+_READS = ("GET", "HEAD", "OPTIONS")
+
+
+async def _require(request: Request, principal: Principal, roles: tuple[str, ...], action: str) -> None:
+    """:func:`require`, and a refused write is audited (``refused_write`` with the key and the
+    SIREN, candidate or key named in the path: the same row whether that record exists or not)."""
+    try:
+        require(principal, roles, action)
+    except Problem:
+        if request.method not in _READS:
+            params = request.path_params
+            siren = "".join(str(params.get("siren", "")).split())
+            await anyio.to_thread.run_sync(
+                request.app.state.audit.record, principal.key_id,
+                siren if len(siren) == 9 and siren.isdigit() else None, REFUSED_WRITE,
+                params.get("candidate_id") or params.get("key_id"))
+        raise
+
+
+async def company_writer(request: Request, principal: PrincipalDep) -> Principal:
+    await _require(request, principal, COMPANY_WRITE_ROLES, "write companies (advisors write the cases of their poles)")
     return principal
 
 
-async def candidate_writer(principal: PrincipalDep) -> Principal:
-    require(principal, CANDIDATE_WRITE_ROLES, "write candidates")
+async def candidate_writer(request: Request, principal: PrincipalDep) -> Principal:
+    await _require(request, principal, CANDIDATE_WRITE_ROLES, "write candidates")
     return principal
 
 
-async def outcome_recorder(principal: PrincipalDep) -> Principal:
-    require(principal, OUTCOME_ROLES, "record outcomes")
+async def outcome_recorder(request: Request, principal: PrincipalDep) -> Principal:
+    await _require(request, principal, OUTCOME_ROLES, "record outcomes")
     return principal
 
 
-async def admin(principal: PrincipalDep) -> Principal:
-    require(principal, ADMIN_ROLES, "manage keys, models or read the audit log")
+async def admin(request: Request, principal: PrincipalDep) -> Principal:
+    await _require(request, principal, ADMIN_ROLES, "manage keys, models or read the audit log")
     return principal
 
 

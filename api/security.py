@@ -53,7 +53,7 @@ def create_key(db: DbEngine, *, role: str, poles: list[str] | None = None,
     if role == "advisor" and not poles:
         raise InvalidRecord("an advisor key needs at least one pole (--pole ID)")
     if role != "advisor" and poles:
-        raise InvalidRecord(f"poles apply to advisor keys only; a {role} key has none")
+        raise InvalidRecord(f"poles apply to advisor keys only; an {role} key has none")  # analyst, admin
     known = {r["pole_id"] for r in records.pole_rows(db)}
     unknown = [p for p in poles if known and p not in known]
     if unknown:

@@ -10,7 +10,7 @@ from api.params import check_range
 from api.problems import API_ERRORS, Problem, error_responses
 from api.schemas_admin import AuditPage, KeyCreate, KeyCreated, KeyOut
 from api.security import create_key, list_keys, revoke_key
-from matcher.errors import InvalidRecord
+from matcher.errors import Conflict, InvalidRecord
 from matcher.store import audit_log
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=API_ERRORS)
@@ -36,7 +36,11 @@ def post_key(body: KeyCreate, principal: AdminDep, db: DbDep, audit: AuditDep) -
 @router.delete("/keys/{key_id}", response_model=KeyOut, responses=error_responses(404, 409))
 def delete_key(key_id: str, request: Request, principal: AdminDep, db: DbDep, audit: AuditDep) -> dict:
     """Revoke a key: it stops working at once, in every worker. The last admin key cannot be revoked."""
-    row = revoke_key(db, key_id)
+    try:
+        row = revoke_key(db, key_id)
+    except Conflict:  # the last working admin key: a refused write
+        audit.record(principal.key_id, None, audit_log.REFUSED_WRITE, key_id)
+        raise
     if row is None:
         raise Problem(404, f"key_id {key_id} is not a key")
     request.app.state.keys.forget(key_id)

@@ -33,6 +33,7 @@ def record_outcome(body: OutcomeIn, response: Response, principal: OutcomeDep, d
         raise refusal_problem(record, {"reason": reason})
     new, other = record_outcome_row(db, row)
     if other is not None:
+        audit.record(principal.key_id, row["siren"], audit_log.REFUSED_WRITE, row["candidate_id"])
         raise Problem(409, f"this outcome ({row['outcome']} of {row['candidate_id']} for siren {row['siren']}"
                            f"{', ' + row['date'] if row['date'] else ''}) was recorded by {other}; record yours with "
                            "its own date, or ask them to change it")

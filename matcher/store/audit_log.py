@@ -25,7 +25,8 @@ MATCH_PROFILE = "match_profile"     # options ranked for a profile sent in the r
 WRITE_COMPANY, DELETE_COMPANY = "write_company", "delete_company"
 WRITE_CANDIDATE, DELETE_CANDIDATE = "write_candidate", "delete_candidate"
 RECORD_OUTCOME = "record_outcome"
-REFUSED_WRITE = "refused_write"     # a write outside the key's poles (absent or not: the same row)
+REFUSED_WRITE = "refused_write"     # a write refused: outside the key's poles (absent or not: the same
+#                                     row), for the key's role, an outcome of another key, the last admin key
 CREATE_KEY, REVOKE_KEY, RELOAD_MODEL = "create_key", "revoke_key", "reload_model"
 ACTIONS = (READ_MATCHES, NOT_FOUND_MATCHES, MATCH_PROFILE, WRITE_COMPANY, DELETE_COMPANY, WRITE_CANDIDATE,
            DELETE_CANDIDATE, RECORD_OUTCOME, REFUSED_WRITE, CREATE_KEY, REVOKE_KEY, RELOAD_MODEL)

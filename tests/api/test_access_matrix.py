@@ -215,6 +215,45 @@ def test_writes_and_deletions_are_audited(api):
     assert actions == ["write_company", "refused_write", "write_candidate", "delete_company"]
 
 
+def _key_id(api, principal: str) -> str:
+    return api.keys[principal].split(".")[0].removeprefix("rk_")
+
+
+def _last_rows(api, n: int) -> list[tuple]:
+    t = store.audit
+    with api.db.connect() as c:
+        rows = c.execute(sa.select(t.c.key_id, t.c.siren, t.c.action, t.c.subject)
+                         .order_by(t.c.id.desc()).limit(n)).all()
+    return [tuple(r) for r in reversed(rows)]
+
+
+def test_refused_writes_are_audited_with_the_key_alike_for_hidden_and_absent(api):
+    """A 409 on an outcome and every role refusal (403) leave a refused_write row with the key;
+    a hidden case's row is the absent SIREN's row."""
+    siren, candidate = CASES["open_p1"]["siren"], CANDIDATES[1]["candidate_id"]
+    outcome = {"siren": siren, "candidate_id": candidate, "outcome": "offer", "date": "2026-11-20"}
+    assert api("POST", "/v1/outcomes", "advisor_p1", json=outcome).status_code == 201
+    assert api("POST", "/v1/outcomes", "analyst", json=outcome).status_code == 409
+    analyst, advisor = _key_id(api, "analyst"), _key_id(api, "advisor_p1")
+    assert _last_rows(api, 1) == [(analyst, siren, "refused_write", candidate)]
+    hidden = CASES["conf_p2"]["siren"]
+    for target in (hidden, ABSENT):
+        r = api("DELETE", f"/v1/companies/{target}", "analyst")
+        assert r.status_code == 403 and r.json()["detail"].startswith("an analyst key may not write companies")
+    assert _last_rows(api, 2) == [(analyst, hidden, "refused_write", None), (analyst, ABSENT, "refused_write", None)]
+    assert api("PUT", f"/v1/companies/{hidden}", "admin", json=record("conf_p2")).status_code == 403
+    assert api("DELETE", f"/v1/candidates/{candidate}", "analyst").status_code == 403
+    assert api("POST", "/v1/keys", "advisor_p1", json={"role": "analyst"}).status_code == 403
+    assert api("POST", "/v1/model/reload", "advisor_p1").status_code == 403
+    assert _last_rows(api, 4) == [(_key_id(api, "admin"), hidden, "refused_write", None),
+                                  (analyst, None, "refused_write", candidate),
+                                  (advisor, None, "refused_write", None), (advisor, None, "refused_write", None)]
+    with api.db.connect() as c:
+        before = c.execute(sa.select(sa.func.count()).select_from(store.audit)).scalar()
+        assert api("GET", "/v1/keys", "advisor_p1").status_code == 403  # a refused read is not a write
+        assert c.execute(sa.select(sa.func.count()).select_from(store.audit)).scalar() == before
+
+
 def test_an_outcome_is_signed_by_its_key_and_never_replaced_by_another(api):
     siren = CASES["open_p1"]["siren"]
     outcome = {"siren": siren, "candidate_id": CANDIDATES[1]["candidate_id"], "outcome": "offer",
@@ -261,6 +300,10 @@ def test_the_last_admin_key_is_not_revoked(api):
     assert api("DELETE", f"/v1/keys/{other}", "admin").status_code == 200
     r = api("DELETE", f"/v1/keys/{me}", "admin")
     assert r.status_code == 409 and "last working admin key" in r.json()["detail"]
+    t = store.audit
+    with api.db.connect() as c:  # the refusal is audited
+        last = c.execute(sa.select(t.c.key_id, t.c.action, t.c.subject).order_by(t.c.id.desc()).limit(1)).one()
+    assert tuple(last) == (me, "refused_write", me)
 
 
 @pytest.mark.parametrize(("principal", "method", "path", "allowed"), [
