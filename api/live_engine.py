@@ -189,13 +189,15 @@ class LiveEngine:
         return any(index.position(i) is not None for i in ids)
 
     def reload_model(self) -> tuple[str, Serving]:
-        """Swap in the currently promoted ranker over the same index; returns the previous id."""
+        """Swap in the currently promoted ranker over the same index; returns the previous id.
+        A model that loads clears what ``/ready`` said about a refused one."""
         with self._build:
             scorer = self.registry.current_scorer()
             old = self._serving
             engine = Engine(old.engine.index, scorer=scorer, poles=old.engine.poles, inferer=self._inferer)
             self._warm(engine)
             self._serving = Serving(engine, old.built_at, old.signature, MatchCache(self.cache_size))
+            self._refused = self.refused_reason = None
             return str(old.engine.scorer.model_id), self._serving
 
     def _serve(self, scorer, started: dt.datetime) -> None:
@@ -271,6 +273,4 @@ class LiveEngine:
             self.refused_reason = f"{type(exc).__name__}: {exc}"
             log.exception("the promoted model %s could not be loaded; the current ranker keeps serving", wanted)
             return
-        self._refused = None
-        self.refused_reason = None
         log.info("promoted model picked up: %s -> %s", previous, serving.engine.scorer.model_id)

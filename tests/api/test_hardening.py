@@ -150,11 +150,19 @@ def test_a_damaged_promoted_model_never_stops_the_server(tmp_path, monkeypatch):
     monkeypatch.setenv("REPRISE_MODELS_DIR", str(models))
     assert main(["--db", url, "train", "--promote", "--force", "--max-iter", "20", "--threads", "1"]) == 0
     promoted = Registry(models).promoted_id()
+    good = (models / promoted / "model.joblib").read_bytes()
     (models / promoted / "model.joblib").write_bytes(b"not a model")
+    admin = create_key(db, role="admin")[1]
     with TestClient(create_app(Settings(database_url=url, models_dir=models, index_poll_seconds=0))) as client:
         ready = client.get("/ready").json()
-    assert ready["status"] == "ready" and ready["model_id"] == "transparent"
-    assert promoted in ready["model_refused"] and "SHA-256" in ready["model_refused"]
+        assert ready["status"] == "ready" and ready["model_id"] == "transparent"
+        assert promoted in ready["model_refused"] and "SHA-256" in ready["model_refused"]
+        # the file restored and reloaded: /ready no longer says it is refused
+        (models / promoted / "model.joblib").write_bytes(good)
+        reload = client.post("/v1/model/reload", headers={"Authorization": f"Bearer {admin}"})
+        assert reload.status_code == 200 and reload.json()["model_id"] == promoted
+        ready = client.get("/ready").json()
+        assert ready["model_id"] == promoted and ready["model_refused"] is None
     db.dispose()
     shutil.rmtree(tmp_path / "demo")
 
