@@ -38,7 +38,7 @@ def run(settings: Settings, host: str, port: int, *, workers: int = 1, log_level
     """Serve until interrupted (SIGINT/SIGTERM); every worker builds the app from ``settings``."""
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
-                    http=guarded_http(settings.header_timeout_seconds))
+                    http=guarded_http(settings.header_timeout_seconds, settings.body_timeout_seconds))
         return
     Supervisor(settings, host, port, workers, log_level).run()
 
@@ -112,7 +112,7 @@ class HandedServer(uvicorn.Server):
 
 def _worker(channel: socket.socket, settings: Settings, log_level: str) -> None:
     config = uvicorn.Config(create_app(settings), log_level=log_level, access_log=False,
-                            http=guarded_http(settings.header_timeout_seconds))
+                            http=guarded_http(settings.header_timeout_seconds, settings.body_timeout_seconds))
     HandedServer(config, channel).run()
 
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="time a client has to send a request's headers (slow-headers clients "
                                         "are answered 408 and disconnected)")
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="time a client has to send a request's body once its headers are in "
+                                        "(slow or incomplete bodies are answered 408 and disconnected)")
     session_hours: float = Field(12.0, gt=0, description="how long a web sign-in lasts (hours)")
     signin_window_minutes: float = Field(
         15.0, gt=0, description="window over which failed web sign-in attempts are counted")

@@ -3,6 +3,7 @@ erasure down to the file, HTTP hygiene, and protocol abuse against a real server
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -165,6 +166,35 @@ def test_a_damaged_promoted_model_never_stops_the_server(tmp_path, monkeypatch):
         assert ready["model_id"] == promoted and ready["model_refused"] is None
     db.dispose()
     shutil.rmtree(tmp_path / "demo")
+
+
+def test_a_slow_or_incomplete_body_is_answered_408(tmp_path, sqlite_url):
+    """A body must arrive within REPRISE_BODY_TIMEOUT_SECONDS of its headers: sent in part and then
+    nothing, or dripped byte by byte, the request is answered 408 and the connection closed."""
+    store.connect(sqlite_url).dispose()
+    port = free_port()
+    head = b"POST /v1/match HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    with serving(sqlite_url, tmp_path, port, env={"REPRISE_BODY_TIMEOUT_SECONDS": "1"}) as proc:
+        for drip in (False, True):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(head + b"{")
+                started = time.monotonic()
+                if drip:  # a byte every 0.2 s: never idle, never done in time
+                    s.settimeout(0.2)
+                    answer = b""
+                    while not answer and time.monotonic() - started < 8:
+                        with contextlib.suppress(TimeoutError):
+                            s.sendall(b" ")
+                            answer = s.recv(4096)
+                else:
+                    answer = s.recv(4096)
+                took = time.monotonic() - started
+            assert answer.startswith(b"HTTP/1.1 408") and b"application/problem+json" in answer, answer
+            assert b"body did not arrive within 1 s" in answer and 0.9 < took < 4
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:  # a whole body is served as ever
+            s.sendall(head.replace(b"100", b"2") + b"{}")
+            assert s.recv(4096).startswith(b"HTTP/1.1 401")
+        assert proc.poll() is None
 
 
 def test_protocol_errors_and_slow_headers_are_problem_details(tmp_path, sqlite_url):
