@@ -27,7 +27,7 @@ from matcher.store.connection import sqlite_path
 from matcher.store.tables import audit, candidates, companies, matches, meta, outcomes, signals
 
 SECRET_KEY = "pseudonym_secret"
-_ERASED_TABLES = ("companies", "candidates", "outcomes", "signals", "matches", "audit")
+_ERASED_TABLES = ("companies", "candidates", "outcomes", "signals", "matches", "audit", "index_changes")
 
 
 def _secret(conn: sa.Connection) -> bytes:
