@@ -174,6 +174,9 @@ class MatchOption(BaseModel):
     name: str
     score: float
     distance_km: float
+    trade_link: bool = Field(description="shares the company's NAF division, works up- or downstream of it, "
+                                         "declared an interest in the trade or has experience of it; options "
+                                         "without a trade link come after every linked one")
     explanation: dict[str, float | list[str]] = Field(
         description="contribution of each feature to the score; `notes` lists how the company was read")
 

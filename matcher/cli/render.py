@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from matcher.ranking.explain import why_text
+from matcher.ranking.explain import TRADE_LINK_LEGEND, trade_link_word, why_text
 
 
 def print_table(company: dict[str, Any], result: Any, out: TextIO, *, exclusions: int = 0) -> None:
@@ -19,12 +19,14 @@ def print_table(company: dict[str, Any], result: Any, out: TextIO, *, exclusions
     title = (f"{company['name']} ({company['siren']}) — {company.get('procedure')}, "
              f"NAF {company.get('naf') or '?'}, model {result.model_id}")
     table = Table(title=title, title_justify="left")
-    for col in ("rank", "candidate", "kind", "score", "km", "why (top contributions)"):
+    for col in ("rank", "candidate", "kind", "trade link", "score", "km", "why (top contributions)"):
         table.add_column(col, justify="right" if col in ("rank", "score", "km") else "left")
     for o in result.options:
-        table.add_row(str(o.rank), f"{o.name} [{o.candidate_id}]", o.kind, f"{o.score:.3f}",
-                      f"{o.distance_km:.1f}", why_text(o.explanation, n=4, digits=3))
+        table.add_row(str(o.rank), f"{o.name} [{o.candidate_id}]", o.kind, trade_link_word(o.trade_link),
+                      f"{o.score:.3f}", f"{o.distance_km:.1f}", why_text(o.explanation, n=4, digits=3))
     console.print(table)
+    if any(not o.trade_link for o in result.options):
+        console.print(f"  {TRADE_LINK_LEGEND}")
     for note in result.notes:
         console.print(f"  note: {note}")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.excluded_counts.items()))

@@ -20,7 +20,7 @@ from matcher.errors import NothingToLearn
 from matcher.learning.measures import METRICS, metrics_table, ranking_metrics
 from matcher.learning.pairs import Pairs, best_grades, ranking_pairs
 from matcher.learning.registry import Registry
-from matcher.ranking.compare import FEATURES
+from matcher.ranking.compare import FEATURES, trade_linked
 from matcher.ranking.engine import Engine
 from matcher.ranking.index import KINDS
 from matcher.ranking.score import TransparentScorer
@@ -48,7 +48,9 @@ def permutation_importance(scorer: Any, pairs: Pairs, *, repeats: int = 3,
                            seed: int = 0) -> dict[str, tuple[float, float]]:
     """Feature -> (mean, std) drop in NDCG@10 when its column is shuffled across the pairs."""
     rng = np.random.default_rng(seed)
-    base = ranking_metrics(pairs.siren, pairs.grade, scorer.score_options(pairs.X, pairs.is_employees)[0])["ndcg@10"]
+    linked = pairs.trade_link
+    base = ranking_metrics(pairs.siren, pairs.grade, scorer.score_options(pairs.X, pairs.is_employees)[0],
+                           linked)["ndcg@10"]
     out = {}
     for j, name in enumerate(FEATURES):
         drops = []
@@ -56,7 +58,9 @@ def permutation_importance(scorer: Any, pairs: Pairs, *, repeats: int = 3,
             X = pairs.X.copy()
             X[:, j] = X[rng.permutation(len(X)), j]
             shuffled = scorer.score_options(X, pairs.is_employees)[0]
-            drops.append(base - ranking_metrics(pairs.siren, pairs.grade, shuffled)["ndcg@10"])
+            # the trade link moves with the shuffled column: it is read from the same features
+            drops.append(base - ranking_metrics(pairs.siren, pairs.grade, shuffled,
+                                                trade_linked(X, pairs.is_employees))["ndcg@10"])
         out[name] = (float(np.mean(drops)), float(np.std(drops)))
     return out
 
@@ -64,15 +68,16 @@ def permutation_importance(scorer: Any, pairs: Pairs, *, repeats: int = 3,
 def disagreements(pairs: Pairs, a: np.ndarray, b: np.ndarray, *, top: int = TOP) -> list[dict[str, Any]]:
     """Per company: overlap of the two top-``top`` lists, each one's NDCG@10 and its top 3."""
     rows = []
+    linked = pairs.trade_link
     for siren in np.unique(pairs.siren):
         at = np.flatnonzero(pairs.siren == siren)
-        ta = at[np.lexsort((at, -a[at]))][:top]
-        tb = at[np.lexsort((at, -b[at]))][:top]
+        ta = at[np.lexsort((at, -a[at], ~linked[at]))][:top]
+        tb = at[np.lexsort((at, -b[at], ~linked[at]))][:top]
         grade = pairs.grade[at]
         rows.append({
             "siren": str(siren), "overlap": len(set(ta) & set(tb)) / max(1, min(top, len(at))),
-            "ndcg_a": ranking_metrics(pairs.siren[at], grade, a[at])["ndcg@10"],
-            "ndcg_b": ranking_metrics(pairs.siren[at], grade, b[at])["ndcg@10"],
+            "ndcg_a": ranking_metrics(pairs.siren[at], grade, a[at], linked[at])["ndcg@10"],
+            "ndcg_b": ranking_metrics(pairs.siren[at], grade, b[at], linked[at])["ndcg@10"],
             "top_a": [f"{pairs.candidate_id[i]} ({pairs.grade[i]})" for i in ta[:3]],
             "top_b": [f"{pairs.candidate_id[i]} ({pairs.grade[i]})" for i in tb[:3]],
         })
@@ -135,7 +140,7 @@ def report(db, registry: Registry, out_dir: str | Path, *, model_id: str | None 
     if current_id and current_id != new_id:
         scorers[current_id] = registry.load(current_id)
     scores = {name: s.score_options(pairs.X, pairs.is_employees)[0] for name, s in scorers.items()}
-    metrics = {name: ranking_metrics(pairs.siren, pairs.grade, s) for name, s in scores.items()}
+    metrics = {name: ranking_metrics(pairs.siren, pairs.grade, s, pairs.trade_link) for name, s in scores.items()}
     importance = permutation_importance(scorers[new_id], sample_options(pairs, per_company=IMPORTANCE_OPTIONS),
                                         repeats=repeats)
     other = current_id if current_id and current_id != new_id else "transparent"

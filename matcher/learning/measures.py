@@ -5,7 +5,9 @@ Each company is one ranked list. Relevance is the best recorded grade of a pair
 is 0). NDCG uses the exponential gain ``2**grade - 1``; MAP and recall count a pair as relevant
 from ``interested`` up (``RELEVANT_GRADE``). Companies without any relevant pair have no ideal
 ranking and are left out of every average (their count is reported). Ties in score keep the
-input order, so a scorer gains nothing from ties.
+input order, so a scorer gains nothing from ties. With ``linked`` the options are ranked as the
+list shows them: those with a trade link first (``matcher.ranking.score.select_top``), each
+part by score.
 
 Everything is vectorised over all pairs at once: one sort by (company, -score).
 """
@@ -20,10 +22,13 @@ RELEVANT_GRADE = 2
 METRICS = ("ndcg@5", "ndcg@10", "map", "recall@10")
 
 
-def _ranks(groups: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order by (group, -key, input position); 0-based rank of each sorted row in its group."""
+def _ranks(groups: np.ndarray, keys: np.ndarray, first: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order by (group, rows in ``first`` before the others, -key, input position); 0-based rank
+    of each sorted row in its group."""
     n = len(groups)
-    order = np.lexsort((np.arange(n), -keys, groups))
+    ahead = np.zeros(n) if first is None else -np.asarray(first, dtype=np.float64)
+    order = np.lexsort((np.arange(n), -keys, ahead, groups))
     g = groups[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if n else np.zeros(0, np.int64)
     lengths = np.diff(np.r_[starts, n])
@@ -36,17 +41,20 @@ def _group_codes(groups: Sequence) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniq)
 
 
-def _dcg(codes: np.ndarray, n_groups: int, gain: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
-    order, rank, g = _ranks(codes, keys)
+def _dcg(codes: np.ndarray, n_groups: int, gain: np.ndarray, keys: np.ndarray, k: int,
+         first: np.ndarray | None = None) -> np.ndarray:
+    order, rank, g = _ranks(codes, keys, first)
     w = np.where(rank < k, gain[order] / np.log2(rank + 2.0), 0.0)
     return np.bincount(g, weights=w, minlength=n_groups)
 
 
-def ranking_metrics(groups: Sequence, grades: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def ranking_metrics(groups: Sequence, grades: np.ndarray, scores: np.ndarray,
+                    linked: np.ndarray | None = None) -> dict[str, float]:
     """NDCG@5, NDCG@10, MAP and recall@10 averaged over companies with a relevant pair.
 
     ``groups`` names the company of each pair, ``grades`` its relevance (0-4), ``scores`` the
-    scorer's output. Also returns ``companies``: how many lists were averaged.
+    scorer's output, ``linked`` (optional) each option's trade link: linked options are ranked
+    first, as in the list. Also returns ``companies``: how many lists were averaged.
     """
     grades = np.asarray(grades, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
@@ -63,9 +71,9 @@ def ranking_metrics(groups: Sequence, grades: np.ndarray, scores: np.ndarray) ->
     gain = 2.0 ** grades - 1.0
     for k in (5, 10):
         ideal = _dcg(codes, n_groups, gain, grades, k)
-        actual = _dcg(codes, n_groups, gain, scores, k)
+        actual = _dcg(codes, n_groups, gain, scores, k, linked)
         out[f"ndcg@{k}"] = float(np.mean(actual[scored] / ideal[scored]))
-    order, rank, g = _ranks(codes, scores)
+    order, rank, g = _ranks(codes, scores, linked)
     rel_sorted = relevant[order]
     # hits so far within the group: cumulative sum minus the group's cumulative sum at its start
     cum = np.cumsum(rel_sorted)

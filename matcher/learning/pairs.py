@@ -37,7 +37,7 @@ from matcher.contract.specs import EMPLOYEES, OUTCOMES
 from matcher.errors import NothingToLearn
 from matcher.learning import UNLABELLED_RATIO, UNLABELLED_WEIGHT
 from matcher.learning.measures import ranking_metrics
-from matcher.ranking.compare import FEATURES
+from matcher.ranking.compare import FEATURES, trade_linked
 from matcher.ranking.engine import Engine
 from matcher.ranking.score import Scorer
 from matcher.store.records import outcome_rows
@@ -62,6 +62,11 @@ class Pairs:
 
     def __len__(self) -> int:
         return len(self.grade)
+
+    @property
+    def trade_link(self) -> np.ndarray:
+        """Which options have a trade link (listed first, see ``select_top``)."""
+        return trade_linked(self.X, self.is_employees)
 
     def subset(self, mask: np.ndarray) -> Pairs:
         return Pairs(**{f.name: getattr(self, f.name)[mask] for f in fields(self) if f.name != "stats"})
@@ -187,4 +192,4 @@ def split_companies(grades: pd.DataFrame, *, test_size: float = 0.25, seed: int 
 def evaluate_scorer(scorer: Scorer, pairs: Pairs) -> dict[str, float]:
     """Held-out metrics of any Scorer on ranking pairs."""
     scores, _ = scorer.score_options(pairs.X, pairs.is_employees)
-    return ranking_metrics(pairs.siren, pairs.grade, scores)
+    return ranking_metrics(pairs.siren, pairs.grade, scores, pairs.trade_link)

@@ -218,6 +218,22 @@ CANDIDATE_FEATURES = tuple(c.name for c in CANDIDATE_COMPARISONS)
 FEATURES = CANDIDATE_FEATURES + EMPLOYEE_FEATURES
 
 
+# An option has a trade link when it shares the company's NAF division (or deeper), works in an
+# upstream or downstream division, declared an interest in the trade, or a person has run it
+# (division level or deeper). The company's own employees run the trade. Options without one
+# are listed after every linked option (``matcher.ranking.score.select_top``).
+_SECTOR, _INTEREST, _EXPERIENCE, _VALUE_CHAIN = (FEATURES.index(f) for f in
+                                                 ("sector", "interest", "experience", "value_chain"))
+DIVISION_LEVEL = float(SECTOR_LEVEL_VALUE[2])
+
+
+def trade_linked(X: np.ndarray, is_employees: np.ndarray) -> np.ndarray:
+    """(n,) bool: which options have a trade link (see above), from their feature rows."""
+    X = np.asarray(X)
+    return (np.asarray(is_employees, dtype=bool) | (X[:, _SECTOR] >= DIVISION_LEVEL)
+            | (X[:, _INTEREST] > 0) | (X[:, _EXPERIENCE] >= DIVISION_LEVEL) | (X[:, _VALUE_CHAIN] > 0))
+
+
 def candidate_features(q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray, *,
                        unlinked: bool = False) -> np.ndarray:
     """(len(pos), len(FEATURES)) float32; the employees' columns are 0.

@@ -18,7 +18,7 @@ from matcher.contract.confidentiality import OPERATOR, Viewer
 from matcher.contract.specs import headcount_estimate
 from matcher.ranking.building import read_index
 from matcher.ranking.candidates import Considered, generate
-from matcher.ranking.compare import FEATURES, Query, candidate_features, employees_features
+from matcher.ranking.compare import FEATURES, Query, candidate_features, employees_features, trade_linked
 from matcher.ranking.index import (
     KIND_CODE,
     KIND_FILTER,
@@ -181,17 +181,19 @@ class Engine:
             kind_codes = np.append(kind_codes, KIND_CODE[EMPLOYEES]).astype(np.int8)
             dist = np.append(dist, 0.0)
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]
+        linked = trade_linked(X, is_emp)
         if best_first and req.top > 0 and len(X) >= BEST_FIRST_FROM and hasattr(self.scorer, "score_bounds"):
-            rows, scores, contrib = score_best_first(self.scorer, X, is_emp, kind_codes, req.top)
+            rows, scores, contrib = score_best_first(self.scorer, X, is_emp, kind_codes, req.top, linked)
             if len(rows) < len(X):
                 cand = rows[rows < len(pos)]
                 cons.excluded_counts[NOT_SCORED] = cons.excluded_counts.get(NOT_SCORED, 0) + len(X) - len(rows)
                 cons.positions, cons.distance_km = pos[cand], cons.distance_km[cand]
                 pos, dist, kind_codes, is_emp = pos[cand], dist[rows], kind_codes[rows], is_emp[rows]
+                linked = linked[rows]
         else:
             scores, contrib = self.scorer.score_options(X, is_emp)
         return Ranked(ix, cons, pos, dist, kind_codes, is_emp, scores, contrib, req.top,
-                      employees_reason if with_employees else None)
+                      employees_reason if with_employees else None, linked)
 
     def considered_ids(self, company: dict[str, Any]) -> list[str]:
         """Ids of the options ``match`` would rank for a company (no kind filter, no top cut):

@@ -47,6 +47,16 @@ def explained(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | No
     return expl, round(sum(values), 4)
 
 
+TRADE_LINK_LEGEND = ("trade link \"no\": the option shares no NAF division with the company, is neither "
+                     "its supplier nor its customer, and declared no interest or experience in its trade; "
+                     "such options come after every linked one")
+
+
+def trade_link_word(link: bool | None) -> str:
+    """``yes`` / ``no`` (``?`` for a stored row from before trade links were recorded)."""
+    return "?" if link is None else ("yes" if link else "no")
+
+
 def explained_score(expl: dict) -> float:
     """The score an explanation adds up to."""
     return round(sum(v for v in expl.values() if isinstance(v, (int, float))), 4)

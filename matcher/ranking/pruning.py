@@ -22,9 +22,11 @@ MARGIN = 1e-7  # a bound and a score are sums of the same leaves in another orde
 
 
 def score_best_first(scorer: Scorer, X: np.ndarray, is_emp: np.ndarray, kinds: np.ndarray,
-                     top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     top: int, linked: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows scored (increasing indices), their scores and contributions. The employees'
-    row is always scored."""
+    row is always scored. ``linked``: each row's trade link (all linked when None): a row
+    without one must beat what an unlinked option needs (``select_top`` lists them last)."""
+    linked = np.ones(len(X), dtype=bool) if linked is None else np.asarray(linked, dtype=bool)
     if not len(X):
         return np.zeros(0, np.int64), *scorer.score_options(X, is_emp)
     bound = scorer.score_bounds(X)
@@ -39,9 +41,13 @@ def score_best_first(scorer: Scorer, X: np.ndarray, is_emp: np.ndarray, kinds: n
         scores.append(s)
         contribs.append(c)
         done = np.concatenate(rows)
-        thresholds = entry_thresholds(np.concatenate(scores), kinds[done], top, len(KINDS))
-        if thresholds is not None:
-            todo = todo[bound[todo] >= thresholds[kinds[todo]] - MARGIN]
+        done_scores = np.concatenate(scores)
+        for link in (True, False):
+            thresholds = entry_thresholds(done_scores, kinds[done], top, len(KINDS), linked[done],
+                                          newcomer_linked=link)
+            if thresholds is not None:
+                mine = linked[todo] == link
+                todo = todo[~mine | (bound[todo] >= thresholds[kinds[todo]] - MARGIN)]
         batch *= 2
     done = np.concatenate(rows)
     order = np.argsort(done)

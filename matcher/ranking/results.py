@@ -27,6 +27,7 @@ class Option:
     name: str
     score: float
     distance_km: float
+    trade_link: bool
     explanation: dict
 
     def as_dict(self) -> dict[str, Any]:
@@ -34,7 +35,8 @@ class Option:
         return {f: getattr(self, f) for f in OPTION_FIELDS}
 
 
-OPTION_FIELDS = ("siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "explanation")
+OPTION_FIELDS = ("siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "trade_link",
+                 "explanation")
 
 
 @dataclass
@@ -76,12 +78,13 @@ class Ranked:
     contrib: np.ndarray
     top: int
     employees_reason: str | None
+    linked: np.ndarray  # trade link of each option (matcher.ranking.compare.trade_linked)
 
     @functools.cached_property
     def chosen(self) -> np.ndarray:
         """The options selected, best first (only when needed: a pass followed by another is
         selected once, after the merge)."""
-        return select_top(self.scores, self.kind_codes, self.top)
+        return select_top(self.scores, self.kind_codes, self.top, self.linked)
 
     def merge(self, more: Ranked, top: int) -> Ranked:
         """This pass's options with those of a further pass over other candidates (whose own
@@ -104,7 +107,7 @@ class Ranked:
             [self.cons.distance_km, more.cons.distance_km])[perm], excluded_counts=counts)
         return Ranked(self.ix, cons, cand_pos[perm], cat(self.dist, more.dist), kind_codes,
                        cat(self.is_emp, more.is_emp), scores, np.concatenate([self.contrib, more.contrib])[order],
-                       top, self.employees_reason)
+                       top, self.employees_reason, cat(self.linked, more.linked))
 
     def result(self, q: Query, notes: list[str], scorer: Scorer, *, explain: bool,
                limit: int | None = None) -> MatchResult:
@@ -116,15 +119,16 @@ class Ranked:
         firms = pos[chosen[~self.is_emp[chosen]]]  # the employees' row, if chosen, has no position
         ids, firm_names = iter(ix.ids[firms].tolist()), iter(ix.names[firms].tolist())
         contrib = self.contrib[chosen]
-        for rank, (emp, code, km) in enumerate(zip(emps, self.kind_codes[chosen].tolist(), self.dist[chosen].tolist()),
-                                                start=1):
+        for rank, (emp, code, km, link) in enumerate(zip(emps, self.kind_codes[chosen].tolist(),
+                                                         self.dist[chosen].tolist(), self.linked[chosen].tolist()),
+                                                     start=1):
             expl, score = explained(contrib[rank - 1], emp, notes if notes else None, names=names)
             options.append(Option(
                 siren=q.siren, rank=rank,
                 candidate_id=f"employees:{q.siren}" if emp else next(ids),
                 kind=EMPLOYEES if emp else KINDS[code],
                 name=EMPLOYEES_NAME if emp else next(firm_names),
-                score=score, distance_km=round(km, 2), explanation=expl,
+                score=score, distance_km=round(km, 2), trade_link=bool(link), explanation=expl,
             ))
         result = MatchResult(siren=q.siren, options=options, model_id=scorer.model_id, notes=notes,
                              excluded_counts=dict(self.cons.excluded_counts))

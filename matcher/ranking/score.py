@@ -196,15 +196,34 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return order[np.lexsort((order, -scores[order]))]
 
 
-def entry_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: int) -> np.ndarray | None:
+def entry_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: int,
+                     linked: np.ndarray | None = None, *, newcomer_linked: bool = True) -> np.ndarray | None:
     """Per kind, a score below which one more option of that kind leaves ``select_top`` unchanged
-    (None while fewer than ``top`` options exist: then any option could enter).
+    (None when any such option could enter). ``linked``: the options' trade links (all linked
+    when None); ``newcomer_linked``: whether the option added has one.
 
-    Below the k-th best score an option stays out of the plain top k, so the kinds present there
-    and the mix floor do not change. Of a kind present there, it then changes nothing. Of an
-    absent kind, it matters only by becoming that kind's best option (above the current one)
-    while reaching the mix floor.
+    A linked newcomer competes with the linked options only: below their k-th best score it stays
+    out of their plain top k, so the kinds present there and the mix floor do not change. Of a
+    kind present there, it then changes nothing. Of an absent kind, it matters only by becoming
+    that kind's best option (above the current one) while reaching the mix floor. An unlinked
+    newcomer only fills the places the linked options leave: none when they fill the list.
     """
+    if linked is None or bool(np.all(linked)):
+        return _mixed_thresholds(scores, kinds, top, n_kinds) if newcomer_linked else (
+            None if len(scores) < top else np.full(n_kinds, np.inf))
+    linked = np.asarray(linked, dtype=bool)
+    if newcomer_linked:
+        return _mixed_thresholds(scores[linked], kinds[linked], top, n_kinds)
+    places = top - int(linked.sum())
+    if places <= 0:
+        return np.full(n_kinds, np.inf)
+    others = scores[~linked]
+    if len(others) < places:
+        return None
+    return np.full(n_kinds, float(others[top_k(others, places)[-1]]))
+
+
+def _mixed_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: int) -> np.ndarray | None:
     if len(scores) < top or top <= 0:
         return None
     order = top_k(scores, top)
@@ -218,7 +237,28 @@ def entry_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: i
     return out
 
 
-def select_top(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
+def select_top(scores: np.ndarray, kinds: np.ndarray, top: int, linked: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the top options in list order: linked to the trade first, best first.
+
+    ``linked`` (all True when None) marks the options with a trade link
+    (:func:`matcher.ranking.compare.trade_linked`). The linked options are selected first, keeping
+    a mix of kinds among them; options without a trade link only fill the places left, best
+    first, after every linked one, so they never appear when enough linked options exist and the
+    mix of kinds never pulls one of them ahead of a linked option.
+    """
+    if linked is None or bool(np.all(linked)):
+        return _select_mixed(scores, kinds, top)
+    linked = np.asarray(linked, dtype=bool)
+    inside = np.flatnonzero(linked)
+    chosen = inside[_select_mixed(scores[inside], kinds[inside], top)]
+    places = top - len(chosen)
+    if places > 0:
+        outside = np.flatnonzero(~linked)
+        chosen = np.concatenate([chosen, outside[top_k(scores[outside], places)]]).astype(np.int64)
+    return chosen
+
+
+def _select_mixed(scores: np.ndarray, kinds: np.ndarray, top: int) -> np.ndarray:
     """Indices of the top options, best first, keeping a mix of kinds when several are viable.
 
     Each kind whose best option is viable (≥ MIN_VIABLE and ≥ MIX_SHARE × the best score) gets

@@ -89,7 +89,7 @@ class LinkedFirstSearch(Search):
         divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
         linked = ix.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
         ranked = self._linked(engine, req, divisions, linked)
-        kind_km = reach_by_kind(ranked, req.top, bound.unlinked_reach_km, q)
+        kind_km = reach_by_kind(ranked, req.top, bound.unlinked_reach_km, q, newcomer_linked=False)
         if kind_km is None or None in kind_km:  # distance cannot rule the unlinked ones out
             return FullSearch().rank(engine, req)
         if any(km > 0 for km in kind_km):
@@ -117,7 +117,8 @@ class LinkedFirstSearch(Search):
         for own, group in ((True, divisions[:1]), (False, divisions[1:])):  # the company's division, neighbours'
             if not group:
                 continue
-            km = reach_by_kind(ranked, req.top, partial(bound.trade_reach_km, own_division=own), q)
+            km = reach_by_kind(ranked, req.top, partial(bound.trade_reach_km, own_division=own), q,
+                               newcomer_linked=True)
             kind_km = np.zeros(len(KINDS))  # per kind code; None (the distance cannot tell): any distance
             kind_km[:len(CANDIDATE_KINDS)] = [np.inf if k is None else k for k in km or [None] * len(CANDIDATE_KINDS)]
             kind_km[~ix.kinds_in_divisions(group)] = 0.0  # no candidate of that kind works there
@@ -132,10 +133,13 @@ class LinkedFirstSearch(Search):
         return ranked
 
 
-def reach_by_kind(ranked: Ranked, top: int, reach, q: Query) -> list[float | None] | None:
-    """Per candidate kind, the distance beyond which a candidate bounded by ``reach`` cannot
-    change the list (0: never; None: distance cannot tell); None while the list is not full."""
-    thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS))
+def reach_by_kind(ranked: Ranked, top: int, reach, q: Query, *, newcomer_linked: bool
+                  ) -> list[float | None] | None:
+    """Per candidate kind, the distance beyond which a candidate bounded by ``reach`` (with a
+    trade link or not, ``newcomer_linked``) cannot change the list (0: never; None: distance
+    cannot tell); None while any such candidate could enter it."""
+    thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, top, len(KINDS), ranked.linked,
+                                  newcomer_linked=newcomer_linked)
     if thresholds is None:
         return None
     return [reach(q, float(t)) for t in thresholds[:len(CANDIDATE_KINDS)]]

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from matcher.contract.outputs import write_text
-from matcher.ranking.explain import why_text
+from matcher.ranking.explain import TRADE_LINK_LEGEND, trade_link_word, why_text
 from matcher.reference.naf import label as naf_label
 
 UNASSIGNED = "unassigned"
@@ -51,11 +51,16 @@ def _case(c: dict[str, Any], options: pd.DataFrame, top: int) -> list[str]:
              f"- place: {c.get('postal_code') or ''} {c.get('city') or c.get('commune') or ''}".rstrip(), ""]
     if options.empty:
         return [*lines, "No option ranks for this case.", ""]
-    lines += ["| rank | option | kind | score | km | why |", "|---:|---|---|---:|---:|---|"]
-    for o in options.head(top).to_dict("records"):
+    lines += ["| rank | option | kind | trade link | score | km | why |", "|---:|---|---|---|---:|---:|---|"]
+    shown = options.head(top).to_dict("records")
+    for o in shown:
+        link = o.get("trade_link")
+        link = None if link is None or pd.isna(link) else bool(link)
         lines.append(f"| {o['rank']} | {_cell(o['name'])} [{o['candidate_id']}] | {o['kind']} | "
-                     f"{o['score']:.3f} | {o['distance_km']:.1f} | "
+                     f"{trade_link_word(link)} | {o['score']:.3f} | {o['distance_km']:.1f} | "
                      f"{_short(why_text(o['explanation'], with_note=True), 200)} |")
+    if any(o.get("trade_link") is False or o.get("trade_link") == 0 for o in shown):
+        lines += ["", f"_{TRADE_LINK_LEGEND}._"]
     return [*lines, ""]
 
 

@@ -91,6 +91,7 @@ matches = sa.Table(
     sa.Column("candidate_id", sa.String(74), nullable=False),
     sa.Column("kind", sa.String(16)), sa.Column("name", sa.Text),
     sa.Column("score", sa.Float), sa.Column("distance_km", sa.Float),
+    sa.Column("trade_link", sa.Boolean),  # None on rows stored before trade links were recorded
     sa.Column("explanation", JSON), sa.Column("model_id", sa.String(64)),
     sa.Column("created_at", sa.DateTime),
 )

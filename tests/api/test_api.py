@@ -162,7 +162,7 @@ def test_matches_layout_parameters_and_audit(api):
     body = r.json()
     assert body["siren"] == "802649921" and body["model"] == "transparent" and len(body["options"]) == 2
     for rank, option in enumerate(body["options"], start=1):
-        assert list(option) == ["siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "explanation"]
+        assert list(option) == ["siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "trade_link", "explanation"]
         assert option["rank"] == rank and 0 <= option["score"] <= 1
         assert abs(sum(v for v in option["explanation"].values() if isinstance(v, float)) - option["score"]) < 1e-3
     assert body["exclusions_total"] == len(body["exclusions"])

@@ -168,7 +168,7 @@ def test_match_cli_formats(loaded, db_url, capsys, tmp_path):
     assert payload["model"] == "transparent"
     assert main(["match", "802649921", "--format", "csv", "--db", db_url]) == 0
     df = pd.read_csv(io.StringIO(capsys.readouterr().out))
-    assert list(df.columns) == ["siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "explanation"]
+    assert list(df.columns) == ["siren", "rank", "candidate_id", "kind", "name", "score", "distance_km", "trade_link", "explanation"]
     for _, row in df.iterrows():
         assert explained_score(json.loads(row["explanation"])) == pytest.approx(row["score"], abs=1e-4)
     assert main(["--db", db_url, "match", "802649921", "--format", "table", "--explain-exclusions"]) == 0

@@ -60,7 +60,7 @@ def test_scan_stores_ranks_once_and_a_rerun_creates_nothing(db_url, communes, tm
     assert (signals["reason"] != "").sum() == 8
     matches = pd.read_csv(mat, dtype={"siren": str})
     assert list(matches.columns) == ["siren", "rank", "candidate_id", "kind", "name", "score", "distance_km",
-                                     "explanation"]
+                                     "trade_link", "explanation"]
     assert sorted(matches["siren"].unique()) == ACTIONABLE_2008
     dumur = matches[matches["siren"] == "487436479"]
     assert {"732829304", "R-17", "employees:487436479"} <= set(dumur["candidate_id"])

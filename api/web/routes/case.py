@@ -70,7 +70,7 @@ def options_view(result: MatchResult, siren: str) -> list[dict[str, Any]]:
         employees = o.kind == EMPLOYEES
         rows.append({"rank": o.rank, "candidate_id": o.candidate_id, "kind": o.kind, "employees": employees,
                      "name": labels.EMPLOYEES_NAME if employees else o.name, "score": o.score,
-                     "distance": o.distance_km, "parts": parts})
+                     "distance": o.distance_km, "trade_link": o.trade_link, "parts": parts})
     top = max((abs(v) for r in rows for _, v in r["parts"]), default=1.0) or 1.0
     for r in rows:
         r["bars"] = bars(r.pop("parts"), top)
