@@ -178,7 +178,8 @@ class MatchOption(BaseModel):
                                          "declared an interest in the trade or has experience of it; options "
                                          "without a trade link come after every linked one")
     explanation: dict[str, float | list[str]] = Field(
-        description="contribution of each feature to the score; `notes` lists how the company was read")
+        description="contribution of each feature to the score (the words for each feature are in the "
+                    "answer's `labels`); how the company was read is in the answer's `notes`, once")
 
 
 class Exclusion(BaseModel):
@@ -189,11 +190,21 @@ class Exclusion(BaseModel):
     distance_km: float
 
 
+class FeatureWords(BaseModel):
+    label: str = Field(description="short label, e.g. `same trade`")
+    text: str = Field(description="one sentence saying what the feature means")
+
+
 class MatchResponse(BaseModel):
     siren: str
     model: str = Field(description="id of the ranker that produced the scores")
-    notes: list[str]
+    notes: list[str] = Field(description="how the company was read (e.g. a sector inferred from its activity "
+                                         "text), said once for the case")
     options: list[MatchOption]
+    labels: dict[str, dict[str, FeatureWords]] = Field(
+        description="for every feature named in the options' explanations: its words by language "
+                    "(`en`, `fr`), e.g. `{\"emp_coop_support\": {\"en\": {\"label\": \"cooperative support "
+                    "nearby\", \"text\": \"…\"}, \"fr\": {…}}}`")
     excluded_counts: dict[str, int]
     exclusions: list[Exclusion] | None = Field(None, description="with explain_exclusions=true")
     exclusions_total: int | None = Field(None, description="exclusions before the listing limit")

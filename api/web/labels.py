@@ -1,31 +1,11 @@
-"""The words of the web application: features, kinds, procedures, outcomes and exclusion reasons
-in plain French, in one place (to be swapped for the shared feature labels when they land)."""
+"""The words of the web application: kinds, procedures, outcomes and exclusion reasons in plain
+French, in one place; the features' words come from the engine's one table
+(``matcher.ranking.labels``), shared with the CLI, the digests and the API."""
 
 from __future__ import annotations
 
 from matcher.contract.specs import HEADCOUNT_BANDS
-
-FEATURES = {
-    "sector": "même métier",
-    "interest": "recherche ce métier",
-    "experience": "expérience du métier",
-    "value_chain": "fournisseur ou client du métier",
-    "proximity": "proximité",
-    "workforce": "capacité d'absorber l'effectif",
-    "budget": "budget suffisant",
-    "ess": "économie sociale et solidaire",
-    "pole": "membre du pôle",
-    "partnership": "déjà partenaire",
-    "apprentices": "forme des apprentis",
-    "urgency": "prêt à agir vite",
-    "discretion": "discrétion (dossier confidentiel)",
-    "emp_workforce": "effectif suffisant pour une SCOP",
-    "emp_procedure": "temps laissé par la procédure",
-    "emp_labour_intensive": "métier de main-d'œuvre",
-    "emp_ess": "entreprise de l'économie sociale",
-    "emp_coop_support": "accompagnement coopératif sur le territoire",
-    "baseline": "socle du modèle",
-}
+from matcher.ranking import labels as shared
 
 KINDS = {
     "pole_member": "Membre du pôle",
@@ -69,7 +49,13 @@ ROLES = {"advisor": "chargé·e de mission", "analyst": "analyste", "admin": "ad
 
 
 def feature(name: str) -> str:
-    return FEATURES.get(name, name.replace("_", " "))
+    """A feature's short French label, from the one table of the engine (``matcher.ranking.labels``)."""
+    return shared.label(name, "fr")
+
+
+def feature_text(name: str) -> str:
+    """A feature's French sentence, from the same table."""
+    return shared.words(name, "fr").text
 
 
 def reason(code: str) -> str:

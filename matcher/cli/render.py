@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from matcher.ranking.explain import TRADE_LINK_LEGEND, trade_link_word, why_text
+from matcher.ranking.explain import TRADE_LINK_LEGEND, top_contributions, trade_link_word, why_text
+from matcher.ranking.labels import legend
+
+WHY_SHOWN = 4  # contributions named per option
 
 
 def print_table(company: dict[str, Any], result: Any, out: TextIO, *, exclusions: int = 0) -> None:
@@ -23,12 +26,17 @@ def print_table(company: dict[str, Any], result: Any, out: TextIO, *, exclusions
         table.add_column(col, justify="right" if col in ("rank", "score", "km") else "left")
     for o in result.options:
         table.add_row(str(o.rank), f"{o.name} [{o.candidate_id}]", o.kind, trade_link_word(o.trade_link),
-                      f"{o.score:.3f}", f"{o.distance_km:.1f}", why_text(o.explanation, n=4, digits=3))
+                      f"{o.score:.3f}", f"{o.distance_km:.1f}", why_text(o.explanation, n=WHY_SHOWN, digits=3))
     console.print(table)
-    if any(not o.trade_link for o in result.options):
-        console.print(f"  {TRADE_LINK_LEGEND}")
     for note in result.notes:
         console.print(f"  note: {note}")
+    shown = {k for o in result.options for k, _ in top_contributions(o.explanation, WHY_SHOWN)}
+    if shown:
+        console.print("  legend:")
+        for line in legend(shown):
+            console.print(f"    {line}")
+    if any(not o.trade_link for o in result.options):
+        console.print(f"    {TRADE_LINK_LEGEND}")
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.excluded_counts.items()))
     console.print(f"  excluded: {counts or 'none'}")
     if exclusions:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from matcher.ranking.compare import CANDIDATE_FEATURES, EMPLOYEE_FEATURES
+from matcher.ranking.labels import label
 
 
 def explanation(contrib_row: np.ndarray, is_employees: bool, notes: list[str] | None = None, *,
@@ -68,8 +69,10 @@ def top_contributions(explanation: Mapping[str, Any], n: int) -> list[tuple[str,
     return sorted(items, key=lambda kv: -abs(kv[1]))[:n]
 
 
-def why_text(explanation: Mapping[str, Any], *, n: int = 3, digits: int = 2, with_note: bool = False) -> str:
-    """``sector +0.200, proximity +0.115`` (and the first note when asked)."""
-    text = ", ".join(f"{k} {v:+.{digits}f}" for k, v in top_contributions(explanation, n))
+def why_text(explanation: Mapping[str, Any], *, n: int = 3, digits: int = 2, with_note: bool = False,
+             lang: str = "en") -> str:
+    """``same trade +0.200, nearby +0.115``: the features' short labels (``matcher.ranking.labels``),
+    and the first note when asked."""
+    text = ", ".join(f"{label(k, lang)} {v:+.{digits}f}" for k, v in top_contributions(explanation, n))
     notes = [str(x) for x in explanation.get("notes", []) or []] if with_note else []
     return text + (f" — {notes[0]}" if notes else "")

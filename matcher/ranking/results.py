@@ -13,6 +13,7 @@ from matcher.ranking.candidates import Considered
 from matcher.ranking.compare import Query
 from matcher.ranking.explain import explained
 from matcher.ranking.index import KINDS, NOT_SCORED, REASONS, CandidateIndex
+from matcher.ranking.labels import labels_map
 from matcher.ranking.score import Scorer, select_top
 
 EMPLOYEES_NAME = "Employees of the company (SCOP takeover)"
@@ -49,15 +50,23 @@ class MatchResult:
     exclusions: list[dict[str, Any]] = field(default_factory=list)
     exclusions_total: int = 0  # exclusions before ``exclusions_limit``
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The options as rows of the contract's §2 layout."""
-        return [o.as_dict() for o in self.options]
+    def rows(self, *, with_notes: bool = True) -> list[dict[str, Any]]:
+        """The options as rows of the contract's §2 layout. ``with_notes``: the case's notes (how
+        the company was read) go once, in the first row's explanation, for outputs with no place
+        for the case itself (CSV)."""
+        rows = [o.as_dict() for o in self.options]
+        if with_notes and self.notes and rows:
+            rows[0]["explanation"] = {**rows[0]["explanation"], "notes": list(self.notes)}
+        return rows
 
     def payload(self, *, explain: bool, max_exclusions: int | None = None) -> dict[str, Any]:
         """The JSON answer of ``reprise match --format json`` and of the API: options as §2 rows,
+        the case's notes once, the words of every feature the explanations name (``labels``),
         exclusion counts and, with ``explain``, the exclusions (at most ``max_exclusions``)."""
+        named = [k for o in self.options for k in o.explanation]
         out: dict[str, Any] = {"siren": self.siren, "model": self.model_id, "notes": self.notes,
-                               "options": self.rows(), "excluded_counts": self.excluded_counts}
+                               "options": self.rows(with_notes=False), "labels": labels_map(named),
+                               "excluded_counts": self.excluded_counts}
         if explain:
             out["exclusions"] = self.exclusions if max_exclusions is None else self.exclusions[:max_exclusions]
             out["exclusions_total"] = self.exclusions_total
@@ -122,7 +131,7 @@ class Ranked:
         for rank, (emp, code, km, link) in enumerate(zip(emps, self.kind_codes[chosen].tolist(),
                                                          self.dist[chosen].tolist(), self.linked[chosen].tolist()),
                                                      start=1):
-            expl, score = explained(contrib[rank - 1], emp, notes if notes else None, names=names)
+            expl, score = explained(contrib[rank - 1], emp, names=names)  # the notes: once, on the result
             options.append(Option(
                 siren=q.siren, rank=rank,
                 candidate_id=f"employees:{q.siren}" if emp else next(ids),

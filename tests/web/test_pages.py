@@ -100,6 +100,10 @@ def test_the_case_page_explains_each_option_in_french(world):
     assert "1\u202f200\u202f000 €" in page  # turnover
     assert fr.date(TODAY + dt.timedelta(days=9)) in page and "dans 9 jours" in page
     assert "même métier" in page and "proximité" in page and "capacité d'absorber l'effectif" in page
+    # the words come from the engine's one table, with their sentence, and a legend under the list
+    assert "Ce que disent les barres" in page
+    assert "<dt>même métier</dt><dd>Exerce le métier de l'entreprise" in page
+    assert 'title="Exerce le métier de l\'entreprise' in page
     assert "Atelier Bois de Loire" in page
     assert "Les salariés de l'entreprise, en SCOP" in page  # the employees' option, as such
     assert re.search(r"score <strong>0,\d\d</strong>", page) and re.search(r"à \d+,\d km", page)
@@ -113,6 +117,7 @@ def test_the_case_page_explains_each_option_in_french(world):
 def test_an_inferred_trade_is_said_in_french(world):
     page = html.unescape(world["clients"]["advisor_a"].get(f"/cas/{SIRENS['couvreur']}").text)
     assert "Métier déduit du texte d'activité « couvreur zingueur »" in page
+    assert page.count("Métier déduit du texte d'activité") == 1  # once for the case, not per option
 
 
 def test_recording_an_outcome_stores_it_under_the_users_name(world):

@@ -17,6 +17,7 @@ from api.web.ranked import ranked
 from api.web.render import page
 from api.web.session import WebUser, signed_in
 from matcher.contract.specs import EMPLOYEES
+from matcher.ranking import labels as shared_labels
 from matcher.ranking.results import MatchResult
 from matcher.reference import naf
 from matcher.store import cases
@@ -77,6 +78,12 @@ def options_view(result: MatchResult, siren: str) -> list[dict[str, Any]]:
     return rows
 
 
+def legend_view(result: MatchResult) -> list[tuple[str, str]]:
+    """(label, sentence) in French for every feature the options' bars show, in the table's order."""
+    named = {k for o in result.options for k, v in o.explanation.items() if isinstance(v, (int, float)) and v}
+    return [(w.label, w.text) for w in shared_labels.legend_words(named, "fr")]
+
+
 def bars(parts: list[tuple[str, float]], top: float) -> Markup:
     """An option's explanation as list items: the feature in words, a bar, the contribution.
 
@@ -85,7 +92,8 @@ def bars(parts: list[tuple[str, float]], top: float) -> Markup:
     items = []
     for name, value in parts:
         width = round(abs(value) / top * BAR_PX, 1)
-        items.append(f'<li><span class="bar-label">{escape(labels.feature(name))}</span>'
+        items.append(f'<li title="{escape(labels.feature_text(name))}"><span class="bar-label">'
+                     f'{escape(labels.feature(name))}</span>'
                      f'<svg class="bar" width="{BAR_PX:.0f}" height="12" aria-hidden="true" focusable="false">'
                      f'<rect class="{"bar-neg" if value < 0 else "bar-pos"}" x="0" y="1" width="{width}" height="10" '
                      f'rx="2"/></svg><span class="bar-value">{fr.signed(value)}</span></li>')
@@ -149,7 +157,8 @@ def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclu
         or company.get("pole"),
         "trade": views.trade(company), "headcount": views.headcount(company),
         "notes": [note_fr(n) for n in result.notes],
-        "options": options, "map": map_svg, "mapped": mapped, "model_id": result.model_id,
+        "options": options, "legend": legend_view(result), "map": map_svg, "mapped": mapped,
+        "model_id": result.model_id,
         "excluded_counts": counts, "excluded_total": sum(n for _, n in counts),
         "exclusions": exclusions_view(result) if exclusions else None,
         "exclusions_total": result.exclusions_total, "shown": EXCLUSIONS_SHOWN, "history": history, "choices": choices,
