@@ -251,3 +251,24 @@ def test_evaluate_writes_a_report_with_plots(trained, tmp_path, capsys):
     for png in ("metrics.png", "permutation_importance.png", "scores_by_kind.png"):
         assert (out_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| ranker-" in text and "| transparent |" in text
+    assert "new: evaluated" in text and "No other learned model is compared" in text
+    assert "A metric shown as `nan`" in text and "A negative drop means" in text
+
+
+def test_evaluate_compares_models_on_companies_none_was_trained_on(trained, tmp_path, capsys):
+    demo = trained
+    assert run(capsys, "--db", demo, "train", "--seed", "3", *FAST)[0] == 0  # new, not promoted
+    out_dir = tmp_path / "report"
+    assert run(capsys, "--db", demo, "evaluate", "--out", str(out_dir), "--repeats", "1")[0] == 0
+    text = (out_dir / "report.md").read_text()
+    registry = Registry(tmp_path / "models")
+    new, promoted = registry.cards()[-1], registry.card(registry.promoted_id())
+    held_new = set(new["training"]["heldout_sirens"])
+    held_promoted = set(promoted["training"]["heldout_sirens"])
+    seen = len(held_new - held_promoted)
+    assert seen > 0  # another split: the promoted model trained on some of the new one's held-out companies
+    assert f"| {promoted['id']} | promoted: serving now, may have trained on {seen} of these {len(held_new)} " in text
+    assert f"| {new['id']} | new: evaluated | 0 |" in text
+    assert (f"### On the companies no compared model was trained on ({len(held_new & held_promoted)} of "
+            f"{len(held_new)})") in text
+    assert f"disagrees most with {promoted['id']} (promoted)" in text
