@@ -1,5 +1,10 @@
 """Free-text activity (as registry notices write it) -> NAF rév. 2 sub-classes.
 
+``infer`` combines two readings: the statistical division model
+(:mod:`matcher.reference.sector_model`, which generalises to wording the lexicon never saw) and
+the trade lexicon below; see :meth:`SectorInferer.infer`. ``lexicon_infer`` is the lexicon's
+reading alone (the inferer as it was before the model), described here:
+
 Batched over distinct texts: (1) words unknown to the lexicon and the NAF labels are corrected
 in one ``process.cdist`` call (``maconerie`` -> ``maconnerie``); (2) exact phrase hits of the
 trade lexicon (``reprise_data/trade_lexicon.csv``, plus every NAF label written in full), longest
@@ -21,6 +26,7 @@ import csv
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,11 +42,15 @@ from matcher.reference.activity_text import (
     tokens,
 )
 from matcher.reference.naf import nomenclature
+from matcher.reference.sector_model import DivisionModel, default_model, model_text, softmax
 from matcher.reference.text import fold
 
 if TYPE_CHECKING:
     import pandas as pd
 
+BLEND = 1.0  # weight of the lexicon's reading next to the model's probability
+MIN_PROBA = 0.1  # calibrated: below it, the model's first division is right less than half the time
+MORE_PROBA = 0.001  # a second or third division, for top-3 use
 MIN_SCORE = 0.4
 DECAY = 0.85
 TYPO_CUTOFF = 85.0
@@ -60,7 +70,8 @@ def _ranked(scores: dict[str, float]) -> list[tuple[str, float]]:
 class SectorInferer:
     """Infers NAF sub-classes from activity texts. Build once (about 0.1 s), reuse."""
 
-    def __init__(self, lexicon_rows: Sequence[dict[str, str]] | None = None) -> None:
+    def __init__(self, lexicon_rows: Sequence[dict[str, str]] | None = None, *,
+                 model: DivisionModel | None = None) -> None:
         nom = nomenclature()
         if lexicon_rows is None:
             with (files("reprise_data") / "trade_lexicon.csv").open(encoding="utf-8") as fh:
@@ -111,6 +122,9 @@ class SectorInferer:
         }
         self.vocabulary_ = sorted({t for k in self.lexicon_ for t in k} | set(holders))
         self.known_ = frozenset(self.vocabulary_)
+        self.division_rows_ = {int(d): np.flatnonzero(self.divisions_ == d) for d in np.unique(self.divisions_)}
+        self.model_ = model
+        self.label_matrix_ = None
 
     def _corrections(self, words: list[str]) -> dict[str, str]:
         """Closest vocabulary word for each unknown word long enough to be a typo."""
@@ -132,31 +146,34 @@ class SectorInferer:
         the parts left to label matching (no hit, or only hits a qualifier rules out)."""
         flat = [t for seg in segments for t in seg]
         seg_of = [i for i, seg in enumerate(segments) for _ in seg]
-        seg_start = np.cumsum([0] + [len(s) for s in segments])
+        seg_start = list(accumulate((len(s) for s in segments), initial=0))  # plain lists: tiny arrays
         found = []
         for start, token in enumerate(flat):
             for n in range(min(self.longest_.get(token, 0), len(flat) - start), 0, -1):
                 codes = self.lexicon_.get(tuple(flat[start : start + n]))
                 if codes:
                     found.append((start, n, codes))
-        taken = np.zeros(len(flat), dtype=bool)
+        taken = [False] * len(flat)
         quals = [qualifier(seg) for seg in segments]
         hits, covered, left = [], set(), set()
         for start, n, codes in sorted(found, key=lambda h: (-h[1], -h[2][0][1], h[0])):
-            if taken[start : start + n].any():
+            if any(taken[start : start + n]):
                 continue
-            taken[start : start + n] = True
+            taken[start : start + n] = [True] * n
             seg, qual = seg_of[start], quals[seg_of[start]]
             if codes[0][1] >= STRONG_WEIGHT:  # a generic word alone leaves room for a label
                 covered.add(seg)
-            factor = TYPO_FACTOR if fixed.intersection(range(start, start + n)) else 1.0
-            in_scope = [True] * len(codes)
+            factor = TYPO_FACTOR if fixed and fixed.intersection(range(start, start + n)) else 1.0
             if qual and start > seg_start[seg] + qual[0] and qual[1] not in flat[start : start + n]:
                 in_scope = [int(c[:2]) in qual[2] for c, _ in codes]
                 if not any(in_scope):
                     left.add(seg)
-            scale = [factor * (1.0 if ok else QUALIFIER_PENALTY) for ok in in_scope]
-            hits.append((start, [(c, w * f) for (c, w), f in zip(codes, scale, strict=True)]))
+                scale = [factor * (1.0 if ok else QUALIFIER_PENALTY) for ok in in_scope]
+                hits.append((start, [(c, w * f) for (c, w), f in zip(codes, scale, strict=True)]))
+            elif factor != 1.0:
+                hits.append((start, [(c, w * factor) for c, w in codes]))
+            else:  # the common case: the phrase's codes as they are (a shared tuple, never changed)
+                hits.append((start, codes))
         left |= set(range(len(segments))) - covered
         return hits, sorted(left)
 
@@ -191,9 +208,86 @@ class SectorInferer:
                 ])
         return out
 
+    @property
+    def model(self) -> DivisionModel:
+        """The statistical division model (built at first use, shared by the process)."""
+        if self.model_ is None:
+            self.model_ = default_model()
+        return self.model_
+
+    def _label_matrix(self):
+        if self.label_matrix_ is None:
+            self.label_matrix_ = self.model.transform([model_text(t) for t in nomenclature().labels]).T.tocsr()
+        return self.label_matrix_
+
     def infer(self, texts: Sequence[str], *, top: int = 3) -> list[list[tuple[str, float]]]:
-        """Up to ``top`` (code, score) per text, best first; [] when nothing is confident."""
+        """Up to ``top`` (code, score) per text, best first; [] when nothing is confident.
+
+        The division comes from the statistical model's calibrated probabilities, raised by the
+        lexicon's own reading (``BLEND`` × its score, then scaled back to 0..1); within a
+        division, the lexicon's code, else the sub-class whose label is nearest the text. The
+        first division is proposed only from ``MIN_PROBA``, the others from ``MORE_PROBA``.
+        Texts with no activity ("non précisée", "sans activité") get no code."""
         raw = ["" if t is None else str(t) for t in texts]
+        norm, readings = self._read(raw, top=top, labels=False)
+        distinct = list(readings)
+        if not distinct:
+            return [[] for _ in raw]
+        model = self.model
+        X = model.transform([" ".join(w for seg in readings[s][0] for w in seg) for s in distinct])
+        proba = np.zeros((len(distinct), 100), dtype=np.float32)
+        proba[:, model.divisions_] = softmax(model.decision(X))
+        lexicon = self._lexicon_scores([readings[s][1] for s in distinct])
+        proba += BLEND * lexicon
+        proba /= 1.0 + BLEND
+        order = np.argsort(-proba, axis=1)[:, :top]
+        best = np.take_along_axis(proba, order, axis=1)
+        keep = best >= MORE_PROBA
+        keep[:, 0] = best[:, 0] >= MIN_PROBA
+        keep = np.logical_and.accumulate(keep, axis=1)
+        lex = lexicon > 0
+        need = np.flatnonzero((keep & ~np.take_along_axis(lex, order, axis=1)).any(axis=1)).tolist()
+        sims = (X[need] @ self._label_matrix()).toarray() if need else None
+        sim_row = {k: r for r, k in enumerate(need)}
+        result: dict[Segments | None, list[tuple[str, float]]] = {None: []}
+        for k, segs in enumerate(distinct):
+            picked: list[tuple[str, float]] = []
+            for j in range(top):
+                if not keep[k, j] or len(picked) >= top:
+                    break
+                d = int(order[k, j])
+                named = [(c, s) for c, s in readings[segs][1] if int(c[:2]) == d]
+                if named:  # the lexicon's codes of that division, each with its own reading
+                    lead = named[0][1]
+                    picked += [(c, round(float(best[k, j]) - BLEND * (lead - s) / (1.0 + BLEND), 3))
+                               for c, s in named]
+                else:
+                    rows = self.division_rows_[d]
+                    picked.append((self.codes_[int(rows[np.argmax(sims[sim_row[k], rows])])],
+                                   round(float(best[k, j]), 3)))
+            result[segs] = picked[:top]
+        return [list(result[norm[t]]) for t in raw]
+
+    def _lexicon_scores(self, readings: list[list[tuple[str, float]]]) -> np.ndarray:
+        """(n, 100): per division, the lexicon's best score for it in each reading."""
+        out = np.zeros((len(readings), 100), dtype=np.float32)
+        for k, codes in enumerate(readings):
+            for code, score in codes:
+                d = int(code[:2])
+                out[k, d] = max(out[k, d], score)
+        return out
+
+    def lexicon_infer(self, texts: Sequence[str], *, top: int = 3) -> list[list[tuple[str, float]]]:
+        """The trade lexicon and RapidFuzz label matching alone, as Reprise read texts before the
+        statistical model (kept for comparison: ``bench/sector_accuracy.py``)."""
+        raw = ["" if t is None else str(t) for t in texts]
+        norm, readings = self._read(raw, top=top, labels=True)
+        return [list(readings[norm[t]][1]) if norm[t] is not None else [] for t in raw]
+
+    def _read(self, raw: list[str], *, top: int, labels: bool):
+        """Per text its segments (None: no activity); per distinct segments, the typo-corrected
+        segments and the lexicon's reading (with the label matching of the parts no term
+        covers when ``labels``)."""
         norm = {t: normalize_activity(t) for t in dict.fromkeys(raw)}
         distinct = [s for s in dict.fromkeys(norm.values()) if s is not None]
         fixes = self._corrections(list({w for segs in distinct for seg in segs for w in seg}))
@@ -203,12 +297,12 @@ class SectorInferer:
             flat = [w for seg in segs for w in seg]
             fixed = {i for i, w in enumerate(flat) if w in fixes}
             pending.append((segs, fixed_segs, *self._lexicon_hits(fixed_segs, fixed)))
-        queries = list(dict.fromkeys(" ".join(p[1][i]) for p in pending for i in p[3]))
-        labels = dict(zip(queries, self._label_matches(queries), strict=True))
-        result: dict[Segments | None, list[tuple[str, float]]] = {None: []}
+        queries = list(dict.fromkeys(" ".join(p[1][i]) for p in pending for i in p[3])) if labels else []
+        matched = dict(zip(queries, self._label_matches(queries), strict=True))
+        readings: dict[Segments, tuple[Segments, list[tuple[str, float]]]] = {}
         for segs, fixed_segs, hits, left in pending:
-            seg_start = np.cumsum([0] + [len(s) for s in fixed_segs])
-            named = hits + [(int(seg_start[i]), labels[" ".join(fixed_segs[i])]) for i in left]
+            seg_start = list(accumulate((len(s) for s in fixed_segs), initial=0))
+            named = hits + [(int(seg_start[i]), matched.get(" ".join(fixed_segs[i]), [])) for i in left]
             scores: dict[str, float] = {}
             rank = 0
             for _, codes in sorted(named, key=lambda x: x[0]):
@@ -218,8 +312,8 @@ class SectorInferer:
                         if s >= MIN_SCORE and s > scores.get(code, 0.0):
                             scores[code] = s
                     rank += 1
-            result[segs] = _ranked(scores)[:top]
-        return [list(result[norm[t]]) for t in raw]
+            readings[segs] = (fixed_segs, _ranked(scores)[:top])
+        return norm, readings
 
     def infer_one(self, text: str) -> list[tuple[str, float]]:
         """:meth:`infer` for a single text."""
