@@ -25,7 +25,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bodacc"
 # The test half was read once, after tuning, for the report: never tune on it.
 FLOORS = {
     "activity_labels_dev.csv": {"top1": 0.97, "top3": 0.98, "top1_primary": 0.95},
-    "activity_labels_test.csv": {"top1": 0.88, "top3": 0.95, "top1_primary": 0.78},
+    "activity_labels_test.csv": {"top1": 0.89, "top3": 0.96, "top1_primary": 0.83},
 }
 
 
