@@ -1,9 +1,7 @@
 """Free-text activity (as registry notices write it) -> NAF rév. 2 sub-classes.
 
-``infer`` combines two readings: the statistical division model
-(:mod:`matcher.reference.sector_model`, which generalises to wording the lexicon never saw) and
-the trade lexicon below; see :meth:`SectorInferer.infer`. ``lexicon_infer`` is the lexicon's
-reading alone (the inferer as it was before the model), described here:
+``infer`` combines the statistical division model (:mod:`matcher.reference.sector_model`) with
+the lexicon's reading (``lexicon_infer`` alone, the inferer as it was before the model):
 
 Batched over distinct texts: (1) words unknown to the lexicon and the NAF labels are corrected
 in one ``process.cdist`` call (``maconerie`` -> ``maconnerie``); (2) exact phrase hits of the
@@ -27,12 +25,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
 from itertools import accumulate
-from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from matcher.errors import InputFileError
 from matcher.reference.activity_text import (
     FUZZY_DROP,
     LABEL_NOT_A_TRADE,
@@ -44,9 +40,6 @@ from matcher.reference.activity_text import (
 from matcher.reference.naf import nomenclature
 from matcher.reference.sector_model import DivisionModel, default_model, model_text, softmax
 from matcher.reference.text import fold
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 BLEND = 1.0  # weight of the lexicon's reading next to the model's probability
 MIN_PROBA = 0.1  # calibrated: below it, the model's first division is right less than half the time
@@ -324,31 +317,3 @@ class SectorInferer:
 def default_inferer() -> SectorInferer:
     """The inferer built on the packaged trade lexicon, once per process."""
     return SectorInferer()
-
-
-def infer_table(
-    df: pd.DataFrame, *, text_column: str = "text", id_column: str = "id", top: int = 3
-) -> pd.DataFrame:
-    """``id, naf1..nafN, score1..scoreN`` for a table of activity texts (contract §3).
-
-    Cells are empty (None / NaN) where no code reaches the confidence threshold.
-    """
-    import pandas as pd
-
-    if top < 1:
-        raise ValueError(f"top must be at least 1, got {top}")
-    for role, column in (("text", text_column), ("id", id_column)):
-        if column not in df.columns:
-            raise InputFileError(
-                f"{role} column {column!r} not found; available columns: "
-                f"{', '.join(map(str, df.columns))}"
-            )
-    texts = ["" if pd.isna(t) else str(t) for t in df[text_column]]
-    results = default_inferer().infer(texts, top=top)
-    out = pd.DataFrame({"id": df[id_column].to_numpy()}, index=df.index)
-    for k in range(top):
-        out[f"naf{k + 1}"] = pd.Series([r[k][0] if len(r) > k else None for r in results],
-                                       index=df.index, dtype=object)
-    for k in range(top):
-        out[f"score{k + 1}"] = [r[k][1] if len(r) > k else np.nan for r in results]
-    return out

@@ -11,7 +11,8 @@ import pytest
 
 from matcher.errors import InputFileError
 from matcher.reference.naf import nomenclature
-from matcher.reference.sectors import SectorInferer, default_inferer, infer_table
+from matcher.reference.sector_table import infer_table
+from matcher.reference.sectors import SectorInferer, default_inferer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -20,7 +20,7 @@ def register(sub) -> None:
 def run(args, ctx) -> int:
     from matcher.contract.files import read_records
     from matcher.contract.outputs import check_writable, output_file
-    from matcher.reference.sectors import infer_table
+    from matcher.reference.sector_table import infer_table
     in_range("--top", args.top, 1, 10)
     check_writable(args.out, option="--out")
     df = read_records(args.input).drop(columns="__line__")
