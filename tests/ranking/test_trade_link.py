@@ -146,3 +146,39 @@ def test_held_out_measures_rank_as_the_list_does():
     by_score = ranking_metrics(groups, grades, scores)
     as_listed = ranking_metrics(groups, grades, scores, np.array([False, True, False]))
     assert as_listed["ndcg@5"] == pytest.approx(1.0) and by_score["ndcg@5"] == pytest.approx(0.5)
+
+
+class _Noisy:
+    """A scorer whose score bounds exceed its scores by a random slack (as a learned ranker's)."""
+
+    def __init__(self, scores: np.ndarray, slack: np.ndarray) -> None:
+        self.s, self.slack = scores, slack
+
+    def score_options(self, X, is_emp):
+        rows = X[:, 0].astype(np.int64)
+        return self.s[rows], self.s[rows][:, None]
+
+    def score_bounds(self, X):
+        rows = X[:, 0].astype(np.int64)
+        return self.s[rows] + self.slack[rows]
+
+
+def test_best_first_scoring_keeps_the_list_with_trade_links(monkeypatch):
+    from matcher.ranking import pruning
+    monkeypatch.setattr(pruning, "FIRST_BATCH", 8)
+    rng = np.random.default_rng(2)
+    pruned = 0
+    for _ in range(200):
+        n, top = int(rng.integers(20, 300)), int(rng.integers(1, 12))
+        scores = rng.choice(np.linspace(0.05, 0.95, 19), n)
+        kinds = rng.integers(0, 6, n).astype(np.int8)
+        linked = rng.random(n) < rng.random()
+        is_emp = np.zeros(n, dtype=bool)
+        scorer = _Noisy(scores, rng.random(n) * 0.2)
+        X = np.arange(n, dtype=np.float64)[:, None]
+        rows, s, _ = pruning.score_best_first(scorer, X, is_emp, kinds, top, linked)
+        want = select_top(scores, kinds, top, linked)
+        got = rows[select_top(s, kinds[rows], top, linked[rows])]
+        assert got.tolist() == want.tolist()
+        pruned += n - len(rows)
+    assert pruned > 0
