@@ -109,6 +109,8 @@ def rows_for_store(kind: str, clean: pd.DataFrame) -> list[dict]:
     frame = clean[cols].astype(object).where(clean[cols].notna(), None)
     if kind == "outcomes":
         frame["date"] = frame["date"].map(lambda d: d or "")
+    if kind == "candidates":
+        frame = _in_the_pool(frame)
     rows = frame.to_dict("records")
     stamp = store.now()
     stamp_col = "recorded_at" if kind == "outcomes" else "updated_at"
@@ -124,10 +126,23 @@ def store_frame(engine: Engine, kind: str, clean: pd.DataFrame, conn=None) -> in
     frame = clean[[c for c in clean.columns if c in table.c]].copy()
     if kind == "outcomes":
         frame["date"] = frame["date"].astype(object).where(frame["date"].notna(), "")
+    if kind == "candidates":
+        frame = _in_the_pool(frame)
     stamp_col = "recorded_at" if kind == "outcomes" else "updated_at"
     if stamp_col in table.c:
         frame[stamp_col] = store.now()
     return store.upsert_frame(engine, table, frame, conn=conn)
+
+
+def _in_the_pool(frame: pd.DataFrame) -> pd.DataFrame:
+    """A candidate written by a file or the API is the pole's (``source`` ``import`` unless the row
+    says ``sirene``) and is in the pool, even if it had left it (docs/contract.md §1.7)."""
+    frame = frame.copy()
+    source = frame["source"] if "source" in frame else pd.Series(None, index=frame.index, dtype=object)
+    frame["source"] = source.astype(object).where(source.notna(), "import")
+    frame["left_pool"] = None
+    frame["left_at"] = None
+    return frame
 
 
 def import_file(engine: Engine, kind: str, path: str | Path, *, rejects_path: str | Path | None = None,

@@ -37,6 +37,8 @@ from matcher.errors import InvalidRecord
 PROCEDURES = ("none", "mandat_ad_hoc", "conciliation", "sauvegarde", "redressement", "liquidation")
 CONFIDENTIAL_BY_LAW = ("mandat_ad_hoc", "conciliation")  # prevention procedures
 CANDIDATE_KINDS = ("company", "pole_member", "cooperative", "repreneur", "employee_group")
+# who keeps a candidate's record: the pole ("import", a file or the API) or the SIRENE import
+CANDIDATE_SOURCES = ("import", "sirene")
 EMPLOYEES = "employees"  # the option of a company's own employees (employees:<siren>)
 OPTION_KINDS = (*CANDIDATE_KINDS, EMPLOYEES)
 OUTCOMES = ("rejected", "contacted", "interested", "offer", "takeover")  # graded, best last
@@ -99,6 +101,7 @@ CANDIDATE = Spec(
         "revenue_eur": EUROS, "budget_eur": EUROS, "max_target_headcount": HEADCOUNT, "legal_form": LegalForm(),
         "ess": Bool(),
         "esus": Bool(), "pole": TextList(), "partners": SirenList(), "trains_apprentices": Bool(),
+        "source": Choice(CANDIDATE_SOURCES),
     },
 )
 OUTCOME = Spec(

@@ -28,12 +28,13 @@ INDEX_COLUMNS = ["candidate_id", "kind", "name", "naf", "sought_naf", "sought_ac
 
 
 def read_index(cls: type, db: DbEngine, inferer: Any) -> Any:
-    """The index of every candidate in the store (``inferer`` reads ``sought_activity``)."""
+    """The index of every candidate in the pool (``inferer`` reads ``sought_activity``); a
+    candidate that left the pool (``left_pool`` set) is never proposed."""
     from matcher import store
     from matcher.reference.territories import Poles
     from matcher.store import records
     public, hidden = difficulty_of(records.difficulty_cases(db), Poles(records.pole_rows(db)))
-    frame = store.read_frame(db, store.candidates)[INDEX_COLUMNS]
+    frame = store.read_frame(db, store.candidates, [store.candidates.c.left_pool.is_(None)])[INDEX_COLUMNS]
     return index_from_frame(cls, frame, difficulty_sirens=public, hidden_difficulty=hidden,
                             sought_inferred=infer_sought(frame, inferer))
 

@@ -8,25 +8,21 @@ pushed-down filter), so a national stock never has to fit in memory.
 Legal units give the NAF rév. 2 code (``activitePrincipaleUniteLegale``, kept only when the
 nomenclature column, where present, says ``NAFRev2``), the headcount band, the legal form and the
 ESS flag. The head office (``etablissementSiege``; an active one preferred) gives the commune, the
-postal code and coordinates: Lambert-93 (EPSG:2154) in métropole, the local UTM projection of each
-overseas département (which is what INSEE publishes there), converted to WGS84 with pyproj in one
-vectorised call per projection; a point that lands outside France is dropped.
+postal code and coordinates, converted to WGS84 by :mod:`matcher.reference.projection`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from matcher.contract.files import sniff_separator
 from matcher.contract.specs import HEADCOUNT_BANDS
 from matcher.errors import InputFileError
 from matcher.reference import naf
-from matcher.reference.geo import in_territory
+from matcher.reference.projection import to_wgs84
 
 UNIT_COLUMNS = {
     "siren": "siren",
@@ -46,9 +42,6 @@ ESTABLISHMENT_COLUMNS = {
     "coordonneeLambertOrdonneeEtablissement": "y",
 }
 REQUIRED = {"units": ("siren",), "establishments": ("siren", "etablissementSiege")}
-# Projection of the published coordinates, by the commune code's first characters.
-CRS_BY_PREFIX = {"971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
-LAMBERT93 = 2154
 CHUNK_ROWS = 500_000
 
 
@@ -110,29 +103,6 @@ def units_profile(units: pd.DataFrame) -> pd.DataFrame:
     out["legal_form"] = df["legal_form"].where(df["legal_form"].str.fullmatch(r"\d{4}"), None)
     out["ess"] = df["ess"].str.upper().map({"O": True, "N": False})
     return out.astype(object).where(out.notna(), None)
-
-
-@lru_cache(maxsize=8)
-def _transformer(epsg: int):
-    from pyproj import Transformer
-    return Transformer.from_crs(epsg, 4326, always_xy=True)
-
-
-def to_wgs84(x: np.ndarray, y: np.ndarray, communes: pd.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(lat, lon) from SIRENE coordinates in metres; NaN where missing or outside France."""
-    x = pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float)
-    lat, lon = np.full(len(x), np.nan), np.full(len(x), np.nan)
-    prefix = (pd.Series(communes, dtype=object).fillna("").astype(str).str[:3].to_numpy()
-              if communes is not None else np.full(len(x), ""))
-    epsg = np.array([CRS_BY_PREFIX.get(p, LAMBERT93) for p in prefix], dtype=np.int32)
-    for code in np.unique(epsg):
-        sel = (epsg == code) & ~np.isnan(x) & ~np.isnan(y)
-        if sel.any():
-            lon[sel], lat[sel] = _transformer(int(code)).transform(x[sel], y[sel])
-    bad = ~in_territory(np.nan_to_num(lat, nan=0.0), np.nan_to_num(lon, nan=0.0))
-    lat[bad], lon[bad] = np.nan, np.nan
-    return lat, lon
 
 
 def head_offices(establishments: pd.DataFrame) -> pd.DataFrame:

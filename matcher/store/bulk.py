@@ -96,18 +96,21 @@ def _write(engine, table, cols, columns, n, *, batch, conn) -> int:
     return n
 
 
-def read_frame(engine: Engine, table: sa.Table, where: Iterable[Any] = ()) -> Any:
-    """A whole table (or a filtered part) as a DataFrame, JSON decoded once per distinct value."""
+def read_frame(engine: Engine, table: sa.Table, where: Iterable[Any] = (), *,
+               columns: Sequence[str] | None = None) -> Any:
+    """A whole table (or a filtered part, or some ``columns``) as a DataFrame, JSON decoded once
+    per distinct value."""
     import pandas as pd
-    stmt = sa.select(table).where(*where)
+    picked = [table.c[c] for c in columns] if columns is not None else list(table.c)
+    stmt = sa.select(*picked).where(*where)
     compiled = stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
     with engine.connect() as c:
         cur = c.exec_driver_sql(str(compiled))
         data = cur.fetchall()
         names = [d[0] for d in cur.cursor.description] if cur.cursor is not None else list(cur.keys())
     frame = (pd.DataFrame.from_records(data, columns=names) if data
-             else pd.DataFrame(columns=[col.name for col in table.c]))
-    for col in table.c:
+             else pd.DataFrame(columns=[col.name for col in picked]))
+    for col in picked:
         if isinstance(col.type, (sa.JSON, postgresql.JSONB)) and len(frame):
             values = frame[col.name].tolist()
             cache: dict = {}

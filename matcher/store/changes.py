@@ -1,7 +1,8 @@
 """The store's revision: every write that changes what the candidate index is built from is
 logged in the same transaction, numbered in commit order (``index_changes``).
 
-What the index is built from: the candidates, the poles (the engine's territories) and, for a
+What the index is built from: the candidates in the pool (a candidate leaving it, ``left_pool``
+set, is logged like any other write to it, so readers drop it), the poles (the engine's territories) and, for a
 candidate that is itself a company, whether that company is in a procedure. So a write to
 ``candidates`` logs its ids, a write to ``companies`` logs the SIRENs that are also candidates,
 a write to ``poles`` logs the scope ``poles``, and a write too large to list id by id (a national
@@ -166,8 +167,9 @@ _CASE_COLUMNS = ("siren", "confidential", "pole", "lat", "lon", "departement", "
 
 
 def candidate_frame(db: Engine, candidate_ids: Iterable[str], columns: list[str]) -> tuple[Any, list[dict]]:
-    """The stored rows of these candidates (``columns``; absent ones are not there) and, for those
-    that are companies in a procedure, the case (what tells who may know of a confidential one)."""
+    """The stored rows of these candidates (``columns``; absent ones and those that left the pool are
+    not there, so a reader drops them) and, for those that are companies in a procedure, the case
+    (what tells who may know of a confidential one)."""
     import pandas as pd
 
     from matcher.store.bulk import read_frame
@@ -176,7 +178,8 @@ def candidate_frame(db: Engine, candidate_ids: Iterable[str], columns: list[str]
     cols = [companies.c[name] for name in _CASE_COLUMNS]
     for lo in range(0, len(ids), IN_CHUNKS):
         part = ids[lo:lo + IN_CHUNKS]
-        frames.append(read_frame(db, candidates, [candidates.c.candidate_id.in_(part)])[columns])
+        frames.append(read_frame(db, candidates, [candidates.c.candidate_id.in_(part),
+                                                  candidates.c.left_pool.is_(None)])[columns])
         with db.connect() as c:
             cases += [{**r, "confidential": bool(r["confidential"])} for r in c.execute(sa.select(*cols).where(
                 companies.c.siren.in_(part), companies.c.procedure != "none")).mappings()]

@@ -53,9 +53,9 @@ def company_page(db: Engine, *, confidential_poles: Collection[str] | None, keep
 
 def candidate_page(db: Engine, *, pole: str | None, kind: str | None, naf_prefix: str | None,
                    departement: str | None, after: str | None, limit: int) -> tuple[list[Row], str | None]:
-    """Candidates in id order; returns (page, next cursor)."""
+    """Candidates in the pool in id order (not those that left it); returns (page, next cursor)."""
     t = candidates
-    where = []
+    where = [t.c.left_pool.is_(None)]
     if naf_prefix:
         where.append(t.c.naf.like(naf_prefix + "%"))
     if departement:

@@ -56,6 +56,11 @@ candidates = sa.Table(
     sa.Column("ess", sa.Boolean), sa.Column("esus", sa.Boolean),
     sa.Column("pole", JSON), sa.Column("partners", JSON),
     sa.Column("trains_apprentices", sa.Boolean),
+    # "import": declared by the pole (a file or the API); "sirene": built by `import sirene`
+    sa.Column("source", sa.String(16), nullable=False, server_default="import"),
+    # why it left the pool (SIRENE: ceased, closed, not_in_register) and when; NULL while in it.
+    # A candidate out of the pool is never proposed; its outcomes stay.
+    sa.Column("left_pool", sa.String(16)), sa.Column("left_at", sa.String(10)),
     sa.Column("extra", JSON),
     sa.Column("updated_at", sa.DateTime),
 )

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import metadata
 
-from matcher.cli.commands import demo, imports, match, models, scan, sectors, train
+from matcher.cli.commands import demo, export, imports, match, models, scan, sectors, train
 
 ENTRY_POINTS = "reprise.commands"
 BUILT_IN: tuple[Callable, ...] = (imports.register, match.register, sectors.register, demo.register,
-                                  scan.register, train.register, models.register)
+                                  scan.register, train.register, models.register, export.register)
 
 
 def registered_commands() -> list[Callable]:
