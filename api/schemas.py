@@ -124,6 +124,11 @@ class CandidateOut(BaseModel):
     pole: list[str] | None = None
     partners: list[str] | None = None
     trains_apprentices: bool | None = None
+    source: str | None = Field(None, description="import (declared by the pole) or sirene (kept by `reprise "
+                                                 "import sirene`)")
+    left_pool: str | None = Field(None, description="why it left the pool (ceased, closed, not_in_register); "
+                                                    "empty while it is a candidate")
+    left_at: str | None = Field(None, description="ISO date it left the pool")
     extra: dict[str, Any] | None = Field(None, description="fields outside the contract, kept as received")
     updated_at: UtcTime | None = None
 

@@ -34,7 +34,7 @@ from matcher.demo.territory import (
 )
 
 COMPANY_COLUMNS = list(COMPANY.columns)
-CANDIDATE_COLUMNS = list(CANDIDATE.columns)
+CANDIDATE_COLUMNS = [c for c in CANDIDATE.columns if c != "source"]  # the demo pole declares them all
 POLE_COLUMNS = list(POLE.columns)
 SCOP_FORMS = SCOP_LEGAL_FORMS
 _BANDS = (np.array([1, 3, 6, 10, 20, 50, 100]),

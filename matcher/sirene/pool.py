@@ -163,12 +163,14 @@ def _reason_kind(reason: str) -> str:
 
 
 def _merge(clean: pd.DataFrame, stored: pd.DataFrame) -> tuple[list[pd.DataFrame], tuple[int, int, int]]:
-    """The rows to write: SIRENE's records whole, the pole's records refreshed; only those that change."""
+    """The rows to write: a new record whole (as ``import candidates`` would store it), SIRENE's
+    records on SIRENE's fields, the pole's records refreshed; only those that change."""
     now = connection.now()
     known = clean.index.isin(stored.index)
     source = stored["source"].reindex(clean.index)
     pole = (known & (source != "sirene")).to_numpy()
-    ours = clean[~pole][SIRENE_FIELDS].assign(source="sirene", left_pool=None)
+    new = clean[~known].drop(columns=["extra"], errors="ignore").assign(source="sirene", left_pool=None)
+    ours = clean[known & ~pole][SIRENE_FIELDS].assign(source="sirene", left_pool=None)
     theirs = clean[pole][REFRESHED].copy()
     before = stored.reindex(theirs.index)
     for col in ("naf", "headcount"):  # unknown in SIRENE (NAF rév. 1, no band): the pole's value stays
@@ -178,24 +180,23 @@ def _merge(clean: pd.DataFrame, stored: pd.DataFrame) -> tuple[list[pd.DataFrame
     for col in ("kind", "name", "source"):  # kept; written back because an upsert's row must be complete
         theirs[col] = before[col]
     theirs["left_pool"] = None
-    ours_changed = _changed(ours, stored)
-    theirs_changed = _changed(theirs, stored)
-    frames = []
-    for frame, changed in ((ours, ours_changed), (theirs, theirs_changed)):
+    frames, written = [], 0
+    for frame in (new, ours, theirs):
+        changed = _changed(frame, stored)
+        written += int(changed.sum())
         out = frame[changed].reset_index(names="candidate_id")
         out["left_at"] = None
         out["updated_at"] = now
         frames.append(out)
-    written = int(ours_changed.sum() + theirs_changed.sum())
-    new = int((~known).sum())
-    return frames, (new, written - new, len(clean) - written)
+    fresh = len(new)
+    return frames, (fresh, written - fresh, len(clean) - written)
 
 
 def _changed(frame: pd.DataFrame, stored: pd.DataFrame) -> np.ndarray:
     """Rows of ``frame`` that are new or differ from the stored record in one of its columns."""
     before = stored.reindex(frame.index)
     out = ~frame.index.isin(stored.index)
-    for col in frame.columns:
+    for col in frame.columns.intersection(stored.columns):
         a, b = frame[col].astype(object), before[col].astype(object)
         same = (a.isna() & b.isna()) | (a == b)
         if col in ("lat", "lon", "headcount"):
