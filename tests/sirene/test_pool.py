@@ -170,3 +170,21 @@ def test_a_circle_territory_is_tested_on_the_point(db, tmp_path):
          estab(outside, "00011", "44109", xy=lambert(47.2184, -1.3936))],
         territory=Territory(circles=((47.2184, -1.5536, 5.0),)))
     assert list(pool(db).index) == [inside]
+
+
+@pytest.mark.parametrize("logged", ["by id", "as everything"])
+def test_a_running_index_drops_the_candidates_that_leave(db, tmp_path, monkeypatch, logged):
+    """What the API's engine does between two answers: refresh from the change log (a few ids,
+    or "all" for a large import, which rebuilds from the pool)."""
+    from matcher.ranking.reader import IndexReader
+    from matcher.store import changes
+    run(db, tmp_path / "m1", units_rows(), estab_rows())
+    reader = IndexReader(db, tmp_path / "index").open()
+    assert reader.index.positions_of([A, SCOP]).min() >= 0 and len(reader.index) == 8
+    if logged == "as everything":
+        monkeypatch.setattr(changes, "LIST_LIMIT", 0)
+    run(db, tmp_path / "m2", units_rows(**{A: unit(A, "MENUISERIE DUPONT", state="C")}), estab_rows())
+    assert reader.refresh()
+    assert reader.index.positions_of([A]).tolist() == [-1] and reader.index.positions_of([SCOP]).min() >= 0
+    assert len(reader.index) == 7
+    assert IndexReader(db, tmp_path / "index").open().index.positions_of([A]).tolist() == [-1]  # a new process
