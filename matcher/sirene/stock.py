@@ -137,14 +137,22 @@ def _header(first: bytes, label: str, path: Path) -> tuple[tuple[str, ...], str]
     return names, sep
 
 
+# Codes a Parquet file may hold as integers, losing their leading zeros: their width
+CODE_WIDTH = {"siren": 9, "nic": 5, "siret": 14, "nicSiegeUniteLegale": 5, "codePostalEtablissement": 5,
+              "categorieJuridiqueUniteLegale": 4}
+
+
 def _as_text(table: pa.Table, present: list[str], wanted: Mapping[str, str]) -> pa.Table:
-    """Every wanted column as a non-null string column under its alias (the absent ones '')."""
+    """Every wanted column as a non-null string column under its alias (the absent ones ''); a
+    code stored as an integer gets its leading zeros back."""
     n = table.num_rows
     cols, names = [], []
     for name, alias in wanted.items():
         if name in present:
             col = table.column(name)
-            if not pa.types.is_string(col.type):
+            if pa.types.is_integer(col.type) and name in CODE_WIDTH:
+                col = pc.utf8_lpad(pc.cast(col, pa.string()), CODE_WIDTH[name], "0")
+            elif not pa.types.is_string(col.type):
                 col = pc.cast(col, pa.string())
             cols.append(pc.fill_null(col, ""))
         else:
