@@ -65,8 +65,8 @@ def test_two_files_to_a_ranked_list_then_closures_next_month(url, tmp_path, caps
     assert A not in after and SCOP in after  # not proposed, not even as an exclusion
     assert len(store.fetch(store.connect(url), store.outcomes)) == 1  # its outcome is kept
     code, out, _ = run(capsys, "--db", url, "import", "sirene", "--unites", u2, "--etablissements", e2,
-                       "--departements", "44,49,85", "--rejects", tmp_path / "r.csv")
-    assert "stored 0 (0 new, 0 updated, 7 unchanged); left the pool 0;" in out
+                       "--departements", "44,49,85", "--rejects", tmp_path / "r.csv", "--strict")
+    assert code == 1 and "stored 0 (0 new, 0 updated, 7 unchanged); left the pool 0;" in out  # --strict: rejects
 
 
 def test_the_territory_of_a_pole(url, tmp_path, capsys):

@@ -188,3 +188,12 @@ def test_a_running_index_drops_the_candidates_that_leave(db, tmp_path, monkeypat
     assert reader.index.positions_of([A]).tolist() == [-1] and reader.index.positions_of([SCOP]).min() >= 0
     assert len(reader.index) == 7
     assert IndexReader(db, tmp_path / "index").open().index.positions_of([A]).tolist() == [-1]  # a new process
+
+
+def test_progress_is_reported_as_the_files_are_read(db, tmp_path):
+    u, e = stocks(tmp_path, units_rows(), estab_rows(), "zip")
+    seen: dict[str, list[int]] = {"establishments": [], "units": []}
+    import_pool(db, StockFile.open(u, label="--unites"), StockFile.open(e, label="--etablissements"), TERRITORY,
+                shipped(), progress={k: v.append for k, v in seen.items()})
+    assert seen["establishments"] and seen["units"]
+    assert 0 < seen["establishments"][-1] <= e.stat().st_size  # compressed bytes read of the zip
