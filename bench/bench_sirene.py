@@ -37,6 +37,8 @@ import pyarrow.compute as pc
 from pyarrow import csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import resource
+
 from common import machine, peak_rss_mb, places
 
 from tests.scan.test_sirene import ESTAB_HEADER, UNIT_HEADER
@@ -224,7 +226,7 @@ def child_filter(folder: Path, suffix: str = "csv") -> dict:
     stock = StockFile.open(folder / f"StockEtablissement_utf8.{suffix}", label="--etablissements")
     t = time.perf_counter()
     out = establishments.scan(stock, Territory(departements=frozenset(THREE)), communes)
-    return {"rows": out.read, "seconds": time.perf_counter() - t, "peak_mb": peak_rss_mb(),
+    return {"rows": out.read, "seconds": time.perf_counter() - t, "cpu_s": cpu_s(), "peak_mb": peak_rss_mb(),
             "kept": out.in_territory, "units": len(out.in_territory_units)}
 
 
@@ -234,7 +236,8 @@ def child_pandas(folder: Path) -> dict:
     df = pd.read_csv(folder / "StockEtablissement_utf8.csv", usecols=list(COLUMNS), dtype=str, keep_default_na=False)
     dep = df["codeCommuneEtablissement"].str[:2]
     kept = int((dep.isin(THREE) & df["etatAdministratifEtablissement"].eq("A")).sum())
-    return {"rows": len(df), "seconds": time.perf_counter() - t, "peak_mb": peak_rss_mb(), "kept": kept}
+    return {"rows": len(df), "seconds": time.perf_counter() - t, "cpu_s": cpu_s(), "peak_mb": peak_rss_mb(),
+            "kept": kept}
 
 
 def child_pandas_all(folder: Path) -> dict:
@@ -258,7 +261,7 @@ def child_region(folder: Path, store_path: Path) -> dict:
         r = import_pool(db, *files, Territory(departements=frozenset(REGION)), shipped())
         times.append(time.perf_counter() - t)
         reports.append(r.summary())
-    return {"first_s": times[0], "again_s": times[1], "peak_mb": peak_rss_mb(), "summary": reports}
+    return {"first_s": times[0], "again_s": times[1], "cpu_s": cpu_s(), "peak_mb": peak_rss_mb(), "summary": reports}
 
 
 def child_filter_parquet(folder: Path) -> dict:
@@ -267,6 +270,11 @@ def child_filter_parquet(folder: Path) -> dict:
 
 def child_filter_zip(folder: Path) -> dict:
     return child_filter(folder, "zip")
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _child(*argv: str) -> dict:
@@ -292,25 +300,25 @@ def run(folder: Path, repeat: int) -> None:
     region = _child("region", str(folder), str(store_path))
     print(machine())
     print(f"\nfile: {best['filter']['rows']:,} establishment rows, {size / 1e9:.2f} GB\n")
-    print("| reading the establishments file, 3 départements (44, 49, 85) | rows/s | time | peak RSS | kept |")
+    print("| reading the establishments file, 3 départements (44, 49, 85) | rows/s | time (CPU) | peak RSS | kept |")
     print("|---|---|---|---|---|")
     for name, label in (("filter", "`matcher.sirene.establishments.scan` (Arrow streaming, 8 columns)"),
                         ("pandas", "plain `pandas.read_csv(usecols=the same 8, dtype=str)`, filtered after")):
         r = best[name]
-        print(f"| {label} | {r['rows'] / r['seconds']:,.0f} | {r['seconds']:.1f} s | {r['peak_mb']:,.0f} MB | "
-              f"{r['kept']:,} |")
+        print(f"| {label} | {r['rows'] / r['seconds']:,.0f} | {r['seconds']:.1f} s ({r['cpu_s']:.1f} s) | "
+              f"{r['peak_mb']:,.0f} MB | {r['kept']:,} |")
     for name, label in (("filter_parquet", "the same, Parquet file (row groups of 1M rows)"),
                         ("filter_zip", "the same, zipped CSV (decompressed as it streams)")):
         if name in other:
             r = other[name]
-            print(f"| {label} | {r['rows'] / r['seconds']:,.0f} | {r['seconds']:.1f} s | {r['peak_mb']:,.0f} MB | "
-                  f"{r['kept']:,} |")
+            print(f"| {label} | {r['rows'] / r['seconds']:,.0f} | {r['seconds']:.1f} s ({r['cpu_s']:.1f} s) | "
+                  f"{r['peak_mb']:,.0f} MB | {r['kept']:,} |")
     per_row = sample["peak_mb"] / sample["rows"]
     print(f"| plain `pandas.read_csv(dtype=str)`, every column, first 1,000,000 rows | "
           f"{sample['rows'] / sample['seconds']:,.0f} | {sample['seconds']:.1f} s | {sample['peak_mb']:,.0f} MB "
           f"(whole file ≈ {per_row * best['filter']['rows'] / 1024:,.1f} GB, extrapolated) | |")
     print(f"\nrégion (44, 49, 53, 72, 85) into a new SQLite store: {region['first_s']:.1f} s, again "
-          f"{region['again_s']:.1f} s, peak {region['peak_mb']:,.0f} MB")
+          f"{region['again_s']:.1f} s (CPU {region['cpu_s']:.1f} s for both), peak {region['peak_mb']:,.0f} MB")
     for s in region["summary"]:
         print(f"  {s}")
 

@@ -108,7 +108,8 @@ def read_frame(engine: Engine, table: sa.Table, where: Iterable[Any] = (), *,
         cur = c.exec_driver_sql(str(compiled))
         data = cur.fetchall()
         names = [d[0] for d in cur.cursor.description] if cur.cursor is not None else list(cur.keys())
-    frame = (pd.DataFrame.from_records(data, columns=names) if data
+    # plain tuples: pandas inspects every SQLAlchemy Row object otherwise (4 s at 200,000 rows)
+    frame = (pd.DataFrame.from_records(list(map(tuple, data)), columns=names) if data
              else pd.DataFrame(columns=[col.name for col in picked]))
     for col in picked:
         if isinstance(col.type, (sa.JSON, postgresql.JSONB)) and len(frame):
