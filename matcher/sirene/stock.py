@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from matcher.errors import InputFileError
 
-BLOCK_BYTES = 16 << 20  # CSV bytes parsed per batch
+BLOCK_BYTES = 4 << 20  # CSV bytes parsed per batch: 4 MB parse fastest here; 16 MB doubled the peak
 PARQUET_ROWS = 500_000
 Progress = Callable[[int], None]  # called with how far the file has been read (bytes or rows)
 
