@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from matcher.contract.identifiers import luhn_valid
 from matcher.contract.imports import validate_frame
+from matcher.errors import InputFileError
 from matcher.reference.communes import Communes
 from matcher.reference.territories import Territory
 from matcher.sirene import establishments, units
@@ -42,6 +43,7 @@ SIRENE_FIELDS = ["kind", "name", "naf", "lat", "lon", "commune", "postal_code", 
                  "legal_form", "ess"]
 REFRESHED = ["naf", "headcount", "lat", "lon", "commune", "postal_code", "departement"]  # a pole's record
 FILLED = ["legal_form", "ess"]  # a pole's record: taken from SIRENE only when the pole left them empty
+REJECT_COLUMNS = ["file", "line", "reason", "siren", "siret", "name", "commune", "postal_code"]
 NO_UNIT = "has an active establishment in the territory but no row in the units file"
 
 
@@ -87,6 +89,12 @@ def import_pool(db: Engine, units_file: StockFile, establishments_file: StockFil
     places = establishments.scan(establishments_file, territory, communes, pole_own,
                                  progress.get("establishments"))
     report.establishments_read, report.in_territory = places.read, places.in_territory
+    if not places.in_territory and len(mine):  # a wrong or truncated file must not empty the pool
+        raise InputFileError(f"{establishments_file.label} {establishments_file.path} holds no active establishment "
+                             f"in the territory ({territory.label}), where {len(mine):,} candidates came from SIRENE; "
+                             "nothing was changed. Give INSEE's StockEtablissement file of the whole country (or of "
+                             "a part that covers the territory)", field=establishments_file.label,
+                             value=str(establishments_file.path))
     wanted = set(places.place.index) | set(pole_own) | set(mine.index)
     raw_units, report.units_read = units.read(units_file, wanted, progress.get("units"))
     prof = units.profile(raw_units)
@@ -124,6 +132,9 @@ def _sirens(ids: pd.Index) -> np.ndarray:
 def _validated(sirens: list[str], prof: pd.DataFrame, place: pd.DataFrame,
                communes: Communes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The candidates' records through the contract's validation: (clean rows by id, rejects)."""
+    if not sirens:  # a territory without a firm
+        return (pd.DataFrame(columns=[*SIRENE_FIELDS], index=pd.Index([], name="candidate_id")),
+                pd.DataFrame(columns=REJECT_COLUMNS))
     p, at = prof.reindex(sirens), place.reindex(sirens)
     raw = pd.DataFrame({
         "candidate_id": sirens, "kind": p["kind"].to_numpy(), "name": p["name"].to_numpy(),

@@ -197,3 +197,13 @@ def test_progress_is_reported_as_the_files_are_read(db, tmp_path):
                 shipped(), progress={k: v.append for k, v in seen.items()})
     assert seen["establishments"] and seen["units"]
     assert 0 < seen["establishments"][-1] <= e.stat().st_size  # compressed bytes read of the zip
+
+
+def test_a_file_without_the_territory_never_empties_the_pool(db, tmp_path):
+    from matcher.errors import InputFileError
+    run(db, tmp_path / "m1", units_rows(), estab_rows())
+    with pytest.raises(InputFileError, match=r"holds no active establishment in the territory .* nothing was changed"):
+        run(db, tmp_path / "m2", units_rows(), [estab(PARIS, "00016", "75101")])
+    assert pool(db)["left_pool"].isna().all()
+    empty = run(db, tmp_path / "m3", [], [], territory=Territory(departements=frozenset({"2A"})))
+    assert (empty.in_territory, empty.stored, sum(empty.left.values())) == (0, 0, 0)  # a territory never imported
