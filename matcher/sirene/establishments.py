@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from matcher.reference.communes import Communes
 from matcher.reference.projection import to_wgs84
 from matcher.reference.territories import Territory
-from matcher.sirene.stock import Progress, StockFile
+from matcher.sirene.stock import Progress, SirenSet, StockFile
 
 COLUMNS = {
     "siren": "siren",
@@ -62,7 +62,7 @@ def scan(stock: StockFile, territory: Territory, communes: Communes, watched: It
     deps3 = pa.array([d for d in deps if len(d) == 3], type=pa.string())
     near = territory.near_communes(communes.by_insee)
     near_set = pa.array(sorted(near), type=pa.string()) if near else None
-    watch = pa.array(sorted(set(watched)), type=pa.string())
+    watch = SirenSet(watched)
     out = Places()
     parts = []
     for t in stock.batches(COLUMNS, progress):
@@ -74,7 +74,7 @@ def scan(stock: StockFile, territory: Territory, communes: Communes, watched: It
             inside = pc.or_(inside, pc.is_in(commune, value_set=near_set))
         keep = pc.and_(inside, pc.equal(t["state"], "A"))
         if len(watch):
-            keep = pc.or_(keep, pc.is_in(t["siren"], value_set=watch))
+            keep = pc.or_(keep, pa.array(watch.mask(t["siren"])))
         sub = t.filter(keep)
         if sub.num_rows:
             sub = sub.append_column("prefiltered", pc.filter(inside, keep))

@@ -11,10 +11,11 @@ empty), whatever type a Parquet file gave it.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -121,6 +122,28 @@ class StockFile:
             if progress:
                 progress(where())
             yield pa.Table.from_batches([batch])
+
+
+class SirenSet:
+    """A set of SIRENs to test whole columns against, batch after batch: kept as sorted integers,
+    so a batch is one vectorised binary search (Arrow's ``is_in`` rebuilds its hash table of the
+    set on every call, which costs more than reading the batch when the set is large)."""
+
+    def __init__(self, sirens: Iterable[str]) -> None:
+        ids = [s for s in sirens if isinstance(s, str) and len(s) == 9 and s.isdigit()]
+        self.sorted = np.unique(np.array(ids, dtype=np.int64)) if ids else np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def mask(self, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Whether each cell is one of the SIRENs (a cell that is not 9 digits never is)."""
+        if not len(self.sorted):
+            return np.zeros(len(column), dtype=bool)
+        digits = pc.and_(pc.utf8_is_digit(column), pc.equal(pc.utf8_length(column), 9))
+        values = pc.cast(pc.if_else(digits, column, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+        at = np.minimum(np.searchsorted(self.sorted, values), len(self.sorted) - 1)
+        return (self.sorted[at] == values) & digits.to_numpy(zero_copy_only=False)
 
 
 def _header(first: bytes, label: str, path: Path) -> tuple[tuple[str, ...], str]:

@@ -23,11 +23,10 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from matcher.contract.specs import HEADCOUNT_BANDS, is_cooperative
 from matcher.reference import naf
-from matcher.sirene.stock import Progress, StockFile
+from matcher.sirene.stock import Progress, SirenSet, StockFile
 
 COLUMNS = {
     "siren": "siren",
@@ -55,14 +54,14 @@ def read(stock: StockFile, sirens: Iterable[str], progress: Progress | None = No
     """The rows of ``sirens`` (the last one when a SIREN is repeated), with ``line`` (the CSV line,
     header = 1; the row number in a Parquet file); and the number of rows read."""
     stock.check(REQUIRED, "StockUniteLegale")
-    wanted = pa.array(sorted(set(sirens)), type=pa.string())
+    wanted = SirenSet(sirens)
     header = 0 if stock.fmt == "parquet" else 1
     read_rows, parts = 0, []
     for t in stock.batches(COLUMNS, progress):
-        mask = pc.is_in(t["siren"], value_set=wanted)
-        at = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        mask = wanted.mask(t["siren"])
+        at = np.flatnonzero(mask)
         if len(at):
-            part = t.filter(mask).to_pandas()
+            part = t.filter(pa.array(mask)).to_pandas()
             part["line"] = at + read_rows + 1 + header
             parts.append(part)
         read_rows += t.num_rows
