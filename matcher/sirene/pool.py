@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,7 @@ from matcher.store import connection
 from matcher.store.pool import pool_frame, write_pool
 
 FIRM_KINDS = ("company", "pole_member", "cooperative")
+CHUNK = 100_000  # candidates validated and written at a time
 SIRENE_FIELDS = ["kind", "name", "naf", "lat", "lon", "commune", "postal_code", "departement", "headcount",
                  "legal_form", "ess"]
 REFRESHED = ["naf", "headcount", "lat", "lon", "commune", "postal_code", "departement"]  # a pole's record
@@ -107,16 +109,24 @@ def import_pool(db: Engine, units_file: StockFile, establishments_file: StockFil
     followed = [s for s in pole_own if s in places.place.index and s not in places.in_territory_units
                 and s in prof.index and prof.at[s, "active"]]
     built = [s for s, ok in zip(local, active) if ok] + followed
-    clean, rejects = _validated(built, prof, places.place, communes)
-    rejects = pd.concat([rejects, _missing_units(missing, places.place)], ignore_index=True)
-    report.rejects = rejects
-    report.rejected = Counter(_reason_kind(r) for r in rejects["reason"])
-
-    frames, counts = _merge(clean, stored)
-    report.new, report.updated, report.unchanged = counts
-    leaving = _leaving(stored, mine, pole_own, set(clean.index) | set(rejects["siren"]), prof, places)
+    leaving = _leaving(stored, mine, pole_own, set(built) | set(missing), prof, places)
     report.left = Counter(leaving.values())
-    write_pool(db, frames, leaving, at=(today or dt.date.today()).isoformat())
+    rejects = [_missing_units(missing, places.place)]
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        """Validated, merged and written a chunk at a time: memory follows the chunk, not the territory."""
+        for lo in range(0, len(built), CHUNK):
+            clean, refused = _validated(built[lo:lo + CHUNK], prof, places.place, communes)
+            rejects.append(refused)
+            frames, (new, updated, unchanged) = _merge(clean, stored)
+            report.new, report.updated, report.unchanged = (
+                report.new + new, report.updated + updated, report.unchanged + unchanged)
+            yield from frames
+
+    write_pool(db, chunks(), leaving, at=(today or dt.date.today()).isoformat())
+    report.rejects = pd.concat([r for r in rejects if len(r)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
+                               ignore_index=True)[REJECT_COLUMNS]
+    report.rejected = Counter(_reason_kind(r) for r in report.rejects["reason"])
     return report
 
 

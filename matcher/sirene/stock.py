@@ -89,6 +89,8 @@ class StockFile:
         except pa.ArrowInvalid as exc:
             raise InputFileError(f"{self.label} {self.path} cannot be read: {exc}",
                                  field=self.label, value=str(self.path)) from None
+        finally:
+            pa.default_memory_pool().release_unused()  # the batches' memory back to the system
 
     def _read(self, columns: list[str], progress: Progress | None) -> Iterator[pa.Table]:
         if self.fmt == "parquet":

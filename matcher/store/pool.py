@@ -7,7 +7,7 @@ left (the index reads only ``left_pool IS NULL``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import sqlalchemy as sa
@@ -26,9 +26,10 @@ def pool_frame(db: Engine) -> pd.DataFrame:
     return read_frame(db, candidates, columns=POOL_COLUMNS)
 
 
-def write_pool(db: Engine, frames: list[pd.DataFrame], leaving: Mapping[str, str], *, at: str) -> None:
-    """Upsert each frame (its own columns: a pole's record gets only the refreshed ones) and mark
-    ``leaving`` (candidate id -> reason) as out of the pool since ``at``, in one transaction."""
+def write_pool(db: Engine, frames: Iterable[pd.DataFrame], leaving: Mapping[str, str], *, at: str) -> None:
+    """Upsert each frame (its own columns: a pole's record gets only the refreshed ones; frames may
+    be made as they are consumed) and mark ``leaving`` (candidate id -> reason) as out of the pool
+    since ``at``, in one transaction."""
     with db.begin() as conn:
         for frame in frames:
             if len(frame):

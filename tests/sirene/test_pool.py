@@ -207,3 +207,13 @@ def test_a_file_without_the_territory_never_empties_the_pool(db, tmp_path):
     assert pool(db)["left_pool"].isna().all()
     empty = run(db, tmp_path / "m3", [], [], territory=Territory(departements=frozenset({"2A"})))
     assert (empty.in_territory, empty.stored, sum(empty.left.values())) == (0, 0, 0)  # a territory never imported
+
+
+def test_chunks_give_the_same_pool_as_one_pass(db, tmp_path, monkeypatch):
+    from matcher.sirene import pool as pool_module
+    declare_member(db)
+    monkeypatch.setattr(pool_module, "CHUNK", 3)
+    report = run(db, tmp_path, units_rows(), estab_rows())
+    assert (report.new, report.updated, dict(report.rejected)) == (7, 1, {"no place": 1, "not in the units file": 1})
+    assert sorted(pool(db).index) == sorted([A, SCOP, SCIC, PERSON, REV1, MOVED, NOCOORD, MEMBER])
+    assert list(report.rejects.columns)[:3] == ["file", "line", "reason"]
