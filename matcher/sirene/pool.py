@@ -100,6 +100,7 @@ def import_pool(db: Engine, units_file: StockFile, establishments_file: StockFil
     wanted = set(places.place.index) | set(pole_own) | set(mine.index)
     raw_units, report.units_read = units.read(units_file, wanted, progress.get("units"))
     prof = units.profile(raw_units)
+    del raw_units, wanted
 
     local = sorted(places.in_territory_units)
     active = prof["active"].reindex(local, fill_value=False).to_numpy(dtype=bool)

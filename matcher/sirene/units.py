@@ -96,10 +96,12 @@ def profile(units: pd.DataFrame) -> pd.DataFrame:
     rev2 = units["naf_nomenclature"].fillna("").eq("NAFRev2")
     out = pd.DataFrame(index=units.index)
     out["name"] = name
-    out["kind"] = np.where(is_cooperative(legal, denomination).to_numpy(dtype=bool), "cooperative", "company")
-    out["naf"] = codes.where(rev2 & codes.notna(), None)
+    # compact columns (categories, floats): a région holds a million units
+    out["kind"] = pd.Categorical(np.where(is_cooperative(legal, denomination).to_numpy(dtype=bool),
+                                          "cooperative", "company"), categories=["company", "cooperative"])
+    out["naf"] = codes.where(rev2 & codes.notna(), None).astype("category")
     band = text("band").str.upper()
-    out["headcount"] = band.map(HEADCOUNT).astype(object).where(band.isin(list(HEADCOUNT)), None)
+    out["headcount"] = band.map(HEADCOUNT).astype(float)  # NaN: no band
     out["legal_form"] = legal
     out["ess"] = text("ess").str.upper().map({"O": True, "N": False}).astype(object)
     out["ess"] = out["ess"].where(out["ess"].notna(), None)
