@@ -77,20 +77,27 @@ def scan(stock: StockFile, territory: Territory, communes: Communes, watched: It
             keep = pc.or_(keep, pa.array(watch.mask(t["siren"])))
         sub = t.filter(keep)
         if sub.num_rows:
-            sub = sub.append_column("prefiltered", pc.filter(inside, keep))
-            parts.append(sub.to_pandas())
-    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*COLUMNS.values(), "prefiltered"])
+            parts.append(sub.append_column("prefiltered", pc.filter(inside, keep)))
+    if parts:  # one conversion of the kept rows (Arrow tables are compact; pandas copies would not be)
+        rows = pa.concat_tables(parts).to_pandas()
+        del parts
+    else:
+        rows = pd.DataFrame(columns=[*COLUMNS.values(), "prefiltered"])
     return _places(rows, territory, communes, out)
 
 
 def _places(rows: pd.DataFrame, territory: Territory, communes: Communes, out: Places) -> Places:
-    lat, lon = to_wgs84(rows["x"].to_numpy(), rows["y"].to_numpy(), rows["commune"])
-    centre = communes.by_insee.reindex(rows["commune"])
-    at_lat = np.where(np.isnan(lat), centre["lat"].to_numpy(dtype=float), lat)
-    at_lon = np.where(np.isnan(lon), centre["lon"].to_numpy(dtype=float), lon)
-    rows = rows.assign(lat=lat, lon=lon, active=rows["state"].eq("A"),
-                       head=rows["head_office"].str.lower().isin(HEAD_OFFICE_WORDS))
-    inside = rows["prefiltered"].to_numpy(dtype=bool) & territory.contains(rows["commune"], at_lat, at_lon)
+    lat, lon = to_wgs84(rows.pop("x").to_numpy(), rows.pop("y").to_numpy(), rows["commune"])
+    at_lat, at_lon = lat.copy(), lon.copy()
+    missing = np.isnan(lat)
+    if missing.any():  # the commune centre, to test a circle territory
+        centre = communes.by_insee[["lat", "lon"]].reindex(rows["commune"][missing])
+        at_lat[missing], at_lon[missing] = centre["lat"].to_numpy(dtype=float), centre["lon"].to_numpy(dtype=float)
+    rows["lat"], rows["lon"] = lat, lon
+    rows["active"] = rows.pop("state").eq("A").to_numpy(dtype=bool)
+    rows["head"] = rows.pop("head_office").str.lower().isin(HEAD_OFFICE_WORDS).to_numpy(dtype=bool)
+    inside = rows.pop("prefiltered").to_numpy(dtype=bool) & territory.contains(rows["commune"], at_lat, at_lon)
+    del at_lat, at_lon
     rows["inside"] = inside
     local = rows[inside & rows["active"].to_numpy()]
     out.in_territory = len(local)

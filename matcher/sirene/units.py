@@ -61,12 +61,12 @@ def read(stock: StockFile, sirens: Iterable[str], progress: Progress | None = No
         mask = wanted.mask(t["siren"])
         at = np.flatnonzero(mask)
         if len(at):
-            part = t.filter(pa.array(mask)).to_pandas()
-            part["line"] = at + read_rows + 1 + header
-            parts.append(part)
+            part = t.filter(pa.array(mask))
+            parts.append(part.append_column("line", pa.array(at + read_rows + 1 + header, type=pa.int64())))
         read_rows += t.num_rows
-    units = (pd.concat(parts, ignore_index=True) if parts
+    units = (pa.concat_tables(parts).to_pandas() if parts  # one conversion of the kept rows
              else pd.DataFrame(columns=[*COLUMNS.values(), "line"]))
+    del parts
     if "nomenclatureActivitePrincipaleUniteLegale" not in stock.columns:
         units["naf_nomenclature"] = "NAFRev2" if "activitePrincipaleUniteLegale" in stock.columns else ""
     return units.drop_duplicates("siren", keep="last").set_index("siren"), read_rows
