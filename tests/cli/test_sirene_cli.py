@@ -76,6 +76,10 @@ def test_the_territory_of_a_pole(url, tmp_path, capsys):
     code, out, _ = run(capsys, "--db", url, "import", "sirene", "--unites", u, "--etablissements", e,
                        "--pole", "ptce-49")
     assert code == 0 and "stored 2 (2 new" in out  # the SCOP and the person in Angers; the orphan rejected
+    code, out, err = run(capsys, "--db", url, "import", "sirene", "--unites", u, "--etablissements", e,
+                         "--pole", "ptce-49", "--rejects", "-")
+    assert code == 0 and out.startswith("file,line,reason,siren") and "no row in the units file" in out
+    assert err.startswith("sirene: read") and "-> standard output" in err
     assert sorted(r["departement"] for r in store.fetch(store.connect(url), store.candidates)) == ["49", "49"]
 
 

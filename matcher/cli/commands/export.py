@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from matcher.cli.options import command, open_output
+from matcher.cli.options import command
 
 
 def register(sub) -> None:
@@ -16,11 +16,9 @@ def register(sub) -> None:
 
 def run(args, ctx) -> int:
     from matcher.contract.export import write_export
+    from matcher.contract.outputs import output_file
     db = ctx.db(create=False)
-    if args.out == "-":
-        n = write_export(db, args.kind, sys.stdout)
-    else:
-        with open_output(args.out) as out:
-            n = write_export(db, args.kind, out)
+    with output_file(args.out, option="--out") as out:  # written whole, or not at all
+        n = write_export(db, args.kind, out)
     print(f"{args.kind}: exported {n} -> {args.out}", file=sys.stderr)
     return 0

@@ -38,7 +38,8 @@ def territory_of(args, ctx):
 
 
 def run_sirene(args, ctx) -> int:
-    from matcher.contract.files import check_writable, write_rejects
+    from matcher.contract.files import write_rejects
+    from matcher.contract.outputs import check_writable
     from matcher.sirene.pool import import_pool
     from matcher.sirene.stock import StockFile
     if args.file:
@@ -55,12 +56,19 @@ def run_sirene(args, ctx) -> int:
     territory = territory_of(args, ctx)
     if not territory:
         raise UsageError(f"{territory.label} has no territory (no département, commune or circle)")
-    rejects_path = check_writable(args.rejects or Path(args.etablissements + ".rejects.csv"), option="--rejects")
+    to_stdout = args.rejects == "-"  # standard output carries the rejects alone, the summary goes to stderr
+    rejects_path = "-" if to_stdout else check_writable(args.rejects or Path(args.etablissements + ".rejects.csv"),
+                                                        option="--rejects")
     with _progress(units, estabs) as progress:
         report = import_pool(ctx.db(), units, estabs, territory, ctx.communes(), progress=progress)
     write_rejects(rejects_path, report.rejects)
     rejected = sum(report.rejected.values())
-    ctx.print(report.summary() + (f" -> {rejects_path}" if rejected else ""))
+    where = "standard output" if to_stdout else rejects_path
+    summary = report.summary() + (f" -> {where}" if rejected else "")
+    if to_stdout:
+        print(summary, file=sys.stderr)
+    else:
+        ctx.print(summary)
     if report.stored or report.left:
         ctx.keep_index()
     return 1 if (args.strict and rejected) else 0
