@@ -11,7 +11,13 @@ from api.schemas import UtcTime
 Role = Literal["advisor", "analyst", "admin"]
 
 
+# fields named model_… are the ranking model's: pydantic's own namespace is left unguarded here (pydantic < 2.10
+# warns on such names otherwise)
+_MODEL_FIELDS = ConfigDict(protected_namespaces=())
+
+
 class ModelCard(BaseModel):
+    model_config = _MODEL_FIELDS
     model_id: str
     kind: Literal["transparent", "learned"]
     card: dict[str, Any] = Field(description="the model card: weights for the transparent scorer, "
@@ -60,6 +66,7 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
+    model_config = _MODEL_FIELDS
     status: Literal["ready"]
     candidates: int
     model_id: str = Field(description="the ranker serving")
