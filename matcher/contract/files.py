@@ -172,6 +172,8 @@ def _read_csv(name: str, text: str) -> pd.DataFrame:
             raise InputFileError(f"{name}: column {col!r} appears twice in the header (columns {seen[col]} and "
                                  f"{i}); keep one", field=col, value=col)
         seen[col] = i
+    if "\x00" in text:  # pandas 2's C parser cuts a cell at a NUL: read as written, the NUL is then reported
+        return _read_csv_row_by_row(text, sep, header)
     try:  # the fast path: pandas' C parser, when every row has as many cells as the header
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, on_bad_lines="error")
     except pd.errors.ParserError:

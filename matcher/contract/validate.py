@@ -41,7 +41,7 @@ class Validator:
                 df[col] = None
         self._unstorable: dict[str, pd.Series] = {}
         for col in self.spec.columns:  # NUL, lone surrogates (JSON files): reported, then blanked
-            if df[col].dtype == object:
+            if df[col].dtype == object or isinstance(df[col].dtype, pd.StringDtype):  # pandas 3 reads str
                 check = lambda v, c=col: storable_problem(v, c) if v is not None else None
                 try:
                     problems = map_distinct(df[col], check)

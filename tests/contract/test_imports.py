@@ -301,3 +301,14 @@ def test_a_row_with_too_few_cells_is_rejected_alone(tmp_path, sqlite_url, capsys
     stored = companies(store.connect(sqlite_url))
     assert sorted(stored) == ["489032136", "802649921"]
     assert stored["489032136"]["procedure"] == "liquidation" and stored["489032136"]["headcount"] is None
+
+
+def test_a_nul_character_in_a_csv_cell_rejects_that_row_only(tmp_path, db):
+    # pandas 3 reads CSV cells as its str dtype, pandas 2's C parser cut a cell at the NUL: either
+    # way the row is reported, never stored altered nor sent to PostgreSQL (which refuses NUL)
+    path = write(tmp_path, "nul.csv", f"{HEADER}\n{GOOD}\n443061841,A\x00B,68.31Z,,43.21,5.53,3,\n")
+    report = import_file(db, "companies", path)
+    assert report.stored == 1 and report.rejected == 1
+    assert report.rejects["line"].tolist() == [3]
+    assert "name contains a NUL character" in report.rejects["reason"].iloc[0]
+    assert list(companies(db)) == ["802649921"]
