@@ -74,10 +74,14 @@ def read_stock(path: str | Path, kind: str, *, sirens: Iterable[str] | None = No
     cols = [c for c in wanted if c in present]
     keep = None if sirens is None else set(sirens)
     if path.suffix.lower() == ".parquet":
+        import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.parquet as pq
         filters = [("siren", "in", sorted(keep))] if keep is not None else None
         table = pq.read_table(path, columns=cols, filters=filters)
-        df = table.to_pandas().astype(str).replace({"None": "", "nan": ""})
+        # every column as text, '' where missing, as the CSV path reads it (whatever pandas makes of nulls)
+        df = pa.table({name: pc.fill_null(pc.cast(col, pa.string()), "")
+                       for name, col in zip(table.column_names, table.columns)}).to_pandas()
     else:
         parts = []
         for part in pd.read_csv(path, sep=_sep(path), usecols=cols, dtype=str, keep_default_na=False,
@@ -112,8 +116,9 @@ def head_offices(establishments: pd.DataFrame) -> pd.DataFrame:
     df = df.sort_values(["siren", "active"], kind="stable").drop_duplicates("siren", keep="last")
     df["lat"], df["lon"] = to_wgs84(df["x"].to_numpy(), df["y"].to_numpy(), df["commune"])
     out = df.set_index("siren")[["commune", "postal_code", "lat", "lon"]]
-    out["commune"] = out["commune"].where(out["commune"].str.fullmatch(r"\d[\dAB]\d{3}"), None)
-    out["postal_code"] = out["postal_code"].where(out["postal_code"].str.fullmatch(r"\d{5}"), None)
+    # None where unknown, as units_profile (pandas 3's str dtype would turn it into NaN)
+    out["commune"] = out["commune"].astype(object).where(out["commune"].str.fullmatch(r"\d[\dAB]\d{3}"), None)
+    out["postal_code"] = out["postal_code"].astype(object).where(out["postal_code"].str.fullmatch(r"\d{5}"), None)
     return out
 
 

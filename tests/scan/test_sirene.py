@@ -123,3 +123,30 @@ def test_a_file_that_is_not_a_stock_file_is_refused(tmp_path):
     e = stock(tmp_path, "e", [c for c in ESTAB_HEADER if c != "etablissementSiege"], ESTABS)
     with pytest.raises(InputFileError, match="etablissementSiege"):
         read_stock(e, "establishments")
+
+
+def test_parquet_nulls_and_typed_columns_read_as_the_csv_reads_them(tmp_path):
+    # INSEE's Parquet stock files hold nulls, booleans and numbers, not only text
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    units = tmp_path / "u.parquet"
+    pq.write_table(pa.table({"siren": ["802649921", "016750697"], "activitePrincipaleUniteLegale": ["68.31Z", None],
+                             "trancheEffectifsUniteLegale": [None, "31"], "categorieJuridiqueUniteLegale": [None, "5710"],
+                             "economieSocialeSolidaireUniteLegale": [None, "N"]}), units)
+    estabs = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"siren": ["802649921", "016750697"], "etablissementSiege": [True, True],
+                             "etatAdministratifEtablissement": ["A", None], "codePostalEtablissement": ["44000", None],
+                             "codeCommuneEtablissement": ["44109", None],
+                             "coordonneeLambertAbscisseEtablissement": [355577.8, None],
+                             "coordonneeLambertOrdonneeEtablissement": [6689723.1, None]}), estabs)
+    raw = read_stock(units, "units")
+    assert raw.loc[1, "naf"] == "" and raw.loc[0, "headcount_band"] == ""  # missing is '', on pandas 2 and 3
+    out = enrichment(units, estabs, ["802649921", "016750697"])
+    known = out.loc["016750697"]
+    assert (known["headcount_band"], known["legal_form"], known["ess"]) == ("31", "5710", False)
+    assert known[["naf", "commune", "postal_code", "lat", "lon"]].isna().all()  # unknown, not the text 'nan'
+    heads = head_offices(read_stock(estabs, "establishments"))
+    assert heads.loc["016750697", "commune"] is None and heads.loc["016750697", "postal_code"] is None
+    nantes = out.loc["802649921"]
+    assert (nantes["naf"], nantes["commune"], nantes["postal_code"]) == ("68.31Z", "44109", "44000")
+    assert nantes["lat"] == pytest.approx(47.2184, abs=1e-3)
