@@ -18,20 +18,22 @@ DEPARTEMENT = re.compile(r"\d{2}|2[AB]|97[1-6]")
 
 
 def _naf_prefix(sector: str | None) -> str | None:
-    if not sector:
+    if sector is None:
         return None
     prefix = naf.normalize_prefix(sector)
-    if not prefix:
-        raise invalid("sector", sector, f"sector {sector} is not a NAF code or prefix "
-                                        "(expected e.g. 43, 43.3, 43.32 or 43.32A)")
+    if not prefix:  # an empty value too, as the schema says: leave the parameter out for every sector
+        what = f"sector {sector} is not" if sector else "sector is empty, not"
+        raise invalid("sector", sector, f"{what} a NAF code or prefix (expected e.g. 43, 43.3, 43.32 or 43.32A)")
     return prefix
 
 
 def _departement(departement: str | None) -> str | None:
-    if departement and not DEPARTEMENT.fullmatch(departement):
-        raise invalid("departement", departement, f"departement {departement} is not a département code "
-                                                  "(01..95, 2A, 2B, 971..976)")
-    return departement or None
+    if departement is None:
+        return None
+    if not DEPARTEMENT.fullmatch(departement):  # an empty value too, as the schema says
+        what = f"departement {departement} is not" if departement else "departement is empty, not"
+        raise invalid("departement", departement, f"{what} a département code (01..95, 2A, 2B, 971..976)")
+    return departement
 
 
 def list_companies(db: DbEngine, principal: Principal, poles: Poles, *, pole: str | None,

@@ -245,6 +245,10 @@ def test_lists_filter_and_paginate(api):
             break
     assert seen == sorted(sirens)
     assert problem(api("GET", "/v1/companies", params={"sector": "99.9"}), 422)["errors"][0]["field"] == "sector"
+    for name in ("sector", "departement"):  # empty is outside the documented values too, not "every value"
+        for path in ("/v1/companies", "/v1/candidates"):
+            err = problem(api("GET", path, params={name: ""}), 422)["errors"][0]
+            assert err["field"] == name and f"{name} is empty" in err["message"]
     assert problem(api("GET", "/v1/companies", params={"limit": 501}), 422)["errors"][0]["field"] == "limit"
     api("POST", "/v1/candidates/bulk", json=[CANDIDATE, OTHER])
     cands = lambda **p: [c["candidate_id"] for c in api("GET", "/v1/candidates", params=p).json()["items"]]
