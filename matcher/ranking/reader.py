@@ -175,7 +175,9 @@ class IndexReader:
             ids = found.candidate_ids
             rows, cases = store_changes.candidate_frame(self.db, ids, INDEX_COLUMNS)
             kept = self._rows[~self._rows["candidate_id"].isin(ids)]
-            self._rows = pd.concat([kept, rows], ignore_index=True) if len(kept) else rows
+            # as objects: a column all None in one part gives the same frame on pandas 2 and 3 (and no warning)
+            self._rows = (pd.concat([kept.astype(object), rows.astype(object)], ignore_index=True) if len(kept)
+                          else rows)
             public, hidden = difficulty_of(cases, self.poles)
             self._difficulty = (self._difficulty - ids) | public
             self._hidden = {k: v for k, v in self._hidden.items() if k not in ids} | hidden
