@@ -257,7 +257,9 @@ def test_keyboard_only(server, context):
     base, _ = server
     page = context.new_page()
     page.goto(f"{base}/connexion")
-    page.keyboard.type(ANALYST)  # the email field has the focus
+    # the email field takes the focus by itself (waited for: on a loaded machine it may come after the load event)
+    sync_api.expect(page.get_by_label("Adresse électronique")).to_be_focused()
+    page.keyboard.type(ANALYST)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
