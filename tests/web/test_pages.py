@@ -3,10 +3,10 @@ formatting, the dashboard's order and filters."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import re
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from api.web.routes.dashboard import urgency
 from matcher import store
 from matcher.learning.registry import Registry
 from matcher.settings import Settings
-from tests.conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, pg_schema
 from tests.web.conftest import SIRENS, TODAY, build_territory, csrf_of, sign_in
 
 EMAILS = {"advisor_a": "claire.martin@ptce-a.fr", "advisor_b": "paul.roux@ptce-b.fr",
@@ -37,30 +37,23 @@ SECRET = {"secret_a": "advisor_a", "secret_b": "advisor_b"}
 def world(request, tmp_path_factory):
     """The territory and a signed-in client per role, on SQLite and on PostgreSQL."""
     tmp = tmp_path_factory.mktemp("web-pages")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'reprise.db'}"
-    else:
-        schema = "t_" + uuid.uuid4().hex[:12]
-        admin_db = sa.create_engine(PG_URL)
-        with admin_db.begin() as c:
-            c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    users = build_territory(url)
-    settings = Settings(database_url=url, models_dir=tmp / "models", index_poll_seconds=0)
-    clients = {}
-    app = create_app(settings)
-    with TestClient(app) as anonymous:
-        for role, email in EMAILS.items():
-            client = TestClient(app)
-            sign_in(client, email)
-            clients[role] = client
-        yield {"url": url, "users": users, "clients": clients, "anonymous": anonymous, "db": app.state.db,
-               "settings": settings}
-    if schema:
-        with admin_db.begin() as c:
-            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin_db.dispose()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp / 'reprise.db'}"
+        else:  # a fresh schema on the tests' PostgreSQL server (skipped, saying how, when there is none)
+            url = stack.enter_context(pg_schema(request.getfixturevalue("pg_server")))
+        users = build_territory(url)
+        settings = Settings(database_url=url, models_dir=tmp / "models", index_poll_seconds=0)
+        clients = {}
+        app = create_app(settings)
+        with TestClient(app) as anonymous:
+            for role, email in EMAILS.items():
+                client = TestClient(app)
+                sign_in(client, email)
+                clients[role] = client
+            yield {"url": url, "users": users, "clients": clients, "anonymous": anonymous, "db": app.state.db,
+                   "settings": settings}
+            app.state.db.dispose()
 
 
 def listed(html: str) -> set[str]:
