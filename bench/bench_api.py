@@ -79,7 +79,7 @@ def prepare(cache: Path, n: int, n_companies: int) -> tuple[str, list[str], str]
 
 
 def start_server(url: str, port: int, workers: int, cwd: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli.main", "--db", url, "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "matcher.cli", "--db", url, "serve", "--port", str(port),
                              "--workers", str(workers), "--log-level", "warning"], cwd=cwd,
                             env={**os.environ, "REPRISE_MODELS_DIR": str(cwd / "models")})
     deadline = time.monotonic() + 300
