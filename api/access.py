@@ -18,7 +18,6 @@ from typing import Any
 from api.problems import Problem
 from api.security import Principal
 from matcher.contract.confidentiality import NO_CONFIDENTIAL, Viewer, may_know
-from matcher.reference.geo import departement_of
 from matcher.reference.territories import Poles
 
 COMPANY_WRITE_ROLES = ("advisor",)         # the cases of its poles
@@ -64,12 +63,7 @@ def case_visible(principal: Principal, company: dict[str, Any] | None, poles: Po
     and a case's territory poles are computed even when its own ``pole`` decides, so an answer's
     time does not tell a hidden case from an absent one."""
     probe = _STAND_IN if company is None else company
-    placed = probe.get("lat") is not None and probe.get("lon") is not None
-    dep = probe.get("departement") or departement_of(probe.get("commune"), probe.get("postal_code"))
-    territory = poles.containing(departement=dep, commune=probe.get("commune"),
-                                 lat=float(probe["lat"]) if placed else 0.0, lon=float(probe["lon"]) if placed else 0.0)
-    followers = [probe["pole"]] if probe.get("pole") else territory if placed else []
-    known = may_know(viewer_of(principal), probe, followers)
+    known = may_know(viewer_of(principal), probe, poles.of_company(probe, uniform=True))
     return company is not None and known
 
 

@@ -31,15 +31,21 @@ class Poles:
                 out.append(pid)
         return out
 
-    def of_company(self, company: Mapping[str, Any]) -> list[str]:
-        """The poles following a case: its own ``pole``, else those whose territory contains it."""
+    def of_company(self, company: Mapping[str, Any], *, uniform: bool = False) -> list[str]:
+        """The poles following a case: its own ``pole``, else those whose territory contains it.
+
+        ``uniform``: the territory's poles are computed even when the answer does not need them
+        (own pole, no coordinates), so the call costs the same for every case."""
+        placed = company.get("lat") is not None and company.get("lon") is not None
+        if not uniform and (company.get("pole") or not placed):
+            return [company["pole"]] if company.get("pole") else []
+        dep = company.get("departement") or departement_of(company.get("commune"), company.get("postal_code"))
+        territory = self.containing(departement=dep, commune=company.get("commune"),
+                                    lat=float(company["lat"]) if placed else 0.0,
+                                    lon=float(company["lon"]) if placed else 0.0)
         if company.get("pole"):
             return [company["pole"]]
-        if company.get("lat") is None or company.get("lon") is None:
-            return []
-        dep = company.get("departement") or departement_of(company.get("commune"), company.get("postal_code"))
-        return self.containing(departement=dep, commune=company.get("commune"),
-                               lat=float(company["lat"]), lon=float(company["lon"]))
+        return territory if placed else []
 
     def support(self, pole_ids: Iterable[str]) -> bool:
         """Whether a cooperative union or incubator supports employee takeovers in these poles."""
