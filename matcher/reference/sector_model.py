@@ -142,6 +142,6 @@ def shipped_examples() -> list[tuple[str, int]]:
 @lru_cache(maxsize=1)
 def default_model() -> DivisionModel:
     """The model on the shipped lexicon, nomenclature and examples, built once per process."""
-    with (files("reprise_data") / "trade_lexicon.csv").open(encoding="utf-8") as fh:
-        lexicon = list(csv.DictReader(fh))
-    return DivisionModel(*training_corpus(lexicon, shipped_examples()))
+    from matcher.reference.trade_lexicon import lexicon_rows
+
+    return DivisionModel(*training_corpus(lexicon_rows(), shipped_examples()))

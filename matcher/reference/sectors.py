@@ -20,10 +20,8 @@ corrections from ``TYPO_CUTOFF``.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from functools import lru_cache
-from importlib.resources import files
 from itertools import accumulate
 
 import numpy as np
@@ -40,6 +38,8 @@ from matcher.reference.activity_text import (
 from matcher.reference.naf import nomenclature
 from matcher.reference.sector_model import DivisionModel, default_model, model_text, softmax
 from matcher.reference.text import fold
+from matcher.reference.trade_lexicon import lexicon_rows as lexicon_rows_packaged
+from matcher.reference.trade_lexicon import phrase_codes
 
 BLEND = 1.0  # weight of the lexicon's reading next to the model's probability
 MIN_PROBA = 0.1  # calibrated: below it, the model's first division is right less than half the time
@@ -66,31 +66,7 @@ class SectorInferer:
     def __init__(self, lexicon_rows: Sequence[dict[str, str]] | None = None, *,
                  model: DivisionModel | None = None) -> None:
         nom = nomenclature()
-        if lexicon_rows is None:
-            with (files("reprise_data") / "trade_lexicon.csv").open(encoding="utf-8") as fh:
-                lexicon_rows = list(csv.DictReader(fh))
-        grouped: dict[tuple[str, ...], dict[str, float]] = {}
-        for row in lexicon_rows:
-            term, code = row["term"], (row["naf"] or "").strip()
-            if code not in nom.index:
-                raise ValueError(
-                    f"trade lexicon: term {term!r} maps to naf {code!r}, which is not a NAF "
-                    "rév. 2 sub-class (expected the dotted form, e.g. 43.31Z)"
-                )
-            key = tuple(tokens(fold(term)))
-            if not key:
-                raise ValueError(f"trade lexicon: term {term!r} is empty once normalised")
-            try:
-                weight = float(row.get("weight") or 1.0)
-            except ValueError:
-                weight = -1.0
-            if not 0.0 < weight <= 1.0:
-                raise ValueError(
-                    f"trade lexicon: term {term!r} has weight {row.get('weight')!r}; "
-                    "expected a number in (0, 1]"
-                )
-            codes = grouped.setdefault(key, {})
-            codes[code] = max(weight, codes.get(code, 0.0))
+        grouped = phrase_codes(lexicon_rows_packaged() if lexicon_rows is None else lexicon_rows)
         self.lexicon_ = {k: tuple(_ranked(c)) for k, c in grouped.items()}
         for code, label in zip(nom.codes, nom.labels, strict=True):  # a full label is a phrase
             key = tuple(tokens(fold(label)))
