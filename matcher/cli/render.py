@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -31,12 +32,14 @@ def print_table(company: dict[str, Any], result: Any, out: TextIO, *, exclusions
     for note in result.notes:
         console.print(f"  note: {note}")
     shown = {k for o in result.options for k, _ in top_contributions(o.explanation, WHY_SHOWN)}
-    if shown:
-        console.print("  legend:")
-        for line in legend(shown):
-            console.print(f"    {line}")
+    lines = legend(shown) if shown else []
     if any(not o.trade_link for o in result.options):
-        console.print(f"    {TRADE_LINK_LEGEND}")
+        lines.append(TRADE_LINK_LEGEND)
+    if lines:
+        console.print("  legend:")
+        for line in lines:  # a long sentence goes on indented under its label, not at the margin
+            console.print(textwrap.fill(line, width=console.width, initial_indent="    ", subsequent_indent="      "),
+                          soft_wrap=True, markup=False, highlight=False)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.excluded_counts.items()))
     console.print(f"  excluded: {counts or 'none'}")
     if exclusions:

@@ -70,6 +70,8 @@ def test_outputs_use_the_words_and_say_the_note_once(loaded, db_url, capsys, tmp
     table = capsys.readouterr().out
     assert "emp_" not in table and "same trade" in table and "legend:" in table
     assert "same trade: Works in the company's trade" in table
+    block = table.split("legend:\n")[1].split("  excluded:")[0]  # a long sentence wraps under its label
+    assert block.strip() and all(line.startswith("    ") for line in block.rstrip("\n").splitlines()), block
     assert table.count("sector inferred from the activity text") == 1
 
     company = company_rows(loaded)[0]
