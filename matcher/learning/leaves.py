@@ -8,6 +8,13 @@ t sends x right when x > t, so for each feature the splits sorted by threshold, 
 AND of their masks per tree, give the masks for any value by one binary search. A row's leaves
 are then one AND over the features of those masks and a lowest-bit lookup. The leaves are
 exactly the booster's (same comparisons), so scores and contributions are unchanged.
+
+Two shortcuts keep the work per row small. A feature's masks depend only on which of its distinct
+thresholds a value passes (its bin), and most features take a few values in a query's rows (NAF
+levels, flags, a kind's readiness): rows are grouped by their bins of those features, the masks
+ANDed once per group, and each row then ANDs only the features with many thresholds (proximity,
+workforce, budget). With at most 16 leaves, the leftmost leaf left comes from a table of the
+lowest set bit of every 16-bit mask.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numpy as np
 
 MAX_LEAVES = 64  # one uint64 mask per tree at most
 CHUNK = 2048
+GROUP_BINS = 16  # a feature with at most this many bins is one digit of the rows' group
 
 
 class LeafFinder:
@@ -61,6 +69,50 @@ class LeafFinder:
             self.leaf_table[tree, :len(numbers)] = numbers
         values = np.concatenate([t["value"][t["is_leaf"].astype(bool)] for t in tables]).astype(np.float64)
         self.value_table = values[self.leaf_table]  # each tree's k-th leaf from the left: its value
+        self._by_bins()
+
+    def _by_bins(self) -> None:
+        """Per feature its distinct thresholds and its masks by bin (the masks of a value are
+        those of the number of distinct thresholds below it); which features group the rows."""
+        self.bins, self.bin_masks = [], []
+        for thr, cum in zip(self.thresholds, self.cum):
+            distinct = np.unique(thr)
+            self.bins.append(distinct)
+            self.bin_masks.append(cum[np.r_[0, np.searchsorted(thr, distinct, side="right")]])
+        self.grouped, self.single, room = [], [], 1
+        for i, distinct in enumerate(self.bins):
+            radix = len(distinct) + 1
+            if radix <= GROUP_BINS and room * radix < 2**62:
+                self.grouped.append(i)
+                room *= radix
+            else:
+                self.single.append(i)
+        self.lowest = None
+        if self.dtype == np.uint16:  # the position of the lowest set bit of every 16-bit mask
+            masks = np.arange(1, 2**16, dtype=np.int64)
+            self.lowest = np.zeros(2**16, dtype=np.uint8)
+            self.lowest[1:] = np.log2(masks & -masks).astype(np.uint8)
+
+    def _leftmost(self, part: np.ndarray) -> np.ndarray:
+        """(len(part), n_trees) position of each row's leaf among its tree's leaves, from the left."""
+        bins = [np.searchsorted(self.bins[i], part[:, self.features[i]], side="left") for i in range(len(self.bins))]
+        if self.grouped:
+            key = np.zeros(len(part), dtype=np.int64)
+            for i in self.grouped:
+                key = key * (len(self.bins[i]) + 1) + bins[i]
+            _, first, group = np.unique(key, return_index=True, return_inverse=True)
+            masks = np.full((len(first), self.n_trees), self.full, dtype=self.dtype)
+            for i in self.grouped:
+                masks &= self.bin_masks[i][bins[i][first]]
+            mask = masks[group.ravel()]
+        else:
+            mask = np.full((len(part), self.n_trees), self.full, dtype=self.dtype)
+        for i in self.single:
+            mask &= self.bin_masks[i][bins[i]]
+        if self.lowest is not None:
+            return self.lowest[mask]
+        lowest = mask & (~mask + self.dtype(1))  # the leftmost leaf left: lowest set bit
+        return np.log2(lowest.astype(np.float64)).astype(np.int64)  # exact for powers of two
 
     def leaves(self, X: np.ndarray, *, values: bool = False) -> np.ndarray:
         """(n, n_trees) global leaf numbers (with ``values``, the leaves' values); rows must hold
@@ -69,46 +121,8 @@ class LeafFinder:
         table = self.value_table if values else self.leaf_table
         trees = np.arange(self.n_trees)[None, :]
         for lo in range(0, len(X), CHUNK):
-            part = X[lo:lo + CHUNK]
-            mask = np.full((len(part), self.n_trees), self.full, dtype=self.dtype)
-            for f, thr, cum in zip(self.features, self.thresholds, self.cum):
-                mask &= cum[np.searchsorted(thr, part[:, f], side="left")]  # splits with t < x send x right
-            lowest = mask & (~mask + self.dtype(1))  # the leftmost leaf left: lowest set bit
-            k = np.log2(lowest.astype(np.float64)).astype(np.int64)  # exact for powers of two
-            out[lo:lo + CHUNK] = table[trees, k]
+            out[lo:lo + CHUNK] = table[trees, self._leftmost(X[lo:lo + CHUNK])]
         return out
-
-
-class PartialSums:
-    """A bound on each row's raw prediction from some trees only: the leaves' values of the
-    ``n_trees`` trees whose leaves spread the most (found as :meth:`LeafFinder.leaves` finds
-    them) plus, for every other tree, its largest leaf value. Never below the prediction; the
-    gap is at most the other trees' spreads, the smallest."""
-
-    def __init__(self, finder: LeafFinder, n_trees: int) -> None:
-        self.finder, self.n_trees = finder, n_trees
-        leaf_values = [finder.value_table[t, :len(finder.in_order[t])] for t in range(finder.n_trees)]
-        largest = np.array([v.max() for v in leaf_values])
-        spread = largest - np.array([v.min() for v in leaf_values])
-        trees = np.sort(np.argsort(-spread, kind="stable")[:n_trees])
-        self.cum = [np.ascontiguousarray(c[:, trees]) for c in finder.cum]
-        self.values = finder.value_table[trees]
-        others = np.setdiff1d(np.arange(finder.n_trees), trees)
-        self.rest = float(largest[others].sum())
-
-    def bounds(self, X: np.ndarray) -> np.ndarray:
-        f = self.finder
-        out = np.empty(len(X), dtype=np.float64)
-        trees = np.arange(self.n_trees)[None, :]
-        for lo in range(0, len(X), CHUNK):
-            part = X[lo:lo + CHUNK]
-            mask = np.full((len(part), self.n_trees), f.full, dtype=f.dtype)
-            for j, thr, cum in zip(f.features, f.thresholds, self.cum):
-                mask &= cum[np.searchsorted(thr, part[:, j], side="left")]
-            lowest = mask & (~mask + f.dtype(1))
-            k = np.log2(lowest.astype(np.float64)).astype(np.int64)
-            out[lo:lo + CHUNK] = self.values[trees, k].sum(axis=1)
-        return out + self.rest
 
 
 def _bits(positions: list[int]) -> int:

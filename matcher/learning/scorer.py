@@ -39,7 +39,7 @@ class LearnedScorer(Scorer):
         return self._card
 
     def score_bounds(self, X: np.ndarray) -> np.ndarray:
-        """Upper bounds of the rows' scores, for about half the cost of scoring them."""
+        """Upper bounds of the rows' scores, for a fraction of the cost of scoring them."""
         return self.ranker.score_bounds(X)
 
     def score_options(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

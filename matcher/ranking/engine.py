@@ -155,12 +155,13 @@ class Engine:
                         explain_limit=explain_limit)
 
     def score(self, req: Request, cons: Considered, *, with_employees: bool = True, unlinked: bool = False,
-              unseen: int = 0, best_first: bool = False) -> Ranked:
+              unseen: int = 0, best_first: bool = False, prior: Ranked | None = None) -> Ranked:
         """One scoring pass over considered candidates (and the company's own employees, unless
         ``with_employees`` is False). ``unseen``: candidates left out on purpose, counted as
         ``not_scored``; ``unlinked``: none of them is in the company's postings; ``best_first``:
         a scorer offering cheaper score bounds leaves out the rows that cannot enter the list
-        (:mod:`matcher.ranking.pruning`), counted as ``not_scored``."""
+        (:mod:`matcher.ranking.pruning`), counted as ``not_scored``; ``prior``: the pass these
+        options will be merged with, whose options they must beat too."""
         ix, q, kind_set = self.index, req.q, req.kinds
         if unseen:
             cons.excluded_counts[NOT_SCORED] = cons.excluded_counts.get(NOT_SCORED, 0) + unseen
@@ -183,7 +184,8 @@ class Engine:
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]
         linked = trade_linked(X, is_emp)
         if best_first and req.top > 0 and len(X) >= BEST_FIRST_FROM and hasattr(self.scorer, "score_bounds"):
-            rows, scores, contrib = score_best_first(self.scorer, X, is_emp, kind_codes, req.top, linked)
+            before = None if prior is None else (prior.scores, prior.kind_codes, prior.linked)
+            rows, scores, contrib = score_best_first(self.scorer, X, is_emp, kind_codes, req.top, linked, before)
             if len(rows) < len(X):
                 cand = rows[rows < len(pos)]
                 cons.excluded_counts[NOT_SCORED] = cons.excluded_counts.get(NOT_SCORED, 0) + len(X) - len(rows)

@@ -1,12 +1,15 @@
 """Scoring a pass best first: rows whose score bound cannot enter the list are never scored.
 
-A scorer whose full score is costly (the learned ranker: every tree's leaf for every row) may
-offer ``score_bounds(X)``, an upper bound of each row's score for less work (the learned ranker:
-two thirds of its trees, the others at their largest leaf). The rows are then scored in decreasing
-order of their bound, in growing batches; after each batch, :func:`entry_thresholds` over the
-rows scored so far tells, per kind, the score a further option needs to change the list, and a
-row whose bound is below its kind's is dropped. Exact: a row left out could not have changed the
-list (the thresholds only rise as more options are scored, see ``entry_thresholds``).
+A scorer whose full score is costly (the learned ranker: every tree's leaf for every row, then
+each leaf's path for the contributions) may offer ``score_bounds(X)``, an upper bound of each
+row's score for less work (the learned ranker: each tree's largest leaf given the features with
+few values and a slice of the distance's, see ``matcher.learning.reachable``). The rows are then
+scored in decreasing order of their bound, in growing batches; before each batch,
+:func:`entry_thresholds` over the options scored so far (this pass's, and those of the earlier
+pass its options will be merged with) tells, per kind, the score a further option needs to change
+the list, and a row whose bound is below its kind's is dropped. Exact: a row left out could not
+have changed the list (the thresholds only rise as more options are scored, see
+``entry_thresholds``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.ranking.index import KINDS
-from matcher.ranking.score import Scorer, entry_thresholds
+from matcher.ranking.score import Scorer, entry_thresholds, top_k
 
 BEST_FIRST_FROM = 2_000  # rows in a pass; below, scoring them all costs less than bounding
 FIRST_BATCH = 512
@@ -22,33 +25,59 @@ MARGIN = 1e-7  # a bound and a score are sums of the same leaves in another orde
 
 
 def score_best_first(scorer: Scorer, X: np.ndarray, is_emp: np.ndarray, kinds: np.ndarray,
-                     top: int, linked: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     top: int, linked: np.ndarray | None = None,
+                     prior: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows scored (increasing indices), their scores and contributions. The employees'
     row is always scored. ``linked``: each row's trade link (all linked when None): a row
-    without one must beat what an unlinked option needs (``select_top`` lists them last)."""
+    without one must beat what an unlinked option needs (``select_top`` lists them last).
+    ``prior``: scores, kind codes and trade links of the options an earlier pass scored, which
+    the list is selected from together with these: a row must beat them too."""
     linked = np.ones(len(X), dtype=bool) if linked is None else np.asarray(linked, dtype=bool)
     if not len(X):
         return np.zeros(0, np.int64), *scorer.score_options(X, is_emp)
+    before = _deciding(*prior, top) if prior is not None else (np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool))
     bound = scorer.score_bounds(X)
     bound[is_emp] = np.inf
     todo = np.argsort(-bound, kind="stable")
-    rows, scores, contribs = [], [], []
+    rows, scores, contribs = [np.zeros(0, np.int64)], [np.zeros(0)], []
     batch = max(FIRST_BATCH, 4 * top)
     while len(todo):
+        done = np.concatenate(rows)
+        if len(before[0]) or len(done):
+            done_scores = np.concatenate([before[0], *scores])
+            done_kinds = np.concatenate([before[1], kinds[done]])
+            done_linked = np.concatenate([before[2], linked[done]])
+            for link in (True, False):
+                thresholds = entry_thresholds(done_scores, done_kinds, top, len(KINDS), done_linked,
+                                              newcomer_linked=link)
+                if thresholds is not None:
+                    mine = linked[todo] == link
+                    todo = todo[~mine | (bound[todo] >= thresholds[kinds[todo]] - MARGIN)]
         take, todo = todo[:batch], todo[batch:]
         s, c = scorer.score_options(X[take], is_emp[take])
         rows.append(take)
         scores.append(s)
         contribs.append(c)
-        done = np.concatenate(rows)
-        done_scores = np.concatenate(scores)
-        for link in (True, False):
-            thresholds = entry_thresholds(done_scores, kinds[done], top, len(KINDS), linked[done],
-                                          newcomer_linked=link)
-            if thresholds is not None:
-                mine = linked[todo] == link
-                todo = todo[~mine | (bound[todo] >= thresholds[kinds[todo]] - MARGIN)]
         batch *= 2
     done = np.concatenate(rows)
     order = np.argsort(done)
+    if not contribs:  # every row ruled out by the earlier pass
+        return done, *scorer.score_options(X[:0], is_emp[:0])
     return done[order], np.concatenate(scores)[order], np.concatenate(contribs)[order]
+
+
+def _deciding(scores: np.ndarray, kinds: np.ndarray, linked: np.ndarray, top: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The options of an earlier pass that ``entry_thresholds`` can depend on, with others added:
+    the ``top`` best linked ones, the best linked one of each kind, the ``top`` best unlinked."""
+    linked = np.asarray(linked, dtype=bool)
+    keep = []
+    for side in (np.flatnonzero(linked), np.flatnonzero(~linked)):
+        keep.append(side[top_k(scores[side], top)])
+    inside = np.flatnonzero(linked)
+    for kind in np.unique(kinds[inside]):
+        members = inside[kinds[inside] == kind]
+        keep.append(members[[int(np.argmax(scores[members]))]])
+    keep = np.unique(np.concatenate(keep))
+    return scores[keep], kinds[keep], linked[keep]

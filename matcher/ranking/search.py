@@ -97,7 +97,7 @@ class LinkedFirstSearch(Search):
                                     kind_km=np.asarray(kind_km, dtype=np.float32))
             if len(near[0]):
                 more = engine.score(req, engine.consider(req, found=near), with_employees=False, unlinked=True,
-                                    best_first=True)
+                                    best_first=True, prior=ranked)
                 ranked = ranked.merge(more, req.top)
         return ranked
 
@@ -129,7 +129,7 @@ class LinkedFirstSearch(Search):
                                  kind_km=kind_km)
             if len(more[0]):
                 ranked = ranked.merge(engine.score(req, engine.consider(req, found=more), with_employees=False,
-                                                   unlinked=True, best_first=True), req.top)
+                                                   unlinked=True, best_first=True, prior=ranked), req.top)
         return ranked
 
 

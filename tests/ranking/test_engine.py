@@ -249,6 +249,7 @@ def test_limited_exclusions_are_a_prefix_of_all_on_the_demo(demo_db):
 def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monkeypatch):
     from matcher.ranking import candidates as gmod
     from matcher.ranking import index as cmod
+    from matcher.ranking import reach as rmod
 
     rng = np.random.default_rng(7)
     n = 20_000
@@ -268,7 +269,7 @@ def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monke
     assert [full.exclusions[i]["candidate_id"] for i in tied] == [f"C{i:05d}" for i in range(25)]  # by position
     _check_listing(eng, company, [tied[0], tied[0] + 1, tied[0] + 7, tied[-1]])  # cutting through the ties
     measured, boxes = [], []
-    for module in (cmod, gmod):  # in-reach distances (index), out-of-radius ones (generation)
+    for module in (rmod, gmod):  # in-reach distances (the index's reads), out-of-radius ones (generation)
         monkeypatch.setattr(module, "haversine_km", lambda *a: measured.append(len(a[2])) or haversine_km(*a))
     monkeypatch.setattr(cmod, "box_ranges", lambda *a, **k: boxes.append(k.get("within_km")) or box_ranges(*a, **k))
     eng.match(company, explain_exclusions=True, exclusions_limit=800)

@@ -1,0 +1,123 @@
+"""The largest leaf each tree can reach when only some features of a row are known.
+
+A row's leaf in a tree is the one whose path conditions its features meet. Knowing only some
+features, the leaves left possible are those none of whose path conditions a known feature
+breaks: a split on f at t rules out its left subtree when x_f > t and its right subtree when
+x_f <= t. Number each tree's leaves by decreasing value: per feature, the distinct thresholds
+cut its values into bins, and the leaves a bin rules out in every tree are one bit mask per
+tree (the AND of the masks of the splits below the bin, for their left subtrees, and of those
+from it up, for their right ones). The largest leaf still possible is then the lowest bit of
+the AND over the known features, and the sum over the trees of those leaves bounds the row's
+raw prediction. Never below it: the row's own leaf is among those left.
+
+:class:`ReachableMax` bounds rows from the features with few bins (NAF levels, flags, a kind's
+readiness, the employees' columns) taken at their bin, and from the slice of the bins the value of
+a feature with many (the distance's proximity) lies in, the other features left free: rows
+sharing those bins and slice share a bound, so a pass of tens of thousands of rows costs one AND
+per group of rows and feature, not one per row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SLICES = 16  # slices of the bins of a feature with many thresholds
+
+
+class ReachableMax:
+    """Per row, an upper bound of the raw prediction (less the booster's baseline). The features
+    of ``exact`` (indices into the rows) are taken at their bin; every other feature the trees
+    split on, at the slice of ``SLICES`` runs of its bins the row's value lies in."""
+
+    def __init__(self, tables: list, exact: list[int], sliced: list[int]) -> None:
+        self.n_trees = len(tables)
+        width = max(int(t["is_leaf"].sum()) for t in tables)
+        self.dtype = next(t for t in (np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= width)
+        bits = np.iinfo(self.dtype).bits
+        self.values = np.full((self.n_trees, bits), -np.inf)  # per tree, its leaves by decreasing value
+        self.valid = np.zeros(self.n_trees, dtype=self.dtype)  # bits of each tree's leaves
+        splits: dict[int, list[tuple[float, int, int, int]]] = {}
+        for tree, nodes in enumerate(tables):
+            leaves = np.flatnonzero(nodes["is_leaf"])
+            by_value = leaves[np.argsort(-nodes["value"][leaves], kind="stable")]
+            bit = {int(node): k for k, node in enumerate(by_value)}
+            self.values[tree, :len(leaves)] = nodes["value"][by_value]
+            self.valid[tree] = self.dtype((1 << len(leaves)) - 1)
+            for node, (left, right) in _subtrees(nodes).items():
+                splits.setdefault(int(nodes["feature_idx"][node]), []).append(
+                    (float(nodes["num_threshold"][node]), tree, _mask(left, bit), _mask(right, bit)))
+        full = int(np.iinfo(self.dtype).max)
+        self.exact, self.sliced = [], []  # (feature, distinct thresholds, masks by bin [, by bin from above])
+        for f in sorted(splits):
+            distinct = np.unique([s[0] for s in splits[f]])
+            # below[b]: the leaves a value in bin b or above rules out (left subtrees of the splits
+            # under it); above[b]: those a value in bin b or below rules out (right subtrees)
+            below = np.full((len(distinct) + 1, self.n_trees), full, dtype=self.dtype)
+            above = below.copy()
+            for t, tree, left, right in splits[f]:
+                b = int(np.searchsorted(distinct, t))  # bins after b hold the values > t
+                below[b + 1:, tree] &= self.dtype(full ^ left)
+                above[:b + 1, tree] &= self.dtype(full ^ right)
+            if f in exact:
+                self.exact.append((f, distinct, below & above))
+            elif f in sliced:  # a value in slice c: the bins from its first to its last
+                first = -(-np.arange(SLICES) * len(below) // SLICES)
+                last = np.maximum(first, -(-np.arange(1, SLICES + 1) * len(below) // SLICES) - 1)
+                self.sliced.append((f, distinct, below[first] & above[last]))
+        self.lowest = None
+        if self.dtype == np.uint16:
+            masks = np.arange(1, 2**16, dtype=np.int64)
+            self.lowest = np.zeros(2**16, dtype=np.uint8)
+            self.lowest[1:] = np.log2(masks & -masks).astype(np.uint8)
+
+    def bounds(self, X: np.ndarray) -> np.ndarray:
+        """(n,) for rows ``X`` (no NaN): each tree's largest leaf left possible, summed."""
+        if not len(X):
+            return np.zeros(0)
+        key = np.zeros(len(X), dtype=np.int64)
+        bins = []
+        for f, distinct, _ in self.exact:
+            bins.append(np.searchsorted(distinct, X[:, f], side="left"))
+            key = key * (len(distinct) + 1) + bins[-1]
+        _, first, group = np.unique(key, return_index=True, return_inverse=True)
+        mask = np.broadcast_to(self.valid, (len(first), self.n_trees)).copy()
+        for b, (_, _, table) in zip(bins, self.exact):
+            mask &= table[b[first]]
+        if self.sliced:  # the groups, cut by the slices of the other features
+            key = group.ravel().astype(np.int64)
+            slices = []
+            for f, distinct, _ in self.sliced:
+                slices.append(np.searchsorted(distinct, X[:, f], side="left") * SLICES // (len(distinct) + 1))
+                key = key * SLICES + slices[-1]
+            _, first, group = np.unique(key, return_index=True, return_inverse=True)
+            mask = mask[key[first] // SLICES ** len(self.sliced)]
+            for c, (_, _, table) in zip(slices, self.sliced):
+                mask &= table[c[first]]
+        if self.lowest is not None:
+            k = self.lowest[mask]
+        else:
+            k = np.log2((mask & (~mask + self.dtype(1))).astype(np.float64)).astype(np.int64)
+        per_group = self.values[np.arange(self.n_trees)[None, :], k].sum(axis=1)
+        return per_group[group.ravel()]
+
+
+def _mask(leaves: list[int], bit: dict[int, int]) -> int:
+    out = 0
+    for leaf in leaves:
+        out |= 1 << bit[leaf]
+    return out
+
+
+def _subtrees(nodes) -> dict[int, tuple[list[int], list[int]]]:
+    """For each split, the leaves of its left subtree and of its right subtree."""
+    out: dict[int, tuple[list[int], list[int]]] = {}
+
+    def walk(node: int) -> list[int]:
+        if nodes["is_leaf"][node]:
+            return [node]
+        left, right = walk(int(nodes["left"][node])), walk(int(nodes["right"][node]))
+        out[node] = (left, right)
+        return left + right
+
+    walk(0)
+    return out

@@ -1,0 +1,126 @@
+"""Who is in reach of a company: the spatial reads of the candidate index (its data is in ``index.py``).
+
+The index stores candidates in spatial order: by radius bucket, then by grid cell, so the
+bounding box of a bucket's radius around a company is a few ranges of positions, and the
+candidates of a sorted posting (NAF division, declared interest, experience, pole, partners)
+inside the box come from two vectorised binary searches. A cheap flat-earth distance discards
+most of the box; the exact great-circle distance then applies each candidate's own radius (or a
+nearer limit a search strategy sets). These methods only read: they do not decide what an index
+holds, so they are not part of a snapshot's fingerprint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.contract.specs import OPTION_KINDS
+from matcher.ranking.spatial import box_ranges, within
+from matcher.ranking.spatial import expand as _expand
+from matcher.ranking.spatial import in_sorted as _in_sorted
+from matcher.ranking.spatial import take as _take
+from matcher.reference.geo import haversine_km
+
+N_KINDS = len(OPTION_KINDS)
+
+
+class Reach:
+    """The spatial reads of :class:`~matcher.ranking.index.CandidateIndex` (a mixin over its columns)."""
+
+    def box_ranges(self, lat: float, lon: float, max_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
+        ``max_km``) could reach (lat, lon)."""
+        return box_ranges(self.keys, lat, lon, max_km)
+
+    def within_reach(self, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of candidates whose own radius reaches (lat, lon), and their distances (km),
+        in increasing position."""
+        cand = _expand(*self.box_ranges(lat, lon))
+        return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
+
+    def linked_in_reach(self, lat: float, lon: float, *, divisions: list[int],
+                        linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidates in reach whose own activity is in ``divisions`` or who are in a ``linked``
+        posting, in increasing position: positions, distances (km), and whether each is in a
+        posting."""
+        lo, hi = self.box_ranges(lat, lon)
+        parts = [self.division_take(divisions, lo, hi)]
+        parts += [_take(p, lo, hi) for p in linked if len(p)]
+        cand = np.concatenate(parts)  # a linked candidate may appear twice: deduplicated once in reach
+        posted = np.arange(len(cand)) >= len(parts[0])
+        cand, dist, kept = self._in_reach(lat, lon, cand, self.radius_km[cand])
+        posted = posted[kept]
+        if len(parts) > 1:
+            order = np.lexsort((~posted, cand))  # by position, a posted occurrence first
+            cand, dist, posted = cand[order], dist[order], posted[order]
+            first = np.ones(len(cand), dtype=bool)
+            first[1:] = cand[1:] != cand[:-1]
+            return cand[first], dist[first], posted[first]
+        order = np.argsort(cand, kind="stable")
+        return cand[order], dist[order], posted[order]
+
+    def _in_reach(self, lat: float, lon: float, cand: np.ndarray, limit: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidates within their ``limit`` (km) of (lat, lon), their distances, and their
+        indices in ``cand``."""
+        kept, dist = within(lat, lon, self.lat[cand], self.lon[cand], limit)
+        return cand[kept].astype(np.int64), dist, kept
+
+    def posted_in_reach(self, lat: float, lon: float, *, linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates in reach that are in a ``linked`` posting, with their distances (km), in
+        increasing position."""
+        lo, hi = self.box_ranges(lat, lon)
+        cand = np.concatenate([np.zeros(0, np.int64), *(_take(p, lo, hi) for p in linked if len(p))])
+        cand.sort()
+        cand = cand[np.r_[True, cand[1:] != cand[:-1]]] if len(cand) else cand
+        return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
+
+    def trade_near(self, lat: float, lon: float, near_km: float | None, *, divisions: list[int],
+                   skip: np.ndarray, kind_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates in reach whose own activity is in ``divisions``, within ``near_km`` (None: at
+        any distance; ``kind_km`` narrows it per kind code), leaving out the sorted positions
+        ``skip``: positions and distances (km), grouped by division, each group in increasing
+        position. Only the grid cells of each radius bucket within ``near_km`` are read. With
+        ``skip`` holding every candidate in reach tied by a posting (:meth:`posted_in_reach`),
+        none of those found is."""
+        lo, hi = self.box_ranges(lat, lon, max_km=near_km)
+        cand = self.division_take(divisions, lo, hi)
+        cand = cand[~_in_sorted(skip, cand, False)]
+        limit = self.radius_km[cand]
+        if kind_km is not None:
+            limit = np.minimum(limit, kind_km[self.kind[cand]])
+        elif near_km is not None:
+            limit = np.minimum(limit, near_km)
+        return self._in_reach(lat, lon, cand, limit)[:2]
+
+    def kinds_in_divisions(self, divisions: list[int]) -> np.ndarray:
+        """Per kind code, whether any candidate of that kind has its own activity in ``divisions``."""
+        if self._division_kinds is None:
+            codes = self.division_of.astype(np.int64) * N_KINDS + self.kind
+            self._division_kinds = np.bincount(codes, minlength=100 * N_KINDS).reshape(100, N_KINDS) > 0
+        return self._division_kinds[np.asarray(divisions, dtype=np.int64)].any(axis=0)
+
+    def division_take(self, divisions: list[int], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Positions in the ranges [lo, hi) of candidates whose own activity is in ``divisions``
+        (grouped by division, each group sorted)."""
+        base = np.asarray(divisions, dtype=np.int64)[:, None] << 32
+        packed = self.by_division
+        a = np.searchsorted(packed, (base + lo).ravel())
+        b = np.searchsorted(packed, (base + hi).ravel())
+        return packed[_expand(a, b)] & 0xFFFFFFFF
+
+    def near_unlinked(self, lat: float, lon: float, near_km: float, *, divisions: list[int],
+                      linked: list[np.ndarray], kind_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates within ``near_km`` (and their own radius) that are neither in
+        ``divisions`` nor in the ``linked`` postings, with their distances (km), in increasing
+        position. ``kind_km`` narrows the distance per kind (indexed by kind code)."""
+        cand = _expand(*self.box_ranges(lat, lon, max_km=near_km))
+        in_divisions = np.zeros(100, dtype=bool)
+        in_divisions[np.asarray(divisions, dtype=np.int64)] = True
+        keep = ~in_divisions[self.division_of[cand]]
+        for post in linked:
+            keep &= ~_in_sorted(post, cand, True)
+        cand = cand[keep]
+        limit = np.minimum(self.radius_km[cand], near_km if kind_km is None else kind_km[self.kind[cand]])
+        dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
+        inside = dist <= limit
+        return cand[inside], dist[inside]  # box ranges come in increasing position

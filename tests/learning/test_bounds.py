@@ -1,0 +1,84 @@
+"""The learned ranker's row bound (largest leaf reachable) and best-first scoring seeded by an
+earlier pass: never below a score, exact when every feature is known, and the lists' check
+fails when the bound is made a little too low."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.learning.reachable import ReachableMax
+from matcher.learning.scorer import LearnedScorer
+from matcher.ranking.compare import FEATURES
+from matcher.ranking.engine import Engine
+from matcher.ranking.index import KINDS
+from matcher.ranking.pruning import _deciding
+from matcher.ranking.score import entry_thresholds
+from matcher.store.records import company_rows
+
+
+def _option_rows(db, ranker, n_companies: int = 30) -> np.ndarray:
+    """Feature rows of every option of the first companies of the demo, as the engine makes them."""
+    engine = Engine.from_store(db)
+    rows = []
+    for company in company_rows(db)[:n_companies]:
+        ids = engine.considered_ids(company)
+        rows.append(engine.features_for(company, ids)[0])
+    return np.concatenate(rows).astype(np.float64)
+
+
+def test_largest_reachable_leaf_bounds_every_row_and_is_the_score_when_all_is_known(trained):
+    db, result = trained
+    ranker = result.ranker
+    tables = [pred.nodes for (pred,) in ranker.model_._predictors]
+    base = float(np.ravel(ranker.model_._baseline_prediction)[0])
+    rng = np.random.default_rng(7)
+    random_rows = rng.random((2000, len(FEATURES))) * rng.integers(0, 2, (2000, len(FEATURES)))
+    for X in (random_rows, _option_rows(db, ranker)):
+        scores = ranker.predict(X)
+        bounds = ranker.score_bounds(X)
+        assert (bounds >= scores - 1e-12).all()
+        assert np.median(bounds - scores) < 0.2  # a bound per row, not a constant
+        every = ReachableMax(tables, list(range(len(FEATURES))), [])
+        assert np.clip(base + every.bounds(X), 0, 1) == pytest.approx(scores, abs=1e-12)
+        none = ReachableMax(tables, [], [])  # nothing known: each tree's largest leaf
+        largest = sum(float(t["value"][t["is_leaf"].astype(bool)].max()) for t in tables)
+        assert none.bounds(X) == pytest.approx(np.full(len(X), largest))
+
+
+def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch):
+    """The lists' checks against scoring everything (``test_learn``) have teeth: a bound that is
+    below a row's score, by 0.01 only, drops options that should rank."""
+    from matcher.ranking import engine as engine_module
+    from matcher.ranking import pruning
+    monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", 0)
+    monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
+    db, result = trained
+    ranker = result.ranker
+    monkeypatch.setattr(type(ranker), "score_bounds", lambda self, X: self.predict(X) - 0.01)
+    scorer = LearnedScorer(result.ranker, model_id="test")
+    bounded, full = Engine.from_store(db, scorer=scorer), Engine.from_store(db, scorer=scorer)
+    bounded.shortcut_from = 0
+    differ = sum([o.as_dict() for o in bounded.match(c, top=10).options] !=
+                 [o.as_dict() for o in full.match(c, top=10).options] for c in company_rows(db)[:60])
+    assert differ > 0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_an_earlier_pass_reduced_to_what_decides_gives_the_same_thresholds(seed):
+    rng = np.random.default_rng(seed)
+    n, top = int(rng.integers(0, 60)), int(rng.integers(1, 12))
+    scores = np.round(rng.random(n), 2)  # ties on purpose
+    kinds = rng.integers(0, len(KINDS), n).astype(np.int8)
+    linked = rng.random(n) < 0.7
+    reduced = _deciding(scores, kinds, linked, top)
+    for m in (0, 5, 30):
+        more = (np.round(rng.random(m), 2), rng.integers(0, len(KINDS), m).astype(np.int8), rng.random(m) < 0.7)
+        for link in (True, False):
+            a = entry_thresholds(np.r_[scores, more[0]], np.r_[kinds, more[1]], top, len(KINDS),
+                                 np.r_[linked, more[2]], newcomer_linked=link)
+            b = entry_thresholds(np.r_[reduced[0], more[0]], np.r_[reduced[1], more[1]], top, len(KINDS),
+                                 np.r_[reduced[2], more[2]], newcomer_linked=link)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert np.array_equal(a, b)
