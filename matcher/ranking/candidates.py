@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,11 +38,15 @@ class Considered:
     excluded_reasons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # code into REASONS
     excluded_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
     excluded_total: int = 0  # reported exclusions before ``explain_limit``
+    # with the candidates read from a company's postings (``Reach.ties_in_reach``): those
+    # postings (a ``ties.Ties``) and each kept candidate's tags, from which its features are drawn
+    ties: Any = None
+    tags: np.ndarray | None = None
 
 
 def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer: Viewer = OPERATOR,
              found: tuple[np.ndarray, np.ndarray] | None = None, explain: bool = False,
-             explain_limit: int | None = None) -> Considered:
+             explain_limit: int | None = None, ties: Any = None, tags: np.ndarray | None = None) -> Considered:
     """Who is considered for a company, and why each other candidate is excluded.
 
     ``found`` gives the positions and distances of the candidates to examine (a search strategy
@@ -49,7 +54,8 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer:
     reaches the company is examined and the rest are counted as ``out_of_radius``. Without
     ``explain`` only the counts of exclusions are returned. With ``explain_limit`` only the first
     exclusions of the listing are returned, and only the out-of-radius candidates nearest the
-    company are measured. A candidate that is itself a confidential case is ``in_difficulty`` only
+    company are measured. ``ties`` and ``tags``: the postings the ``found`` candidates were read
+    from and each one's tags, kept with them. A candidate that is itself a confidential case is ``in_difficulty`` only
     for a ``viewer`` who may know of that case; to anyone else it is a candidate like any other
     (``matcher.contract.confidentiality``).
     """
@@ -61,6 +67,7 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer:
     if not index.ordered:  # segments: list candidates in the canonical order a fresh index has
         order = np.argsort(index.order_of(pos), kind="stable")
         pos, dist = pos[order], dist[order]
+        tags = None if tags is None else tags[order]
     keep = np.ones(len(pos), dtype=bool)
     reasons = np.full(len(pos), "", dtype=object)
 
@@ -88,7 +95,8 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer:
         counts[OUT_OF_RADIUS] = len(index) - len(pos)
     kept = {k: v for k, v in counts.items() if v}
     if not explain:
-        return Considered(positions=pos[keep], distance_km=dist[keep], excluded_counts=kept)
+        return Considered(positions=pos[keep], distance_km=dist[keep], excluded_counts=kept, ties=ties,
+                          tags=None if tags is None else tags[keep])
     gone = np.flatnonzero(~keep)
     gone = gone[np.lexsort((index.order_of(pos[gone]), dist[gone]))]  # the other reasons, listed first
     why = np.zeros(len(gone), dtype=np.int8)

@@ -235,15 +235,21 @@ def trade_linked(X: np.ndarray, is_employees: np.ndarray) -> np.ndarray:
 
 
 def candidate_features(q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray, *,
-                       unlinked: bool = False) -> np.ndarray:
+                       unlinked: bool = False, ties=None, tags: np.ndarray | None = None) -> np.ndarray:
     """(len(pos), len(FEATURES)) float32; the employees' columns are 0.
 
     ``unlinked``: the candidates are known to be in none of the company's postings (see
     :meth:`CandidateIndex.linked`), so the features drawn from postings are 0 without a lookup.
+    ``ties`` and ``tags``: the company's postings (``matcher.ranking.ties.Ties``) and the tags
+    of each candidate, which give those features without a lookup either.
     """
     X = np.zeros((len(pos), len(FEATURES)), dtype=np.float32)
     for j, comp in enumerate(CANDIDATE_COMPARISONS):
-        if not (unlinked and comp.postings_only):
+        if not comp.postings_only:
+            X[:, j] = comp.compute(q, ix, pos, dist)
+        elif ties is not None and tags is not None:
+            X[:, j] = ties.column(comp.name, tags)
+        elif not unlinked:
             X[:, j] = comp.compute(q, ix, pos, dist)
     return X
 

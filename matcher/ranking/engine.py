@@ -148,11 +148,12 @@ class Engine:
         return FULL
 
     def consider(self, req: Request, *, found: tuple[np.ndarray, np.ndarray] | None = None,
-                 explain: bool = False, explain_limit: int | None = None) -> Considered:
+                 explain: bool = False, explain_limit: int | None = None, ties: Any = None,
+                 tags: np.ndarray | None = None) -> Considered:
         """Candidate generation for a request (see :func:`~matcher.ranking.candidates.generate`)."""
         kinds = set(req.kinds) - {EMPLOYEES} if req.kinds else None
         return generate(self.index, req.q, kinds=kinds, viewer=req.viewer, found=found, explain=explain,
-                        explain_limit=explain_limit)
+                        explain_limit=explain_limit, ties=ties, tags=tags)
 
     def score(self, req: Request, cons: Considered, *, with_employees: bool = True, unlinked: bool = False,
               unseen: int = 0, best_first: bool = False, prior: Ranked | None = None) -> Ranked:
@@ -168,8 +169,9 @@ class Engine:
         if kind_set and not (kind_set - {EMPLOYEES}):
             cons.excluded_counts[KIND_FILTER] = cons.excluded_counts.get(KIND_FILTER, 0) + len(cons.positions)
             cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]
+            cons.tags = None if cons.tags is None else cons.tags[:0]
         pos, dist = cons.positions, cons.distance_km
-        X = candidate_features(q, ix, pos, dist, unlinked=unlinked)
+        X = candidate_features(q, ix, pos, dist, unlinked=unlinked, ties=cons.ties, tags=cons.tags)
         kind_codes = ix.kind[pos]
         employees_reason = None
         if kind_set and EMPLOYEES not in kind_set:

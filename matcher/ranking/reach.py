@@ -21,6 +21,7 @@ from matcher.ranking.spatial import take as _take
 from matcher.reference.geo import haversine_km
 
 N_KINDS = len(OPTION_KINDS)
+TAG_BITS = 6  # a posting's bit number, packed under a position (see ``ties_in_reach``)
 
 
 class Reach:
@@ -65,14 +66,22 @@ class Reach:
         kept, dist = within(lat, lon, self.lat[cand], self.lon[cand], limit)
         return cand[kept].astype(np.int64), dist, kept
 
-    def posted_in_reach(self, lat: float, lon: float, *, linked: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Candidates in reach that are in a ``linked`` posting, with their distances (km), in
-        increasing position."""
+    def ties_in_reach(self, lat: float, lon: float, *, ties) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidates in reach held by a posting of ``ties`` (:class:`~matcher.ranking.ties.Ties`),
+        in increasing position: positions, distances (km), and each one's tags (bit b set when
+        the posting of bit b holds it)."""
         lo, hi = self.box_ranges(lat, lon)
-        cand = np.concatenate([np.zeros(0, np.int64), *(_take(p, lo, hi) for p in linked if len(p))])
-        cand.sort()
-        cand = cand[np.r_[True, cand[1:] != cand[:-1]]] if len(cand) else cand
-        return self._in_reach(lat, lon, cand, self.radius_km[cand])[:2]
+        parts = [(_take(post, lo, hi).astype(np.int64) << TAG_BITS) | b
+                 for b, post in enumerate(ties.postings(self)) if len(post)]
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+        packed = np.sort(np.concatenate(parts))  # by position, then bit
+        cand = packed >> TAG_BITS
+        first = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
+        tags = np.bitwise_or.reduceat(np.left_shift(1, packed & (2**TAG_BITS - 1)), first)
+        cand = cand[first]
+        pos, dist, kept = self._in_reach(lat, lon, cand, self.radius_km[cand])
+        return pos, dist, tags[kept]
 
     def trade_near(self, lat: float, lon: float, near_km: float | None, *, divisions: list[int],
                    skip: np.ndarray, kind_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +89,7 @@ class Reach:
         any distance; ``kind_km`` narrows it per kind code), leaving out the sorted positions
         ``skip``: positions and distances (km), grouped by division, each group in increasing
         position. Only the grid cells of each radius bucket within ``near_km`` are read. With
-        ``skip`` holding every candidate in reach tied by a posting (:meth:`posted_in_reach`),
+        ``skip`` holding every candidate in reach tied by a posting (:meth:`ties_in_reach`),
         none of those found is."""
         lo, hi = self.box_ranges(lat, lon, max_km=near_km)
         cand = self.division_take(divisions, lo, hi)

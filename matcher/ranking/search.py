@@ -31,6 +31,7 @@ from matcher.ranking.compare import Query
 from matcher.ranking.index import CONFIDENTIAL, KINDS, OUT_OF_RADIUS
 from matcher.ranking.results import Ranked
 from matcher.ranking.score import entry_thresholds
+from matcher.ranking.ties import Ties
 from matcher.reference.value_chain import value_chain_matrix
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ class LinkedFirstSearch(Search):
     def rank(self, engine: Engine, req: Request) -> Ranked:
         ix, q, bound = engine.index, req.q, engine.scorer.bound
         assert bound is not None, "LinkedFirstSearch needs a scorer with a bound"
+        if Ties.of(q.naf, q.poles, q.siren) is None:  # more postings than a tag holds (dozens of poles)
+            return FullSearch().rank(engine, req)
         divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
         linked = ix.linked(naf_code=q.naf, poles=q.poles, siren=q.siren)
         ranked = self._linked(engine, req, divisions, linked)
@@ -107,13 +110,15 @@ class LinkedFirstSearch(Search):
         within ``RING_KM``; then the trade's own farther away, read only from the grid cells near
         enough for their bound (per kind) to let them enter the list."""
         ix, q, bound = engine.index, req.q, engine.scorer.bound
-        posted = ix.posted_in_reach(q.lat, q.lon, linked=linked)
+        ties = Ties.of(q.naf, q.poles, q.siren)
+        posted = ix.ties_in_reach(q.lat, q.lon, ties=ties)
         near = ix.trade_near(q.lat, q.lon, RING_KM, divisions=divisions, skip=posted[0])
         pos, dist = np.concatenate([posted[0], near[0]]), np.concatenate([posted[1], near[1]])
         order = np.argsort(pos, kind="stable")
         pos, dist = pos[order], dist[order]
-        ranked = engine.score(req, engine.consider(req, found=(pos, dist)), unseen=len(ix) - len(pos),
-                              best_first=True)
+        tags = np.concatenate([posted[2], np.zeros(len(near[0]), np.int64)])[order]
+        ranked = engine.score(req, engine.consider(req, found=(pos, dist), ties=ties, tags=tags),
+                              unseen=len(ix) - len(pos), best_first=True)
         for own, group in ((True, divisions[:1]), (False, divisions[1:])):  # the company's division, neighbours'
             if not group:
                 continue

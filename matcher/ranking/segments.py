@@ -108,9 +108,8 @@ class SegmentedIndex:
         return self._join(self.base.linked_in_reach(lat, lon, divisions=divisions, linked=linked[0]),
                           self.delta.linked_in_reach(lat, lon, divisions=divisions, linked=linked[1]))
 
-    def posted_in_reach(self, lat: float, lon: float, *, linked: tuple[list, list]):
-        return self._join(self.base.posted_in_reach(lat, lon, linked=linked[0]),
-                          self.delta.posted_in_reach(lat, lon, linked=linked[1]))
+    def ties_in_reach(self, lat: float, lon: float, *, ties):
+        return self._join(self.base.ties_in_reach(lat, lon, ties=ties), self.delta.ties_in_reach(lat, lon, ties=ties))
 
     def trade_near(self, lat: float, lon: float, near_km: float | None, *, divisions: list[int],
                    skip: np.ndarray, kind_km: np.ndarray | None = None):

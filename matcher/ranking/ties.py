@@ -1,0 +1,59 @@
+"""The postings that tie candidates to a company, read once with the candidates in reach.
+
+A candidate is tied to a company by a declared interest in its trade (posted under the NAF
+prefixes of each level), a person's experience of it (likewise), membership of one of its poles
+or partnership with it. :class:`Ties` numbers those postings for one company, one bit each;
+reading the candidates in reach from them (:meth:`~matcher.ranking.reach.Reach.ties_in_reach`)
+records, per candidate, the bits of the postings that hold it (its tags). The features drawn from
+postings then come from the tags (:meth:`Ties.column`) instead of a binary search of every
+posting for every candidate (``CandidateIndex.deepest``, ``membership``): the same values, since
+the tags say exactly which of those postings hold the candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.ranking.compare import INTEREST_LEVEL_VALUE, SECTOR_LEVEL_VALUE
+from matcher.ranking.postings import naf_ancestors
+
+MAX_TIES = 63  # bits of an int64 tag
+
+
+@dataclass(frozen=True)
+class Ties:
+    """One company's postings: per bit, the family and key of the posting, the feature it
+    gives and that feature's value for a candidate it holds (deeper NAF levels, larger values)."""
+
+    family: tuple[str, ...]
+    key: tuple[str, ...]
+    feature: tuple[str, ...]
+    value: tuple[float, ...]
+
+    @classmethod
+    def of(cls, naf_code: str | None, poles: list[str], siren: str) -> Ties | None:
+        """The postings of a company (None when they are more than a tag holds)."""
+        rows: list[tuple[str, str, str, float]] = []
+        for depth, prefix in enumerate(naf_ancestors(naf_code or ""), start=2):
+            rows.append(("sought", prefix, "interest", float(INTEREST_LEVEL_VALUE[depth])))
+            rows.append(("experience", prefix, "experience", float(SECTOR_LEVEL_VALUE[depth])))
+        rows += [("poles", p, "pole", 1.0) for p in poles] + [("partners", siren, "partnership", 1.0)]
+        if len(rows) > MAX_TIES:
+            return None
+        return cls(*(tuple(c) for c in zip(*rows)))  # type: ignore[arg-type]
+
+    def postings(self, index) -> list[np.ndarray]:
+        """The index's posting of each bit (empty where it has none)."""
+        empty = np.zeros(0, np.int32)
+        return [getattr(index, f).get(k, empty) for f, k in zip(self.family, self.key)]
+
+    def column(self, feature: str, tags: np.ndarray) -> np.ndarray:
+        """The feature's value for candidates with ``tags``: the largest value among the
+        postings of that feature holding each (0 when none does)."""
+        out = np.zeros(len(tags), dtype=np.float32)
+        bits = [(b, v) for b, (f, v) in enumerate(zip(self.feature, self.value)) if f == feature]
+        for b, v in sorted(bits, key=lambda bv: bv[1]):  # larger values overwrite
+            out[(tags >> b) & 1 == 1] = v
+        return out
