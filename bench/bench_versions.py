@@ -10,17 +10,21 @@ wrote it). Then, ``--reps`` times, a process of each version (which goes first a
 its snapshot, warms up on 10 companies and answers the ``--queries`` companies once with the
 transparent scorer and, with ``--model``, the promoted learned ranker; the best time per company
 over the reps is kept. Reports p50/p99/mean per version and scorer, the ratio, the candidates
-scored per query, and whether both versions give the same lists.
+scored per query, and whether both versions give the same lists. With ``--batch``, then
+``reprise match --all`` end to end (transparent scorer, the batch's companies of the store) with
+each version's code and snapshot, alternately, ``--batch`` times each: seconds and same output.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +83,21 @@ def run(tree: Path, args: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def match_all(tree: Path, folder: Path, index: str) -> tuple[float, str, str]:
+    """``reprise match --all`` with the code of ``tree``: seconds, its summary line, the output's hash."""
+    empty = Path(tempfile.mkdtemp())  # no promoted model: the transparent scorer
+    out = Path(tempfile.mkdtemp()) / "all.csv"
+    env = {**os.environ, "PYTHONPATH": str(tree), "OPENBLAS_NUM_THREADS": "1", "REPRISE_MODELS_DIR": str(empty),
+           "REPRISE_INDEX_PATH": index}
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "matcher.cli", "--db", f"sqlite:///{folder / 'reprise.db'}", "match",
+                           "--all", "--out", str(out)], env=env, capture_output=True, text=True, check=True, cwd=tree)
+    spent = time.perf_counter() - t
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()[:16]
+    out.unlink()
+    return spent, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "", digest
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", type=Path, required=True)
@@ -87,6 +106,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="a model registry folder with a promoted learned ranker")
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=0, help="runs of `reprise match --all` per version (0: none)")
     ap.add_argument("--code", type=Path, default=Path(tempfile.gettempdir()) / "reprise-bench-code")
     args = ap.parse_args()
     versions = {}
@@ -116,6 +136,12 @@ def main() -> None:
         same = sum(a == b for a, b in zip(results["old"][0][label]["lists"], results["new"][0][label]["lists"]))
         print(f"  old/new: p50 {o['p50'] / n['p50']:.2f}x, p99 {o['p99'] / n['p99']:.2f}x, mean "
               f"{o['mean'] / n['mean']:.2f}x; same lists {same} of {args.queries}")
+    for r in range(args.batch):
+        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+            load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+            spent, line, digest = match_all(versions[name][1], args.dir, versions[name][2]["index"])
+            print(f"\n`reprise match --all`, {name} ({versions[name][0]}): {spent:.1f} s end to end; {line}; "
+                  f"output sha256 {digest} ({load} at the start)", flush=True)
 
 
 if __name__ == "__main__":
