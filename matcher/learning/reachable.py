@@ -74,22 +74,24 @@ class ReachableMax:
         """(n,) for rows ``X`` (no NaN): each tree's largest leaf left possible, summed."""
         if not len(X):
             return np.zeros(0)
+        columns = np.ascontiguousarray(np.asarray(X).T)
         key = np.zeros(len(X), dtype=np.int64)
         bins = []
         for f, distinct, _ in self.exact:
-            bins.append(np.searchsorted(distinct, X[:, f], side="left"))
+            bins.append(_bin(distinct, columns[f]))
             key = key * (len(distinct) + 1) + bins[-1]
-        _, first, group = np.unique(key, return_index=True, return_inverse=True)
+        group, first = _groups(key)
         mask = np.broadcast_to(self.valid, (len(first), self.n_trees)).copy()
         for b, (_, _, table) in zip(bins, self.exact):
             mask &= table[b[first]]
         if self.sliced:  # the groups, cut by the slices of the other features
-            key = group.ravel().astype(np.int64)
+            cuts = len(first) * SLICES ** len(self.sliced)
+            key = group.astype(np.int64)
             slices = []
             for f, distinct, _ in self.sliced:
-                slices.append(np.searchsorted(distinct, X[:, f], side="left") * SLICES // (len(distinct) + 1))
+                slices.append(_bin(distinct, columns[f]) * SLICES // (len(distinct) + 1))
                 key = key * SLICES + slices[-1]
-            _, first, group = np.unique(key, return_index=True, return_inverse=True)
+            group, first = _groups(key, cuts if cuts <= 4 * len(key) else None)
             mask = mask[key[first] // SLICES ** len(self.sliced)]
             for c, (_, _, table) in zip(slices, self.sliced):
                 mask &= table[c[first]]
@@ -98,7 +100,34 @@ class ReachableMax:
         else:
             k = np.log2((mask & (~mask + self.dtype(1))).astype(np.float64)).astype(np.int64)
         per_group = self.values[np.arange(self.n_trees)[None, :], k].sum(axis=1)
-        return per_group[group.ravel()]
+        return per_group[group]
+
+
+def _bin(distinct: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per value, how many of the sorted ``distinct`` thresholds lie below it."""
+    if len(distinct) <= 8:  # a few comparisons beat a binary search per value
+        out = np.zeros(len(values), dtype=np.int64)
+        for t in distinct:
+            out += values > t
+        return out
+    return np.searchsorted(distinct, values, side="left")
+
+
+def _groups(key: np.ndarray, span: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group (rows of equal ``key``) and one row of each group. With ``span`` (keys
+    lie below it), by counting instead of sorting."""
+    if span is not None:
+        present = np.bincount(key, minlength=span) > 0
+        number = np.cumsum(present) - 1
+        group = number[key]
+        n_groups = int(present.sum())
+    else:
+        _, group = np.unique(key, return_inverse=True)
+        group = group.ravel()
+        n_groups = int(group.max()) + 1
+    first = np.empty(n_groups, dtype=np.int64)
+    first[group] = np.arange(len(key))  # any row of the group will do: the last one
+    return group, first
 
 
 def _mask(leaves: list[int], bit: dict[int, int]) -> int:

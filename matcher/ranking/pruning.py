@@ -19,7 +19,7 @@ import numpy as np
 from matcher.ranking.index import KINDS
 from matcher.ranking.score import Scorer, entry_thresholds, top_k
 
-BEST_FIRST_FROM = 2_000  # rows in a pass; below, scoring them all costs less than bounding
+BEST_FIRST_FROM = 500  # rows in a pass; below, scoring them all costs less than bounding
 FIRST_BATCH = 512
 MARGIN = 1e-7  # a bound and a score are sums of the same leaves in another order
 

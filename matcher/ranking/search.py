@@ -113,10 +113,10 @@ class LinkedFirstSearch(Search):
         ties = Ties.of(q.naf, q.poles, q.siren)
         posted = ix.ties_in_reach(q.lat, q.lon, ties=ties)
         near = ix.trade_near(q.lat, q.lon, RING_KM, divisions=divisions, skip=posted[0])
-        pos, dist = np.concatenate([posted[0], near[0]]), np.concatenate([posted[1], near[1]])
-        order = np.argsort(pos, kind="stable")
-        pos, dist = pos[order], dist[order]
-        tags = np.concatenate([posted[2], np.zeros(len(near[0]), np.int64)])[order]
+        order = np.argsort(near[0], kind="stable")  # a few: put in place among the posted, in position order
+        at = np.searchsorted(posted[0], near[0][order])
+        pos, dist = np.insert(posted[0], at, near[0][order]), np.insert(posted[1], at, near[1][order])
+        tags = np.insert(posted[2], at, 0)
         ranked = engine.score(req, engine.consider(req, found=(pos, dist), ties=ties, tags=tags),
                               unseen=len(ix) - len(pos), best_first=True)
         for own, group in ((True, divisions[:1]), (False, divisions[1:])):  # the company's division, neighbours'
