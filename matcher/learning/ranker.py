@@ -135,6 +135,16 @@ class LearnedRanker(BaseEstimator):
         base = float(np.ravel(self.model_._baseline_prediction)[0])  # the booster's, before any tree
         return np.clip(base + reachable.bounds(X), 0.0, 1.0)
 
+    def plain_scores(self, X) -> np.ndarray:
+        """Scores in [0, 1] from the leaves' values alone: the booster's baseline plus each
+        tree's leaf value, clipped (``predict`` up to the order of the sums, without the paths
+        the contributions need). Rows with a missing value get 1 (no bound)."""
+        X = np.ascontiguousarray(_as_matrix(X))
+        if np.isnan(X).any():
+            return np.ones(len(X))
+        base = float(np.ravel(self.model_._baseline_prediction)[0])
+        return np.clip(base + self._leaf_finder().leaves(X, values=True).sum(axis=1), 0.0, 1.0)
+
     def _leaf_finder(self) -> LeafFinder:
         finder = self.__dict__.get("_finder")  # derived from the trees, built once per process
         if finder is None:

@@ -42,6 +42,11 @@ class LearnedScorer(Scorer):
         """Upper bounds of the rows' scores, for a fraction of the cost of scoring them."""
         return self.ranker.score_bounds(X)
 
+    def plain_scores(self, X: np.ndarray) -> np.ndarray:
+        """The rows' scores without their contributions (equal to ``score_options``' up to the
+        order of the sums), for a fraction of their cost."""
+        return self.ranker.plain_scores(X)
+
     def score_options(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # the employees' rows are told apart by their own features
         return self.ranker.predict_contributions(X)

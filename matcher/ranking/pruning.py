@@ -7,9 +7,11 @@ few values and a slice of the distance's, see ``matcher.learning.reachable``). T
 scored in decreasing order of their bound, in growing batches; before each batch,
 :func:`entry_thresholds` over the options scored so far (this pass's, and those of the earlier
 pass its options will be merged with) tells, per kind, the score a further option needs to change
-the list, and a row whose bound is below its kind's is dropped. Exact: a row left out could not
-have changed the list (the thresholds only rise as more options are scored, see
-``entry_thresholds``).
+the list, and a row whose bound is below its kind's is dropped. A scorer that gives a row's score
+alone for less than its contributions (``plain_scores``: the learned ranker's leaf values without
+their paths) has the rows of a batch below that score dropped before their contributions. Exact:
+a row left out could not have changed the list (the thresholds only rise as more options are
+scored, see ``entry_thresholds``).
 """
 
 from __future__ import annotations
@@ -39,22 +41,20 @@ def score_best_first(scorer: Scorer, X: np.ndarray, is_emp: np.ndarray, kinds: n
     before = _deciding(*prior, top) if prior is not None else (np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool))
     bound = scorer.score_bounds(X)
     bound[is_emp] = np.inf
+    plain = getattr(scorer, "plain_scores", None)
     todo = np.argsort(-bound, kind="stable")
     rows, scores, contribs = [np.zeros(0, np.int64)], [np.zeros(0)], []
     batch = max(FIRST_BATCH, 4 * top)
     while len(todo):
         done = np.concatenate(rows)
-        if len(before[0]) or len(done):
-            done_scores = np.concatenate([before[0], *scores])
-            done_kinds = np.concatenate([before[1], kinds[done]])
-            done_linked = np.concatenate([before[2], linked[done]])
-            for link in (True, False):
-                thresholds = entry_thresholds(done_scores, done_kinds, top, len(KINDS), done_linked,
-                                              newcomer_linked=link)
-                if thresholds is not None:
-                    mine = linked[todo] == link
-                    todo = todo[~mine | (bound[todo] >= thresholds[kinds[todo]] - MARGIN)]
+        need = _needed(np.concatenate([before[0], *scores]), np.concatenate([before[1], kinds[done]]),
+                       np.concatenate([before[2], linked[done]]), top)
+        if need is not None:
+            todo = todo[bound[todo] >= need[linked[todo].astype(int), kinds[todo]] - MARGIN]
         take, todo = todo[:batch], todo[batch:]
+        if need is not None and plain is not None and len(take):  # the score alone, before its contributions
+            s = plain(X[take])
+            take = take[is_emp[take] | (s >= need[linked[take].astype(int), kinds[take]] - MARGIN)]
         s, c = scorer.score_options(X[take], is_emp[take])
         rows.append(take)
         scores.append(s)
@@ -65,6 +65,19 @@ def score_best_first(scorer: Scorer, X: np.ndarray, is_emp: np.ndarray, kinds: n
     if not contribs:  # every row ruled out by the earlier pass
         return done, *scorer.score_options(X[:0], is_emp[:0])
     return done[order], np.concatenate(scores)[order], np.concatenate(contribs)[order]
+
+
+def _needed(scores: np.ndarray, kinds: np.ndarray, linked: np.ndarray, top: int) -> np.ndarray | None:
+    """(2, kinds): the score a further option needs to change the list, unlinked (row 0) or
+    linked (row 1), by kind (-inf: any); None while no option is scored."""
+    if not len(scores):
+        return None
+    need = np.full((2, len(KINDS)), -np.inf)
+    for link in (False, True):
+        thresholds = entry_thresholds(scores, kinds, top, len(KINDS), linked, newcomer_linked=link)
+        if thresholds is not None:
+            need[int(link)] = thresholds
+    return need
 
 
 def _deciding(scores: np.ndarray, kinds: np.ndarray, linked: np.ndarray, top: int

@@ -46,22 +46,32 @@ def test_largest_reachable_leaf_bounds_every_row_and_is_the_score_when_all_is_kn
         assert none.bounds(X) == pytest.approx(np.full(len(X), largest))
 
 
-def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch):
-    """The lists' checks against scoring everything (``test_learn``) have teeth: a bound that is
-    below a row's score, by 0.01 only, drops options that should rank."""
+@pytest.mark.parametrize("method", ["score_bounds", "plain_scores"])
+def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch, method):
+    """The lists' checks against scoring everything (``test_learn``) have teeth: a bound below a
+    row's score (or a score without contributions below the score), by 0.01 only, drops options
+    that should rank."""
     from matcher.ranking import engine as engine_module
     from matcher.ranking import pruning
     monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", 0)
     monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
     db, result = trained
     ranker = result.ranker
-    monkeypatch.setattr(type(ranker), "score_bounds", lambda self, X: self.predict(X) - 0.01)
-    scorer = LearnedScorer(result.ranker, model_id="test")
+    monkeypatch.setattr(type(ranker), method, lambda self, X: self.predict(X) - 0.01)
+    scorer = LearnedScorer(ranker, model_id="test")
     bounded, full = Engine.from_store(db, scorer=scorer), Engine.from_store(db, scorer=scorer)
     bounded.shortcut_from = 0
     differ = sum([o.as_dict() for o in bounded.match(c, top=10).options] !=
                  [o.as_dict() for o in full.match(c, top=10).options] for c in company_rows(db)[:60])
     assert differ > 0
+
+
+def test_plain_scores_are_the_scores(trained):
+    db, result = trained
+    rng = np.random.default_rng(9)
+    for X in (rng.random((2000, len(FEATURES))) * rng.integers(0, 2, (2000, len(FEATURES))),
+              _option_rows(db, result.ranker)):
+        assert result.ranker.plain_scores(X) == pytest.approx(result.ranker.predict(X), abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(20))
