@@ -20,6 +20,7 @@ from matcher.ranking.compare import INTEREST_LEVEL_VALUE, SECTOR_LEVEL_VALUE
 from matcher.ranking.postings import naf_ancestors
 
 MAX_TIES = 63  # bits of an int64 tag
+TABLE_BITS = 12  # up to this many postings, a feature's values come from a table of every tag
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,14 @@ class Ties:
     def column(self, feature: str, tags: np.ndarray) -> np.ndarray:
         """The feature's value for candidates with ``tags``: the largest value among the
         postings of that feature holding each (0 when none does)."""
+        bits = sorted(((v, b) for b, (f, v) in enumerate(zip(self.feature, self.value)) if f == feature))
+        if len(self.feature) <= TABLE_BITS:  # one value per possible tag, then one gather
+            codes = np.arange(1 << len(self.feature))
+            table = np.zeros(len(codes), dtype=np.float32)
+            for v, b in bits:  # larger values overwrite
+                table[(codes >> b) & 1 == 1] = v
+            return table[tags]
         out = np.zeros(len(tags), dtype=np.float32)
-        bits = [(b, v) for b, (f, v) in enumerate(zip(self.feature, self.value)) if f == feature]
-        for b, v in sorted(bits, key=lambda bv: bv[1]):  # larger values overwrite
+        for v, b in bits:
             out[(tags >> b) & 1 == 1] = v
         return out

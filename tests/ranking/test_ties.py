@@ -1,0 +1,65 @@
+"""Candidates read from a company's postings, with the postings that hold each (their tags): the
+same candidates as the linked postings in reach, and the same features as looked up one by one."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from matcher import store
+from matcher.contract.imports import import_file
+from matcher.demo.build import generate
+from matcher.ranking import ties as ties_module
+from matcher.ranking.compare import FEATURES, candidate_features
+from matcher.ranking.engine import Engine
+from matcher.ranking.search import FULL, LINKED_FIRST, Request
+from matcher.ranking.spatial import in_sorted
+from matcher.ranking.ties import Ties
+from matcher.store.records import company_rows
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ties")
+    files = generate(folder / "files", candidates=1500, companies=120)
+    db = store.connect(f"sqlite:///{folder / 'demo.db'}")
+    for kind in ("poles", "companies", "candidates", "outcomes"):
+        import_file(db, kind, files[kind], rejects_path=folder / f"{kind}.rejects.csv")
+    yield Engine.from_store(db), company_rows(db)
+    db.dispose()
+
+
+@pytest.mark.parametrize("table_bits", [ties_module.TABLE_BITS, 0])  # by a table of every tag, bit by bit
+def test_features_from_tags_equal_those_looked_up(demo, monkeypatch, table_bits):
+    monkeypatch.setattr(ties_module, "TABLE_BITS", table_bits)
+    engine, companies = demo
+    ix = engine.index
+    posting_columns = [FEATURES.index(f) for f in ("interest", "experience", "pole", "partnership")]
+    tied = 0
+    for company in companies:
+        q, _ = engine.query_for(company)
+        ties = Ties.of(q.naf, q.poles, q.siren)
+        pos, dist, tags = ix.ties_in_reach(q.lat, q.lon, ties=ties)
+        reach, _ = ix.within_reach(q.lat, q.lon)
+        linked = np.zeros(len(reach), dtype=bool)
+        for post in ix.linked(naf_code=q.naf, poles=q.poles, siren=q.siren):
+            linked |= in_sorted(post, reach)
+        assert np.array_equal(pos, reach[linked])  # the candidates of the linked postings in reach
+        looked_up = candidate_features(q, ix, pos, dist)
+        from_tags = candidate_features(q, ix, pos, dist, ties=ties, tags=tags)
+        assert np.array_equal(from_tags, looked_up)
+        tied += int((looked_up[:, posting_columns] > 0).any(axis=1).sum())
+    assert tied > 100  # postings of every family were read
+
+
+def test_a_company_with_more_postings_than_a_tag_holds_is_searched_in_full(demo):
+    engine, companies = demo
+    company = next(c for c in companies if c.get("naf"))
+    q, notes = engine.query_for(company)
+    q = dataclasses.replace(q, poles=[*q.poles, *(f"P-{i}" for i in range(70))])
+    assert Ties.of(q.naf, q.poles, q.siren) is None
+    req = Request(q, None, 10)
+    answers = [s.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows() for s in (LINKED_FIRST, FULL)]
+    assert answers[0] == answers[1] and answers[0]
