@@ -6,7 +6,7 @@ how much they skip:
 - :class:`FullSearch` scores every candidate whose radius reaches the company. It is the only
   one that lists exclusions one by one, and the one used on small indexes.
 - :class:`ConfidentialSearch`: a confidential case may only be shown to the members of its
-  poles, so only they are examined.
+  poles, so only they are examined (best first with a scorer that bounds rows, see ``pruning``).
 - :class:`LinkedFirstSearch` needs a scorer with a :class:`~matcher.ranking.score.ScoreBound`.
   It scores first the candidates linked to the company's trade (same NAF division or a
   value-chain neighbour, or tied by a declared interest, experience, pole or partnership);
@@ -74,7 +74,7 @@ class ConfidentialSearch(Search):
         ix, q = engine.index, req.q
         members = ix.postings_of("poles", q.poles)
         pos, dist, _ = ix.linked_in_reach(q.lat, q.lon, divisions=[], linked=members)
-        ranked = engine.score(req, engine.consider(req, found=(pos, dist)))
+        ranked = engine.score(req, engine.consider(req, found=(pos, dist)), best_first=True)
         n_members = ix.count_distinct(members)
         counts = ranked.cons.excluded_counts
         counts[CONFIDENTIAL] = counts.get(CONFIDENTIAL, 0) + len(ix) - n_members
