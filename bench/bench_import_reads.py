@@ -16,8 +16,8 @@ read-only connection polling every 50 ms first sees the new store revision.
 Reported per endpoint, by the request's start: p50/p99/max before the import, during it (to the
 commit) and in the 10 s after; the longest time with no answer (from the import's start); the
 first probe answer holding the new names (s after the commit) and the probe answers begun after
-the commit that still held an old name (stale). ``--spy`` dumps the workers' stacks with py-spy
-whenever a store read has waited over 0.3 s (the evidence of where they wait).
+the commit that still held an old name (stale). ``--spy store`` dumps the workers' stacks with
+py-spy whenever a store read has waited over 0.3 s (the evidence of where they wait).
 """
 
 from __future__ import annotations
@@ -155,12 +155,12 @@ def watch_commit(db_file: Path, clients: Clients, out: dict) -> None:
         time.sleep(0.05)
 
 
-def spy(clients: Clients, server: subprocess.Popen, folder: Path) -> None:
-    """py-spy dumps of every server process while a store read has waited over 0.3 s."""
+def spy(clients: Clients, server: subprocess.Popen, folder: Path, endpoint: str) -> None:
+    """py-spy dumps of every server process while a request to ``endpoint`` has waited over 0.3 s."""
     last = 0.0
     while not clients.stop.is_set():
         now = time.monotonic() - clients.t0
-        waiting = [s for n, s in list(clients.in_flight.values()) if n == "store" and now - s > 0.3]
+        waiting = [s for n, s in list(clients.in_flight.values()) if n == endpoint and now - s > 0.3]
         if waiting and now - last > 0.4:
             last = now
             kids, todo = [], [str(server.pid)]
@@ -170,7 +170,7 @@ def spy(clients: Clients, server: subprocess.Popen, folder: Path) -> None:
                 todo += found
             with open(folder / f"spy-{now:07.2f}.txt", "w") as fh:
                 for pid in kids:
-                    fh.write(f"=== pid {pid} at +{now:.2f} s, store read waiting {now - min(waiting):.2f} s\n")
+                    fh.write(f"=== pid {pid} at +{now:.2f} s, {endpoint} request waiting {now - min(waiting):.2f} s\n")
                     fh.write(subprocess.run(["py-spy", "dump", "--pid", pid], capture_output=True, text=True).stdout)
         time.sleep(0.1)
 
@@ -205,7 +205,7 @@ def run(args) -> dict:
         threads = clients.start()
         threading.Thread(target=watch_commit, args=(work / "reprise.db", clients, out), daemon=True).start()
         if args.spy:
-            threading.Thread(target=spy, args=(clients, server, work), daemon=True).start()
+            threading.Thread(target=spy, args=(clients, server, work, args.spy), daemon=True).start()
         time.sleep(args.import_at)
         out["import_start"] = time.monotonic() - clients.t0
         done = subprocess.run([sys.executable, "-m", "matcher.cli", "--db", url, "import", "candidates",
@@ -280,7 +280,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--import-at", type=float, default=10.0)
     ap.add_argument("--port", type=int, default=PORT)
-    ap.add_argument("--spy", action="store_true", help="py-spy dumps of the workers while a store read waits")
+    ap.add_argument("--spy", choices=sorted(ENDPOINTS), help="py-spy dumps of the workers while a request to this "
+                    "endpoint waits over 0.3 s (they pause the workers: not for measured runs)")
     ap.add_argument("--table", nargs="+", metavar="JSON", help="print the table of finished runs")
     args = ap.parse_args()
     if args.table:
