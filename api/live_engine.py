@@ -8,6 +8,8 @@ concurrent writers share one refresh. When the delta grows past ``COMPACT_FROM``
 background thread writes a new snapshot and swaps it in. Changes made by other processes
 (another worker, ``reprise import``, an erasure) are applied before the next authenticated answer
 (:meth:`LiveEngine.catch_up`, called per request), and by a background poll between requests.
+A request that has to wait for that (or for the store's writer) waits in the pool of ``waiters``,
+not in the request threads (:meth:`LiveEngine.waited`).
 """
 
 from __future__ import annotations

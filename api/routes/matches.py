@@ -60,19 +60,20 @@ async def company_matches(siren: str, request: Request, principal: PrincipalDep)
     if answer is None:  # another process's writes go in the index first, waited for outside the request pool
         await live.caught_up()
         answer = await run_sync(rank, False)
-    body, action = answer
-    # written before the answer leaves; it may wait for the store's writer (an import), so
-    # outside the request pool too
-    await live.waited(state.audit.record, principal.key_id, key, action)
+    body, audited = answer
+    if not audited:  # written before the answer leaves: waiting for the store's writer (an import) outside the pool
+        action = audit_log.READ_MATCHES if body is not None else audit_log.NOT_FOUND_MATCHES
+        await live.waited(state.audit.record, principal.key_id, key, action)
     if body is None:
         raise not_found(key)
     return Response(body, media_type="application/json")
 
 
 def _rank_case(state, principal, key: str, top: int, kind_list, explain_exclusions: bool,
-               catch_up: bool) -> tuple[bytes | None, str] | None:
-    """The answer's body (None: absent or hidden) and its audit action; None when the index must
-    first take in changes made elsewhere (``catch_up``: checked without waiting)."""
+               catch_up: bool) -> tuple[bytes | None, bool] | None:
+    """The answer's body (None: absent or hidden) and whether its audit row is written (not when
+    that would wait); None when the index must first take in changes made elsewhere
+    (``catch_up``: checked without waiting)."""
     db, live, settings = state.db, state.live, state.settings
     if catch_up and not live.catch_up(wait=False):
         return None
@@ -80,7 +81,7 @@ def _rank_case(state, principal, key: str, top: int, kind_list, explain_exclusio
     company = get_company_uniform(db, key)
     if not case_visible(principal, company, serving.engine.poles):
         # an absent and a hidden case: the same work, the same audit row, the same answer
-        return None, audit_log.NOT_FOUND_MATCHES
+        return None, state.audit.record_if_free(principal.key_id, key, audit_log.NOT_FOUND_MATCHES)
     viewer = viewer_of(principal)
     cache_key = serving.cache.key(company, top, tuple(kind_list or ()), explain_exclusions, viewer.key())
     body = serving.cache.get(cache_key)
@@ -89,7 +90,7 @@ def _rank_case(state, principal, key: str, top: int, kind_list, explain_exclusio
                                       exclusions_limit=settings.max_exclusions, viewer=viewer)
         body = rendered(result.payload(explain=explain_exclusions, max_exclusions=settings.max_exclusions))
         serving.cache.put(cache_key, body)
-    return body, audit_log.READ_MATCHES
+    return body, state.audit.record_if_free(principal.key_id, key, audit_log.READ_MATCHES)
 
 
 @router.post("/match", response_model=MatchResponse, response_model_exclude_none=True)
@@ -102,7 +103,7 @@ async def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep,
     kind_list = parse_kinds(kinds)
     record = body.model_dump()
 
-    def rank(catch_up: bool) -> tuple[str, bytes] | None:
+    def rank(catch_up: bool) -> tuple[str, bytes, bool] | None:
         if catch_up and not live.catch_up(wait=False):
             return None
         clean, reasons = validate("companies", [record], communes=communes)
@@ -112,14 +113,16 @@ async def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep,
         result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions,
                                    exclusions_limit=settings.max_exclusions, viewer=viewer_of(principal))
         payload = result.payload(explain=explain_exclusions, max_exclusions=settings.max_exclusions)
-        return company["siren"], rendered(payload)
+        audited = audit.record_if_free(principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
+        return company["siren"], rendered(payload), audited
 
     answer = await run_sync(rank, True)
     if answer is None:  # another process's writes go in the index first, waited for outside the request pool
         await live.caught_up()
         answer = await run_sync(rank, False)
-    siren, out = answer
-    await live.waited(audit.record, principal.key_id, siren, audit_log.MATCH_PROFILE)
+    siren, out, audited = answer
+    if not audited:  # the store's writer is busy (an import): wait for it outside the request pool
+        await live.waited(audit.record, principal.key_id, siren, audit_log.MATCH_PROFILE)
     return Response(out, media_type="application/json")
 
 
