@@ -60,14 +60,18 @@ async def get_principal(request: Request,
     keys: KeyCache = request.app.state.keys
     live = request.app.state.live
 
-    def check() -> Principal | None:
-        # what another worker or the command line changed applies before this answer
-        live.catch_up(index=False)  # ranked answers wait for the index in their route
-        return keys.cached(creds.credentials) or keys.authenticate(creds.credentials)
+    def check() -> tuple[bool, Principal | None]:
+        # what another worker or the command line changed applies before this answer; ranked
+        # answers wait for the index in their route. Waiting (a change of the poles or of the
+        # model) is not done here, in the request thread, but below, outside the request pool.
+        current = live.catch_up(index=False, wait=False)
+        return current, keys.cached(creds.credentials) or keys.authenticate(creds.credentials)
 
-    principal = await anyio.to_thread.run_sync(check)  # store reads off the event loop
+    current, principal = await anyio.to_thread.run_sync(check)  # store reads off the event loop
     if principal is None:
         raise Problem(401, "the API key is not valid or has been revoked", headers=CHALLENGE)
+    if not current:
+        await live.caught_up(index=False)
     return principal
 
 
@@ -86,7 +90,7 @@ async def _require(request: Request, principal: Principal, roles: tuple[str, ...
         if request.method not in _READS:
             params = request.path_params
             siren = "".join(str(params.get("siren", "")).split())
-            await anyio.to_thread.run_sync(
+            await request.app.state.live.waited(  # it may wait for the store's writer
                 request.app.state.audit.record, principal.key_id,
                 siren if len(siren) == 9 and siren.isdigit() else None, REFUSED_WRITE,
                 params.get("candidate_id") or params.get("key_id"))

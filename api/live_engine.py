@@ -8,6 +8,8 @@ concurrent writers share one refresh. When the delta grows past ``COMPACT_FROM``
 background thread writes a new snapshot and swaps it in. Changes made by other processes
 (another worker, ``reprise import``, an erasure) are applied before the next authenticated answer
 (:meth:`LiveEngine.catch_up`, called per request), and by a background poll between requests.
+A request that has to wait for that (or for the store's writer) waits in the pool of ``waiters``,
+not in the request threads (:meth:`LiveEngine.waited`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import datetime as dt
 import gc
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy.engine import Engine as DbEngine
@@ -32,6 +36,7 @@ from matcher.store.changes import poles_changed_since
 from matcher.store.changes import revision as store_revision
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class LiveEngine:
             self.reader = IndexReader(self.db, self.index_dir, inferer=self._inferer).open()
             self._serve(scorer, started)
 
-    def catch_up(self, *, index: bool = True) -> None:
+    def catch_up(self, *, index: bool = True, wait: bool = True) -> bool:
         """Apply what changed elsewhere before the next answer: a model promoted or rolled back
         (the registry file changed since the last look) and the store's writes and erasures made
         by another worker or the command line (its revision moved past the one served). Costs a
@@ -113,20 +118,41 @@ class LiveEngine:
         outcomes): they depend on the index only through the poles, so the index is refreshed
         before the answer only when the poles changed, else in the background — a large import
         no longer holds every request of every worker while the index takes it in. Ranked
-        answers (``index`` True) always wait for it."""
+        answers (``index`` True) always wait for it.
+
+        ``wait`` False, from a request thread: returns False instead of waiting (a model to load,
+        an index refresh this answer needs); the route then waits with :meth:`caught_up`, outside
+        the request threads, so that a ranking waiting for a large import's rebuild does not hold
+        the thread every other request of the process needs. True: nothing (more) to wait for."""
         stamp = self._registry_stamp()
         if stamp != self._seen_registry:
+            if not wait:
+                return False
             with self._catching:
                 if stamp != self._seen_registry:
                     self._seen_registry = stamp
                     self._follow_promotion()
         serving = self._serving
         if serving is None or store_revision(self.db) == serving.signature:
-            return
+            return True
         if index or poles_changed_since(self.db, serving.signature):
+            if not wait:
+                return False
             self.refresh()
         else:
             self._refresh_in_background()
+        return True
+
+    async def caught_up(self, *, index: bool = True) -> None:
+        """:meth:`catch_up`, waiting in a thread outside the request pool (see :meth:`waited`)."""
+        await self.waited(self.catch_up, index=index)
+
+    async def waited(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Run ``fn`` in a thread of the waiting pool, not of the request pool: for whatever may
+        wait on something other than the CPU — the index taking in a change, the store's write
+        lock held by an import (an audit row, a write). The request pool has one thread per
+        process by default (``threads``): a request waiting there would hold every other one."""
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kw), limiter=self.waiters)
 
     def _refresh_in_background(self) -> None:
         with self._state:
@@ -181,7 +207,7 @@ class LiveEngine:
     async def refreshed(self, timeout: float | None = None) -> bool:
         """:meth:`refresh` for async routes: the wait runs in a thread outside the request pool,
         so a write waiting for its rebuild never holds a thread that reads need."""
-        return await anyio.to_thread.run_sync(self.refresh, timeout, limiter=self.waiters)
+        return await self.waited(self.refresh, timeout)
 
     def holds_any(self, ids: list[str]) -> bool:
         """Whether any of these ids is a candidate in the serving index."""

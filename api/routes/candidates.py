@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Literal
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import AuditDep, CandidateWriterDep, CommunesDep, DbDep, LiveDep, PrincipalDep, SettingsDep
@@ -33,10 +32,10 @@ def _clean_id(candidate_id: str) -> str:
 
 
 async def _write(records: list[dict], principal, db, live, communes, audit):
-    written = await run_sync(partial(write_records, db, "candidates", records, principal=principal,
+    written = await live.waited(partial(write_records, db, "candidates", records, principal=principal,
                                      poles=live.engine.poles, communes=communes))
     for row in written.rows:
-        await run_sync(audit.record, principal.key_id, None, audit_log.WRITE_CANDIDATE, row["candidate_id"])
+        await live.waited(audit.record, principal.key_id, None, audit_log.WRITE_CANDIDATE, row["candidate_id"])
     return written
 
 
@@ -118,9 +117,9 @@ async def delete_candidate(candidate_id: str, principal: CandidateWriterDep, db:
     """Erase the candidate, the outcomes and the stored matches that name it; its id is
     pseudonymised in the audit log."""
     key = _clean_id(candidate_id)
-    if not await run_sync(erase_candidate, db, key):
+    if not await live.waited(erase_candidate, db, key):
         raise Problem(404, f"candidate_id {candidate_id} is not a stored candidate")
-    await run_sync(audit.record, principal.key_id, None, audit_log.DELETE_CANDIDATE, pseudonym(db, key))
+    await live.waited(audit.record, principal.key_id, None, audit_log.DELETE_CANDIDATE, pseudonym(db, key))
     await live.refreshed(settings.refresh_wait_seconds)
     live.erased()  # its id and name leave the snapshot's files too
     return Response(status_code=204)

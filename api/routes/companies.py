@@ -44,12 +44,12 @@ async def _after_write(live, settings, sirens: list[str]) -> None:
 
 
 async def _write(records: list[dict], principal, db, live, communes, audit):
-    written = await run_sync(partial(write_records, db, "companies", records, principal=principal,
+    written = await live.waited(partial(write_records, db, "companies", records, principal=principal,
                                      poles=live.engine.poles, communes=communes))
     for row in written.rows:
-        await run_sync(audit.record, principal.key_id, row["siren"], audit_log.WRITE_COMPANY)
+        await live.waited(audit.record, principal.key_id, row["siren"], audit_log.WRITE_COMPANY)
     for siren in written.forbidden_keys():
-        await run_sync(audit.record, principal.key_id, _as_siren(siren), audit_log.REFUSED_WRITE)
+        await live.waited(audit.record, principal.key_id, _as_siren(siren), audit_log.REFUSED_WRITE)
     return written
 
 
@@ -134,9 +134,9 @@ async def delete_company(siren: str, principal: CompanyWriterDep, db: DbDep, liv
     stored = await run_sync(get_company_uniform, db, key)
     poles = live.engine.poles
     if not (case_visible(principal, stored, poles) and may_write(principal, stored, None, poles)):
-        await run_sync(audit.record, principal.key_id, key, audit_log.REFUSED_WRITE)
+        await live.waited(audit.record, principal.key_id, key, audit_log.REFUSED_WRITE)
         raise Problem(404, f"siren {key} is not a stored case of your poles")
-    await run_sync(erase_company, db, key)
-    await run_sync(audit.record, principal.key_id, None, audit_log.DELETE_COMPANY, pseudonym(db, key))
+    await live.waited(erase_company, db, key)
+    await live.waited(audit.record, principal.key_id, None, audit_log.DELETE_COMPANY, pseudonym(db, key))
     await _after_write(live, settings, [key])
     return Response(status_code=204)

@@ -23,8 +23,12 @@ def get_keys(principal: AdminDep, db: DbDep) -> list[dict]:
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=201)
-def post_key(body: KeyCreate, principal: AdminDep, db: DbDep, audit: AuditDep) -> dict:
+async def post_key(body: KeyCreate, principal: AdminDep, db: DbDep, audit: AuditDep, live: LiveDep) -> dict:
     """Create a key; the response holds the secret key, shown this once."""
+    return await live.waited(_create, body, principal, db, audit)  # a write: outside the request pool
+
+
+def _create(body: KeyCreate, principal, db, audit) -> dict:
     try:
         row, key = create_key(db, role=body.role, poles=body.poles, label=body.label)
     except InvalidRecord as exc:
@@ -34,8 +38,13 @@ def post_key(body: KeyCreate, principal: AdminDep, db: DbDep, audit: AuditDep) -
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, responses=error_responses(404, 409))
-def delete_key(key_id: str, request: Request, principal: AdminDep, db: DbDep, audit: AuditDep) -> dict:
+async def delete_key(key_id: str, request: Request, principal: AdminDep, db: DbDep, audit: AuditDep,
+                     live: LiveDep) -> dict:
     """Revoke a key: it stops working at once, in every worker. The last admin key cannot be revoked."""
+    return await live.waited(_revoke, key_id, request, principal, db, audit)  # a write: outside the request pool
+
+
+def _revoke(key_id: str, request: Request, principal, db, audit) -> dict:
     try:
         row = revoke_key(db, key_id)
     except Conflict:  # the last working admin key: a refused write

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query, Request, Response
 from pydantic_core import to_json
 
@@ -40,26 +42,46 @@ MATCH_QUERY = [
 
 @router.get("/companies/{siren}/matches", response_model=MatchResponse, response_model_exclude_none=True,
             responses=error_responses(404), openapi_extra={"parameters": MATCH_QUERY})
-def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Response:
+async def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Response:
     """The ranked options for a stored company, with each feature's contribution to the score.
 
     Every call is written to the audit log (key, time, company).
     """
     state = request.app.state  # the app's parts straight from its state, not as dependencies
-    db, live, settings, audit = state.db, state.live, state.settings, state.audit
+    live, settings = state.live, state.settings
     query = request.query_params
     key = path_siren(siren)
     top = parse_int("top", query["top"], 1, settings.max_top) if "top" in query else 10
     kind_list = parse_kinds(query.get("kinds"))
     explain_exclusions = parse_bool("explain_exclusions", query["explain_exclusions"]) \
         if "explain_exclusions" in query else False
-    live.catch_up()  # another process's writes are in the index before this ranking
+    rank = partial(_rank_case, state, principal, key, top, kind_list, explain_exclusions)
+    answer = await run_sync(rank, True)
+    if answer is None:  # another process's writes go in the index first, waited for outside the request pool
+        await live.caught_up()
+        answer = await run_sync(rank, False)
+    body, audited = answer
+    if not audited:  # written before the answer leaves: waiting for the store's writer (an import) outside the pool
+        action = audit_log.READ_MATCHES if body is not None else audit_log.NOT_FOUND_MATCHES
+        await live.waited(state.audit.record, principal.key_id, key, action)
+    if body is None:
+        raise not_found(key)
+    return Response(body, media_type="application/json")
+
+
+def _rank_case(state, principal, key: str, top: int, kind_list, explain_exclusions: bool,
+               catch_up: bool) -> tuple[bytes | None, bool] | None:
+    """The answer's body (None: absent or hidden) and whether its audit row is written (not when
+    that would wait); None when the index must first take in changes made elsewhere
+    (``catch_up``: checked without waiting)."""
+    db, live, settings = state.db, state.live, state.settings
+    if catch_up and not live.catch_up(wait=False):
+        return None
     serving = live.serving
     company = get_company_uniform(db, key)
     if not case_visible(principal, company, serving.engine.poles):
         # an absent and a hidden case: the same work, the same audit row, the same answer
-        audit.record(principal.key_id, key, audit_log.NOT_FOUND_MATCHES)
-        raise not_found(key)
+        return None, state.audit.record_if_free(principal.key_id, key, audit_log.NOT_FOUND_MATCHES)
     viewer = viewer_of(principal)
     cache_key = serving.cache.key(company, top, tuple(kind_list or ()), explain_exclusions, viewer.key())
     body = serving.cache.get(cache_key)
@@ -68,29 +90,40 @@ def company_matches(siren: str, request: Request, principal: PrincipalDep) -> Re
                                       exclusions_limit=settings.max_exclusions, viewer=viewer)
         body = rendered(result.payload(explain=explain_exclusions, max_exclusions=settings.max_exclusions))
         serving.cache.put(cache_key, body)
-    audit.record(principal.key_id, key, audit_log.READ_MATCHES)
-    return Response(body, media_type="application/json")
+    return body, state.audit.record_if_free(principal.key_id, key, audit_log.READ_MATCHES)
 
 
 @router.post("/match", response_model=MatchResponse, response_model_exclude_none=True)
-def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep, settings: SettingsDep,
-                  communes: CommunesDep, audit: AuditDep,
-                  top: int = TOP, kinds: str | None = KINDS, explain_exclusions: bool = EXPLAIN) -> Response:
+async def match_profile(body: CompanyIn, principal: PrincipalDep, live: LiveDep, settings: SettingsDep,
+                        communes: CommunesDep, audit: AuditDep,
+                        top: int = TOP, kinds: str | None = KINDS, explain_exclusions: bool = EXPLAIN) -> Response:
     """Rank options for a company profile given in the body (validated as a company record, not
     stored)."""
     check_range("top", top, 1, settings.max_top)
     kind_list = parse_kinds(kinds)
-    live.catch_up()  # another process's writes are in the index before this ranking
     record = body.model_dump()
-    clean, reasons = validate("companies", [record], communes=communes)
-    if reasons.iat[0]:
-        raise refusal_problem(record, {"reason": reasons.iat[0]})
-    company = rows_for_store("companies", clean)[0]
-    result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions,
-                               exclusions_limit=settings.max_exclusions, viewer=viewer_of(principal))
-    audit.record(principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
-    body = result.payload(explain=explain_exclusions, max_exclusions=settings.max_exclusions)
-    return Response(rendered(body), media_type="application/json")
+
+    def rank(catch_up: bool) -> tuple[str, bytes, bool] | None:
+        if catch_up and not live.catch_up(wait=False):
+            return None
+        clean, reasons = validate("companies", [record], communes=communes)
+        if reasons.iat[0]:
+            raise refusal_problem(record, {"reason": reasons.iat[0]})
+        company = rows_for_store("companies", clean)[0]
+        result = live.engine.match(company, top=top, kinds=kind_list, explain_exclusions=explain_exclusions,
+                                   exclusions_limit=settings.max_exclusions, viewer=viewer_of(principal))
+        payload = result.payload(explain=explain_exclusions, max_exclusions=settings.max_exclusions)
+        audited = audit.record_if_free(principal.key_id, company["siren"], audit_log.MATCH_PROFILE)
+        return company["siren"], rendered(payload), audited
+
+    answer = await run_sync(rank, True)
+    if answer is None:  # another process's writes go in the index first, waited for outside the request pool
+        await live.caught_up()
+        answer = await run_sync(rank, False)
+    siren, out, audited = answer
+    if not audited:  # the store's writer is busy (an import): wait for it outside the request pool
+        await live.waited(audit.record, principal.key_id, siren, audit_log.MATCH_PROFILE)
+    return Response(out, media_type="application/json")
 
 
 def rendered(body: dict[str, Any]) -> bytes:

@@ -32,8 +32,13 @@ def get_model(principal: PrincipalDep, live: LiveDep) -> dict:
 
 
 @router.post("/reload", response_model=ModelCard, responses=error_responses(409))
-def reload_model(principal: AdminDep, live: LiveDep, audit: AuditDep) -> dict:
+async def reload_model(principal: AdminDep, live: LiveDep, audit: AuditDep) -> dict:
     """Load the currently promoted model (admin). On failure the previous ranker keeps serving."""
+    # it waits for a rebuild in progress and writes an audit row: outside the request pool
+    return await live.waited(_reload, principal, live, audit)
+
+
+def _reload(principal, live, audit) -> dict:
     try:
         previous, serving = live.reload_model()
     except Exception as exc:  # whatever the registry raises, keep serving the current ranker

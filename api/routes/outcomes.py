@@ -17,11 +17,16 @@ router = APIRouter(prefix="/v1/outcomes", tags=["outcomes"], responses=API_ERROR
 @router.post("", response_model=OutcomeOut, status_code=201,
              responses={200: {"model": OutcomeOut, "description": "your own outcome was updated (its note)"},
                         **error_responses(409)})
-def record_outcome(body: OutcomeIn, response: Response, principal: OutcomeDep, db: DbDep, live: LiveDep,
-                   audit: AuditDep) -> dict:
+async def record_outcome(body: OutcomeIn, response: Response, principal: OutcomeDep, db: DbDep, live: LiveDep,
+                         audit: AuditDep) -> dict:
     """Record an outcome (rejected, contacted, interested, offer, takeover) for a stored company
     and a stored candidate (or ``employees:<siren>``). It is signed by the key that records it
     (``advisor`` is set by the server); an outcome another key recorded is never replaced."""
+    # a write may wait for the store's writer (an import): outside the request pool
+    return await live.waited(_record, body, response, principal, db, live, audit)
+
+
+def _record(body: OutcomeIn, response: Response, principal, db, live, audit) -> dict:
     record = body.model_dump()
     given = record.get("advisor")
     if given not in (None, "") and given != principal.author:

@@ -68,6 +68,37 @@ class AuditLog:
         if item.error is not None:
             raise item.error
 
+    def record_if_free(self, key_id: str, siren: str | None, action: str, subject: str | None = None) -> bool:
+        """Store one row at once if that needs no wait: False, nothing stored, when a batch is
+        being written or (SQLite) another connection holds the write lock — an import's
+        transaction; the caller then calls :meth:`record` where waiting holds nobody else.
+        Raises, as :meth:`record`, on any other error."""
+        if self._writing:
+            return False
+        dialect = self.db.dialect.name
+        row = {"key_id": key_id, "at": driver_datetime(now(), dialect), "siren": siren, "action": action,
+               "subject": subject}
+        params = [tuple(row[c] for c in self._order)] if self._order is not None else [row]
+        with self.db.connect() as c:
+            patience = None
+            if dialect == "sqlite":  # this connection gives up at once instead of waiting for the lock
+                patience = c.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                c.exec_driver_sql("PRAGMA busy_timeout = 0")
+                c.commit()
+            try:
+                c.exec_driver_sql(self._sql, params)
+                c.commit()
+            except sa.exc.OperationalError as exc:
+                c.rollback()
+                if dialect == "sqlite" and "locked" in str(exc.orig):
+                    return False
+                raise
+            finally:
+                if patience is not None:
+                    c.exec_driver_sql(f"PRAGMA busy_timeout = {int(patience)}")
+                    c.commit()
+        return True
+
     def _drain(self) -> None:
         while True:
             with self._lock:

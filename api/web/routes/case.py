@@ -169,7 +169,13 @@ def case_page(request: Request, user: WebUser, company: dict[str, Any], *, exclu
 
 
 @router.get("/cas/{siren}")
-def case(request: Request, siren: str) -> Response:
+async def case(request: Request, siren: str) -> Response:
+    # the ranking waits for the index to take in other processes' writes, and the read's audit row
+    # for the store's writer (an import): outside the request pool, which the API's reads need
+    return await request.app.state.live.waited(_case, request, siren)
+
+
+def _case(request: Request, siren: str) -> Response:
     user = signed_in(request)
     company = visible_company(request, user, parse_siren(siren))
     return case_page(request, user, company, exclusions=request.query_params.get("ecartes") == "1")

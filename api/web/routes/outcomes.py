@@ -31,8 +31,15 @@ def _date(text: str) -> dt.date | None:
 
 
 @router.post("/cas/{siren}/suites")
-def record_outcome(request: Request, siren: str, csrf: str = Form(""), candidate_id: str = Form(""),
-                   outcome: str = Form(""), date: str = Form(""), note: str = Form("")) -> Response:
+async def record_outcome(request: Request, siren: str, csrf: str = Form(""), candidate_id: str = Form(""),
+                         outcome: str = Form(""), date: str = Form(""), note: str = Form("")) -> Response:
+    # a write, an audit row and the case page: each may wait (the store's writer, the index), so
+    # outside the request pool
+    return await request.app.state.live.waited(_record, request, siren, csrf, candidate_id, outcome, date, note)
+
+
+def _record(request: Request, siren: str, csrf: str, candidate_id: str, outcome: str, date: str,
+            note: str) -> Response:
     user = signed_in(request)
     check_csrf(user, csrf)
     if user.role not in access.OUTCOME_ROLES:
