@@ -29,7 +29,6 @@ from itertools import chain, pairwise
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import normalize
 
 from matcher.reference.activity_text import tokens
 from matcher.reference.naf import nomenclature
@@ -89,13 +88,17 @@ class DivisionModel:
         return cols
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """TF-IDF rows of texts already put through :func:`model_text`: exactly the fitted
-        vectorizers' output. Character n-grams never cross a word (``char_wb``), so a text's
-        counts are the sum of its words' and each distinct word is analysed once."""
+        """TF-IDF rows of texts already put through :func:`model_text`: the fitted vectorizers'
+        output (character part, then word part, each L2-normalised). Character n-grams never
+        cross a word (``char_wb``), so a text's counts are the sum of its words' and each distinct
+        word is analysed once; the weights are computed with numpy on the counts, without the
+        per-call validation and sparse products of scikit-learn's path (a query infers one
+        text: that overhead was most of its cost)."""
         grams = self._word_grams
-        char = self._tfidf(self._char, [list(chain.from_iterable(map(grams, t.split()))) for t in texts])
         vocab = self._word.vocabulary_
-        word = self._tfidf(self._word, [[vocab[g] for g in self._words_and_pairs(t) if g in vocab] for t in texts])
+        char = self._tfidf(self._char.idf_, [list(chain.from_iterable(map(grams, t.split()))) for t in texts])
+        word = self._tfidf(self._word.idf_, [[vocab[g] for g in self._words_and_pairs(t) if g in vocab]
+                                             for t in texts])
         return sparse.hstack([char, word], format="csr", dtype=np.float32)
 
     @staticmethod
@@ -105,15 +108,18 @@ class DivisionModel:
         return words + [f"{a} {b}" for a, b in pairwise(words)]
 
     @staticmethod
-    def _tfidf(vec, rows: list[list[int]]) -> sparse.csr_matrix:
-        indptr = np.r_[0, np.cumsum([len(r) for r in rows])].astype(np.int64)
+    def _tfidf(idf: np.ndarray, rows: list[list[int]]) -> sparse.csr_matrix:
+        n = len(rows)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=indptr[1:])
         cols = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(indptr[-1]))
-        counts = sparse.csr_matrix((np.ones(len(cols), np.float32), cols, indptr),
-                                   shape=(len(rows), len(vec.vocabulary_)))
-        counts.sum_duplicates()
-        counts.data = np.log(counts.data) + 1.0  # sublinear tf
-        counts = counts @ sparse.diags(vec.idf_.astype(np.float32))
-        return normalize(counts, copy=False)
+        X = sparse.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(n, len(idf)))
+        X.sum_duplicates()  # counts, columns sorted within each row
+        data = (np.log(X.data) + np.float32(1.0)) * idf[X.indices].astype(np.float32)  # sublinear tf × idf
+        row = np.repeat(np.arange(n), np.diff(X.indptr))
+        norms = np.sqrt(np.bincount(row, weights=data * data, minlength=n)).astype(np.float32)
+        X.data = data / norms[row]
+        return X
 
     def decision(self, X: sparse.csr_matrix) -> np.ndarray:
         """(n, len(divisions_)) SVM scores of TF-IDF rows."""

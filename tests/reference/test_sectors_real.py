@@ -79,3 +79,16 @@ def test_the_model_is_built_deterministically():
     p = model.proba([model_text("Édition de magazines"), model_text("location de véhicules")])
     assert np.allclose(p.sum(axis=1), 1.0)
     assert model.divisions_[p.argmax(axis=1)].tolist() == [58, 77]
+
+
+def test_the_model_reads_texts_as_its_fitted_vectorizers_do():
+    """The fast TF-IDF rows equal scikit-learn's, for the real texts, repeats, unknown and empty ones."""
+    model = default_model()
+    texts = [model_text(r["text"]) for name in FLOORS for r in _rows(name)]
+    texts += ["", "zzzqqq", "boulangerie boulangerie patisserie", "a b", model_text("Acaht location venté automobiles")]
+    ours, theirs = model.transform(texts), model.vectorizer_.transform(texts).tocsr()
+    assert ours.shape == theirs.shape
+    assert abs(ours - theirs).max() < 1e-6
+    assert np.array_equal(np.diff(ours.indptr), np.diff(theirs.indptr))
+    single = model.transform([texts[7]])
+    assert abs(single - theirs[7]).max() < 1e-6
