@@ -57,3 +57,11 @@ def audit_read(request: Request, user: WebUser, siren: str, *, found: bool = Tru
 
 def audit_outcome(request: Request, user: WebUser, siren: str, candidate_id: str) -> None:
     request.app.state.audit.record(user.actor, siren, audit_log.RECORD_OUTCOME, candidate_id)
+
+
+def audit_refused(request: Request, user: WebUser, siren: str, candidate_id: str) -> None:
+    """A refused write, audited as the API audits it (``refused_write``): the SIREN as written in
+    the address when it is one (the same row whether that case exists or not), the option named."""
+    digits = "".join(siren.split())
+    request.app.state.audit.record(user.actor, digits if len(digits) == 9 and digits.isdigit() else None,
+                                   audit_log.REFUSED_WRITE, candidate_id or None)

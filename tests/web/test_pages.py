@@ -170,6 +170,10 @@ def test_outcomes_need_the_csrf_token_and_a_recording_role(world):
     page = admin.get(f"/cas/{siren}")
     assert "Noter une suite" not in page.text
     assert admin.post(f"/cas/{siren}/suites", data={**data, "csrf": csrf_of(page.text)}).status_code == 403
+    with world["db"].connect() as c:  # a refused write is audited, as the API audits it
+        refused = c.execute(sa.select(store.audit.c.key_id, store.audit.c.subject)
+                            .where(store.audit.c.siren == siren, store.audit.c.action == "refused_write")).all()
+    assert [tuple(r) for r in refused] == [(f"user:{world['users']['admin']['user_id']}", f"employees:{siren}")]
     # on a case the user may not see: the same 404 as for an absent case
     other = world["clients"]["advisor_b"]
     token = csrf_of(other.get("/").text)
@@ -272,5 +276,8 @@ def test_an_outcome_recorded_by_someone_else_is_never_replaced(world):
                            .where(store.outcomes.c.siren == siren, store.outcomes.c.outcome == "rejected")).all()
         audited = c.execute(sa.select(store.audit.c.key_id, store.audit.c.subject)
                             .where(store.audit.c.siren == siren, store.audit.c.action == "record_outcome")).all()
+        refused = c.execute(sa.select(store.audit.c.key_id, store.audit.c.subject)
+                            .where(store.audit.c.siren == siren, store.audit.c.action == "refused_write")).all()
     assert [tuple(r) for r in stored] == [(EMAILS["advisor_a"], "Non")]
     assert [tuple(r) for r in audited] == [(f"user:{world['users']['advisor_a']['user_id']}", f"employees:{siren}")]
+    assert [tuple(r) for r in refused] == [(f"user:{world['users']['analyst']['user_id']}", f"employees:{siren}")]

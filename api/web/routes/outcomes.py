@@ -43,6 +43,7 @@ def _record(request: Request, siren: str, csrf: str, candidate_id: str, outcome:
     user = signed_in(request)
     check_csrf(user, csrf)
     if user.role not in access.OUTCOME_ROLES:
+        access.audit_refused(request, user, siren, candidate_id)
         raise WebError(403, "Action réservée", "Seuls les chargés de mission et les analystes enregistrent les suites "
                        "données aux options.")
     company = visible_company(request, user, parse_siren(siren))
@@ -70,7 +71,8 @@ def _record(request: Request, siren: str, csrf: str, candidate_id: str, outcome:
         form = {"candidate_id": candidate_id, "outcome": outcome, "date": date, "note": note, "errors": errors}
         return case_page(request, user, company, form=form, status=422)
     _, other = record_outcome_row(request.app.state.db, row)
-    if other is not None:  # recorded by someone else: never replaced, as in the API
+    if other is not None:  # recorded by someone else: never replaced, and audited, as in the API
+        access.audit_refused(request, user, row["siren"], row["candidate_id"])
         form = {"candidate_id": candidate_id, "outcome": outcome, "date": date, "note": note,
                 "errors": {"form": f"Cette suite ({outcome}, le {fr.date(row['date'])}) a déjà été enregistrée par "
                                    f"{other} ; enregistrez la vôtre avec sa propre date, ou demandez-lui de la "
