@@ -147,10 +147,27 @@ def shared_level(a: str, b: str) -> int:
 def shared_levels(query: int, others: np.ndarray) -> np.ndarray:
     """Vectorised :func:`shared_level` of one sub-class index against an array of indices.
 
-    Negative indices (unknown sector) share nothing.
-    """
-    nom = nomenclature()
+    Negative indices (unknown sector) share nothing. One gather in the query's row of levels
+    (:func:`level_table`), however many others there are."""
     others = np.asarray(others)
+    if query < 0:
+        return _compared_levels(query, others)
+    return level_table(query)[np.maximum(others, -1)]
+
+
+@lru_cache(maxsize=1024)
+def level_table(query: int) -> np.ndarray:
+    """The level sub-class ``query`` shares with every sub-class (by index), then 0 for an
+    unknown one (index -1). Read-only; built once per sub-class asked for."""
+    n = len(nomenclature().codes)
+    table = np.zeros(n + 1, dtype=np.int8)
+    table[:n] = _compared_levels(query, np.arange(n))
+    table.setflags(write=False)
+    return table
+
+
+def _compared_levels(query: int, others: np.ndarray) -> np.ndarray:
+    nom = nomenclature()
     known = others >= 0
     safe = np.where(known, others, 0)
     level = np.zeros(len(others), dtype=np.int8)

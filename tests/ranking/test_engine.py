@@ -161,6 +161,18 @@ def test_naf_shared_levels_and_normalisation():
     assert naf.label("43") == "Travaux de construction spécialisés"  # stray spaces removed
 
 
+def test_shared_levels_of_every_pair_from_the_codes():
+    """The vectorised levels (one gather in a per-query table) against the codes' own prefixes."""
+    nom = naf.nomenclature()
+    codes, sections = nom.codes, nom.sections
+    others = np.r_[np.arange(len(codes)), -1, -1].astype(np.int16)
+    for q in (0, 1, 300, 512, len(codes) - 1):
+        want = [0 if j < 0 else 5 if codes[j] == codes[q] else 4 if codes[j][:5] == codes[q][:5]
+                else 3 if codes[j][:4] == codes[q][:4] else 2 if codes[j][:2] == codes[q][:2]
+                else 1 if sections[j] == sections[q] else 0 for j in others]
+        assert naf.shared_levels(q, others).tolist() == want
+
+
 def test_match_cli_formats(loaded, db_url, capsys, tmp_path):
     assert main(["--db", db_url, "match", "802 649 921", "--format", "json", "--top", "3"]) == 0
     payload = json.loads(capsys.readouterr().out)
