@@ -18,7 +18,7 @@ from api.problems import Problem
 from api.security import KeyCache, Principal
 from matcher.reference.communes import Communes
 from matcher.settings import Settings
-from matcher.store.audit_log import REFUSED_WRITE, AuditLog
+from matcher.store.audit_log import REFUSED_WRITE, AuditLog, named_siren
 
 bearer = HTTPBearer(auto_error=False, description="an API key created with `reprise keys create`")
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -89,11 +89,9 @@ async def _require(request: Request, principal: Principal, roles: tuple[str, ...
     except Problem:
         if request.method not in _READS:
             params = request.path_params
-            siren = "".join(str(params.get("siren", "")).split())
             await request.app.state.live.waited(  # it may wait for the store's writer
-                request.app.state.audit.record, principal.key_id,
-                siren if len(siren) == 9 and siren.isdigit() else None, REFUSED_WRITE,
-                params.get("candidate_id") or params.get("key_id"))
+                request.app.state.audit.record, principal.key_id, named_siren(params.get("siren", "")),
+                REFUSED_WRITE, params.get("candidate_id") or params.get("key_id"))
         raise
 
 

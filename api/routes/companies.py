@@ -49,13 +49,9 @@ async def _write(records: list[dict], principal, db, live, communes, audit):
     for row in written.rows:
         await live.waited(audit.record, principal.key_id, row["siren"], audit_log.WRITE_COMPANY)
     for siren in written.forbidden_keys():
-        await live.waited(audit.record, principal.key_id, _as_siren(siren), audit_log.REFUSED_WRITE)
+        await live.waited(audit.record, principal.key_id, audit_log.named_siren(siren), audit_log.REFUSED_WRITE)
     return written
 
-
-def _as_siren(value: str) -> str | None:
-    cleaned = "".join(str(value).split())
-    return cleaned if len(cleaned) == 9 and cleaned.isdigit() else None
 
 
 async def _write_one(record: dict, response: Response, principal, db, live, communes, settings, audit) -> dict:

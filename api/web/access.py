@@ -62,6 +62,5 @@ def audit_outcome(request: Request, user: WebUser, siren: str, candidate_id: str
 def audit_refused(request: Request, user: WebUser, siren: str, candidate_id: str) -> None:
     """A refused write, audited as the API audits it (``refused_write``): the SIREN as written in
     the address when it is one (the same row whether that case exists or not), the option named."""
-    digits = "".join(siren.split())
-    request.app.state.audit.record(user.actor, digits if len(digits) == 9 and digits.isdigit() else None,
-                                   audit_log.REFUSED_WRITE, candidate_id or None)
+    request.app.state.audit.record(user.actor, audit_log.named_siren(siren), audit_log.REFUSED_WRITE,
+                                   candidate_id or None)

@@ -33,6 +33,7 @@ from scipy import sparse
 from matcher.reference.activity_text import tokens
 from matcher.reference.naf import nomenclature
 from matcher.reference.text import fold
+from matcher.reference.trade_lexicon import lexicon_rows
 
 C = 0.3
 TEMPERATURE = 8.0
@@ -148,6 +149,4 @@ def shipped_examples() -> list[tuple[str, int]]:
 @lru_cache(maxsize=1)
 def default_model() -> DivisionModel:
     """The model on the shipped lexicon, nomenclature and examples, built once per process."""
-    from matcher.reference.trade_lexicon import lexicon_rows
-
     return DivisionModel(*training_corpus(lexicon_rows(), shipped_examples()))

@@ -33,6 +33,14 @@ ACTIONS = (READ_MATCHES, NOT_FOUND_MATCHES, MATCH_PROFILE, WRITE_COMPANY, DELETE
 AUDIT_COLUMNS = ("key_id", "at", "siren", "action", "subject")
 
 
+def named_siren(text: object) -> str | None:
+    """The SIREN a refused write names, as written (spaces removed) when it is nine digits, else
+    None: the same audit row whether that company exists or not."""
+    cleaned = "".join(str(text).split())
+    return cleaned if len(cleaned) == 9 and cleaned.isdigit() else None
+
+
+
 class _Pending:
     __slots__ = ("done", "error", "row")
 
