@@ -40,7 +40,6 @@ def named_siren(text: object) -> str | None:
     return cleaned if len(cleaned) == 9 and cleaned.isdigit() else None
 
 
-
 class _Pending:
     __slots__ = ("done", "error", "row")
 
@@ -62,6 +61,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._writing = False
+        self._patience: int | None = None  # SQLite's busy timeout, read at first use
 
     def record(self, key_id: str, siren: str | None, action: str, subject: str | None = None) -> None:
         """Store one row; returns once it is committed (raises if the store refused it)."""
@@ -90,9 +90,10 @@ class AuditLog:
         with self.db.connect() as c:
             patience = None
             if dialect == "sqlite":  # this connection gives up at once instead of waiting for the lock
-                patience = c.exec_driver_sql("PRAGMA busy_timeout").scalar()
-                c.exec_driver_sql("PRAGMA busy_timeout = 0")
-                c.commit()
+                if self._patience is None:  # the store's busy timeout, the same on every connection
+                    self._patience = int(c.exec_driver_sql("PRAGMA busy_timeout").scalar())
+                patience = self._patience
+                c.exec_driver_sql("PRAGMA busy_timeout = 0")  # a PRAGMA opens no transaction
             try:
                 c.exec_driver_sql(self._sql, params)
                 c.commit()
@@ -103,8 +104,7 @@ class AuditLog:
                 raise
             finally:
                 if patience is not None:
-                    c.exec_driver_sql(f"PRAGMA busy_timeout = {int(patience)}")
-                    c.commit()
+                    c.exec_driver_sql(f"PRAGMA busy_timeout = {patience}")
         return True
 
     def _drain(self) -> None:
