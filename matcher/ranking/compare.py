@@ -235,22 +235,26 @@ def trade_linked(X: np.ndarray, is_employees: np.ndarray) -> np.ndarray:
 
 
 def candidate_features(q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray, *,
-                       unlinked: bool = False, ties=None, tags: np.ndarray | None = None) -> np.ndarray:
-    """(len(pos), len(FEATURES)) float32; the employees' columns are 0.
+                       unlinked: bool = False, ties=None, tags: np.ndarray | None = None,
+                       extra_rows: int = 0) -> np.ndarray:
+    """(len(pos) + ``extra_rows``, len(FEATURES)) float32 in column order (each feature is
+    written, and summed, as one contiguous column); the employees' columns and the extra rows
+    (left for the caller to fill, such as the employees' own option) are 0.
 
     ``unlinked``: the candidates are known to be in none of the company's postings (see
     :meth:`CandidateIndex.linked`), so the features drawn from postings are 0 without a lookup.
     ``ties`` and ``tags``: the company's postings (``matcher.ranking.ties.Ties``) and the tags
     of each candidate, which give those features without a lookup either.
     """
-    X = np.zeros((len(pos), len(FEATURES)), dtype=np.float32)
+    X = np.zeros((len(pos) + extra_rows, len(FEATURES)), dtype=np.float32, order="F")
+    n = len(pos)
     for j, comp in enumerate(CANDIDATE_COMPARISONS):
         if not comp.postings_only:
-            X[:, j] = comp.compute(q, ix, pos, dist)
+            X[:n, j] = comp.compute(q, ix, pos, dist)
         elif ties is not None and tags is not None:
-            X[:, j] = ties.column(comp.name, tags)
+            X[:n, j] = ties.column(comp.name, tags)
         elif not unlinked:
-            X[:, j] = comp.compute(q, ix, pos, dist)
+            X[:n, j] = comp.compute(q, ix, pos, dist)
     return X
 
 

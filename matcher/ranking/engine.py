@@ -171,16 +171,18 @@ class Engine:
             cons.positions, cons.distance_km = cons.positions[:0], cons.distance_km[:0]
             cons.tags = None if cons.tags is None else cons.tags[:0]
         pos, dist = cons.positions, cons.distance_km
-        X = candidate_features(q, ix, pos, dist, unlinked=unlinked, ties=cons.ties, tags=cons.tags)
         kind_codes = ix.kind[pos]
         employees_reason = None
         if kind_set and EMPLOYEES not in kind_set:
             employees_reason = KIND_FILTER
         elif q.headcount == 0:
             employees_reason = NO_EMPLOYEES
-        if employees_reason is None and with_employees:
+        employees = employees_reason is None and with_employees
+        X = candidate_features(q, ix, pos, dist, unlinked=unlinked, ties=cons.ties, tags=cons.tags,
+                               extra_rows=int(employees))
+        if employees:
             coop_near = ix.cooperative_within(q.lat, q.lon, COOP_NEARBY_KM)
-            X = np.vstack([X, employees_features(q, coop_nearby=coop_near)])
+            X[-1] = employees_features(q, coop_nearby=coop_near)[0]
             kind_codes = np.append(kind_codes, KIND_CODE[EMPLOYEES]).astype(np.int8)
             dist = np.append(dist, 0.0)
         is_emp = kind_codes == KIND_CODE[EMPLOYEES]

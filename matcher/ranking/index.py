@@ -26,11 +26,10 @@ from matcher.contract.specs import OPTION_KINDS
 from matcher.ranking.columns import IdLookup, StringColumn
 from matcher.ranking.postings import naf_ancestors
 from matcher.ranking.reach import Reach
-from matcher.ranking.spatial import box_ranges, within
+from matcher.ranking.spatial import box_ranges
 from matcher.ranking.spatial import expand as _expand
 from matcher.ranking.spatial import in_sorted as _in_sorted
 from matcher.ranking.spatial import is_sorted as _is_sorted
-from matcher.ranking.spatial import take as _take
 from matcher.reference import naf
 
 KINDS = OPTION_KINDS  # code of each kind: its position here
@@ -47,8 +46,6 @@ CONFIDENTIAL = "confidential_outside_pole"
 KIND_FILTER = "kind_filter"
 SELF = "same_company"
 NO_EMPLOYEES = "no_employees"
-COOP_SCAN_MAX = 20_000
-COOP_STEP = 512
 NOT_SCORED = "not_scored"  # out of reach, or unlinked to the trade and unable to reach the list
 # Reasons an exclusion listing can give, by code
 REASONS = (SELF, IN_DIFFICULTY_REASON, CONFIDENTIAL, KIND_FILTER, OUT_OF_RADIUS)
@@ -84,6 +81,7 @@ class CandidateIndex(Reach):
     source: str | None = None  # the snapshot generation it was opened from, if any
     _lookup: IdLookup | None = field(default=None, repr=False)
     _division_kinds: np.ndarray | None = field(default=None, repr=False)  # (division, kind) -> any
+    _coop_cells: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # see Reach
 
     ordered = True  # positions are the canonical order (see ``order_of``)
 
@@ -156,22 +154,6 @@ class CandidateIndex(Reach):
     def count_distinct(self, parts: list[np.ndarray]) -> int:
         """How many candidates the postings ``parts`` hold together."""
         return len(np.unique(np.concatenate(parts))) if parts else 0
-
-    def cooperative_within(self, lat: float, lon: float, km: float, dead: np.ndarray | None = None) -> bool:
-        """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km`` (one not
-        marked in ``dead``). Measured a few hundred at a time: in a dense region the first few
-        answer, instead of the thousands in the box."""
-        if len(self.coops) > COOP_SCAN_MAX:  # many: those in the box around the company
-            near = _take(self.coops, *box_ranges(self.keys, lat, lon, within_km=km * 1.01 + 1.0))
-        else:  # a few thousand: measuring them all beats building the box
-            near = self.coops
-        if dead is not None:
-            near = near[~dead[near]]
-        for lo in range(0, len(near), COOP_STEP):
-            part = near[lo:lo + COOP_STEP]
-            if len(within(lat, lon, self.lat[part], self.lon[part], np.full(len(part), km))[0]):
-                return True
-        return False
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its

@@ -22,15 +22,19 @@ from matcher.reference.geo import haversine_km
 
 N_KINDS = len(OPTION_KINDS)
 TAG_BITS = 6  # a posting's bit number, packed under a position (see ``ties_in_reach``)
+COOP_SCAN_MAX = 20_000
+COOP_STEP = 512
+COOP_CELL_DEG = 0.25  # cells of the cooperatives' own grid (see ``cooperative_within``)
 
 
 class Reach:
     """The spatial reads of :class:`~matcher.ranking.index.CandidateIndex` (a mixin over its columns)."""
 
-    def box_ranges(self, lat: float, lon: float, max_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def box_ranges(self, lat: float, lon: float, max_km: float | None = None, *,
+                   within_km: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Position ranges [lo, hi) holding every candidate whose radius bucket (capped at
-        ``max_km``) could reach (lat, lon)."""
-        return box_ranges(self.keys, lat, lon, max_km)
+        ``max_km``) could reach (lat, lon); with ``within_km``, every candidate that near."""
+        return box_ranges(self.keys, lat, lon, max_km, within_km=within_km)
 
     def within_reach(self, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
         """Positions of candidates whose own radius reaches (lat, lon), and their distances (km),
@@ -101,6 +105,33 @@ class Reach:
             limit = np.minimum(limit, near_km)
         return self._in_reach(lat, lon, cand, limit)[:2]
 
+    def cooperative_within(self, lat: float, lon: float, km: float, dead: np.ndarray | None = None) -> bool:
+        """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km`` (one not
+        marked in ``dead``). Those of the company's own cell of a coarse grid are measured
+        first: in a region with any, one of them answers. Else those of the box around the
+        company, a few hundred at a time, so that the first few answer instead of the thousands
+        in the box."""
+        if self._coop_cells is None:
+            cells = _coarse_cells(self.lat[self.coops], self.lon[self.coops])
+            order = np.argsort(cells, kind="stable")
+            self._coop_cells = (cells[order], self.coops[order])
+        cells, by_cell = self._coop_cells
+        own = _coarse_cells(np.array([lat]), np.array([lon]))
+        a, b = np.searchsorted(cells, (own[0], own[0] + 1))
+        if self._any_within(lat, lon, km, by_cell[a:min(b, a + COOP_STEP)], dead):
+            return True
+        if len(self.coops) > COOP_SCAN_MAX:  # many: those in the box around the company
+            near = _take(self.coops, *self.box_ranges(lat, lon, within_km=km * 1.01 + 1.0))
+        else:  # a few thousand: measuring them all beats building the box
+            near = self.coops
+        return any(self._any_within(lat, lon, km, near[lo:lo + COOP_STEP], dead)
+                   for lo in range(0, len(near), COOP_STEP))
+
+    def _any_within(self, lat: float, lon: float, km: float, part: np.ndarray, dead: np.ndarray | None) -> bool:
+        if dead is not None:
+            part = part[~dead[part]]
+        return bool(len(within(lat, lon, self.lat[part], self.lon[part], np.full(len(part), km))[0]))
+
     def kinds_in_divisions(self, divisions: list[int]) -> np.ndarray:
         """Per kind code, whether any candidate of that kind has its own activity in ``divisions``."""
         if self._division_kinds is None:
@@ -133,3 +164,9 @@ class Reach:
         dist = haversine_km(lat, lon, self.lat[cand], self.lon[cand])
         inside = dist <= limit
         return cand[inside], dist[inside]  # box ranges come in increasing position
+
+
+def _coarse_cells(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Cell of each point in a grid of ``COOP_CELL_DEG`` degrees."""
+    row = ((np.asarray(lat, dtype=np.float64) + 90.0) // COOP_CELL_DEG).astype(np.int64)
+    return row * 4096 + ((np.asarray(lon, dtype=np.float64) + 180.0) // COOP_CELL_DEG).astype(np.int64)

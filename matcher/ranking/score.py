@@ -114,8 +114,16 @@ class TransparentScorer(Scorer):
                                 dtype=np.float32)
 
     def score_options(self, X: np.ndarray, is_employees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        contrib = X * self.weights
-        return contrib.sum(axis=1), contrib
+        """Each score is its contributions added in feature order, one column at a time: the
+        same sum whatever the layout of ``X`` (a row's score does not depend on which rows are
+        scored with it), and contiguous additions for the column-ordered features of a query."""
+        contrib = np.multiply(X, self.weights, order="F")
+        if not contrib.shape[1]:
+            return np.zeros(len(contrib), np.float32), contrib
+        scores = contrib[:, 0].copy()
+        for j in range(1, contrib.shape[1]):
+            scores += contrib[:, j]
+        return scores, contrib
 
     @property
     def bound(self) -> TransparentScorer:
@@ -229,9 +237,12 @@ def _mixed_thresholds(scores: np.ndarray, kinds: np.ndarray, top: int, n_kinds: 
     order = top_k(scores, top)
     kth = float(scores[order[-1]])
     floor = max(MIN_VIABLE, MIX_SHARE * float(scores[order[0]]))
+    # a kind's best option matters only above the floor: the options below it are left out first
+    above = np.flatnonzero(scores > floor)
+    above_scores, above_kinds = scores[above], kinds[above]
     best_of_kind = np.full(n_kinds, -np.inf)
-    for kind in np.flatnonzero(np.bincount(kinds, minlength=n_kinds)):  # a few kinds: faster than maximum.at
-        best_of_kind[kind] = scores[kinds == kind].max()
+    for kind in np.flatnonzero(np.bincount(above_kinds, minlength=n_kinds)):  # a few kinds: faster than maximum.at
+        best_of_kind[kind] = above_scores[above_kinds == kind].max()
     out = np.minimum(kth, np.maximum(floor, best_of_kind))
     out[np.unique(kinds[order])] = kth
     return out
