@@ -74,18 +74,33 @@ class Reach:
         """Candidates in reach held by a posting of ``ties`` (:class:`~matcher.ranking.ties.Ties`),
         in increasing position: positions, distances (km), and each one's tags (bit b set when
         the posting of bit b holds it)."""
+        return self.tagged_in_reach(lat, lon, *self.ties_in_box(lat, lon, ties=ties))
+
+    def ties_in_box(self, lat: float, lon: float, *, ties) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates of the box around (lat, lon) held by a posting of ``ties``, in
+        increasing position, and their tags; their distances are not measured yet."""
         lo, hi = self.box_ranges(lat, lon)
         parts = [(_take(post, lo, hi).astype(np.int64) << TAG_BITS) | b
                  for b, post in enumerate(ties.postings(self)) if len(post)]
         if not parts:
-            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         packed = np.sort(np.concatenate(parts))  # by position, then bit
         cand = packed >> TAG_BITS
         first = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
-        tags = np.bitwise_or.reduceat(np.left_shift(1, packed & (2**TAG_BITS - 1)), first)
-        cand = cand[first]
+        return cand[first], np.bitwise_or.reduceat(np.left_shift(1, packed & (2**TAG_BITS - 1)), first)
+
+    def tagged_in_reach(self, lat: float, lon: float, cand: np.ndarray, tags: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of candidates and their tags, those whose radius reaches (lat, lon), with their distances."""
         pos, dist, kept = self._in_reach(lat, lon, cand, self.radius_km[cand])
         return pos, dist, tags[kept]
+
+    def in_divisions(self, positions: np.ndarray, divisions: list[int]) -> np.ndarray:
+        """Whether each candidate's own activity is in ``divisions``."""
+        mask = np.zeros(100, dtype=bool)
+        mask[np.asarray(divisions, dtype=np.int64)] = True
+        mask[0] = False  # activity unknown
+        return mask[self.division_of[positions]]
 
     def trade_near(self, lat: float, lon: float, near_km: float | None, *, divisions: list[int],
                    skip: np.ndarray, kind_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -111,7 +111,10 @@ class LinkedFirstSearch(Search):
         enough for their bound (per kind) to let them enter the list."""
         ix, q, bound = engine.index, req.q, engine.scorer.bound
         ties = Ties.of(q.naf, q.poles, q.siren)
-        posted = ix.ties_in_reach(q.lat, q.lon, ties=ties)
+        cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
+        trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
+        posted = ix.tagged_in_reach(q.lat, q.lon, cand[trade], tags[trade])
+        held = cand[~trade], tags[~trade]  # tied by a pole or a partnership only, without a trade link
         near = ix.trade_near(q.lat, q.lon, RING_KM, divisions=divisions, skip=posted[0])
         order = np.argsort(near[0], kind="stable")  # a few: put in place among the posted, in position order
         at = np.searchsorted(posted[0], near[0][order])
@@ -135,6 +138,12 @@ class LinkedFirstSearch(Search):
             if len(more[0]):
                 ranked = ranked.merge(engine.score(req, engine.consider(req, found=more), with_employees=False,
                                                    unlinked=True, best_first=True, prior=ranked), req.top)
+        if len(held[0]) and int(ranked.linked.sum()) < req.top:  # they only fill places the linked leave
+            pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, *held)
+            if len(pos):
+                more = engine.score(req, engine.consider(req, found=(pos, dist), ties=ties, tags=tags),
+                                    with_employees=False, best_first=True, prior=ranked)
+                ranked = ranked.merge(more, req.top)
         return ranked
 
 

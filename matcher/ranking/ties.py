@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.ranking.compare import INTEREST_LEVEL_VALUE, SECTOR_LEVEL_VALUE
+from matcher.ranking.compare import DIVISION_LEVEL, INTEREST_LEVEL_VALUE, SECTOR_LEVEL_VALUE
 from matcher.ranking.postings import naf_ancestors
 
 MAX_TIES = 63  # bits of an int64 tag
@@ -44,6 +44,13 @@ class Ties:
         if len(rows) > MAX_TIES:
             return None
         return cls(*(tuple(c) for c in zip(*rows)))  # type: ignore[arg-type]
+
+    @property
+    def linking(self) -> int:
+        """The bits of the postings that link a candidate to the trade (``compare.trade_linked``):
+        a declared interest, or experience at the division's level or deeper."""
+        return sum(1 << b for b, (f, v) in enumerate(zip(self.feature, self.value))
+                   if (f == "interest" and v > 0) or (f == "experience" and v >= DIVISION_LEVEL))
 
     def postings(self, index) -> list[np.ndarray]:
         """The index's posting of each bit (empty where it has none)."""

@@ -12,11 +12,12 @@ from matcher import store
 from matcher.contract.imports import import_file
 from matcher.demo.build import generate
 from matcher.ranking import ties as ties_module
-from matcher.ranking.compare import FEATURES, candidate_features
+from matcher.ranking.compare import FEATURES, candidate_features, trade_linked
 from matcher.ranking.engine import Engine
-from matcher.ranking.search import FULL, LINKED_FIRST, Request
+from matcher.ranking.search import FULL, LINKED_FIRST, FullSearch, Request
 from matcher.ranking.spatial import in_sorted
 from matcher.ranking.ties import Ties
+from matcher.reference.value_chain import value_chain_matrix
 from matcher.store.records import company_rows
 
 
@@ -63,3 +64,46 @@ def test_a_company_with_more_postings_than_a_tag_holds_is_searched_in_full(demo)
     req = Request(q, None, 10)
     answers = [s.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows() for s in (LINKED_FIRST, FULL)]
     assert answers[0] == answers[1] and answers[0]
+
+
+def test_posted_candidates_held_back_are_those_without_a_trade_link(demo):
+    """Candidates tied by a pole or a partnership only, outside the trade's divisions, are read
+    last (``LinkedFirstSearch``): exactly the posted candidates ``trade_linked`` finds unlinked."""
+    engine, companies = demo
+    ix = engine.index
+    held = linked = 0
+    for company in companies:
+        q, _ = engine.query_for(company)
+        if q.naf_idx < 0:
+            continue
+        ties = Ties.of(q.naf, q.poles, q.siren)
+        divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
+        cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
+        trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
+        pos, dist, _ = ix.tagged_in_reach(q.lat, q.lon, cand, tags)
+        expected = trade_linked(candidate_features(q, ix, pos, dist), np.zeros(len(pos), dtype=bool))
+        assert np.array_equal(trade[np.searchsorted(cand, pos)], expected)
+        held, linked = held + int((~expected).sum()), linked + int(expected.sum())
+    assert held > 50 and linked > 50  # both sides met
+
+
+@pytest.mark.parametrize("top", [10, 80])  # at 80 the linked options leave places: the held ones fill them
+def test_lists_with_held_candidates_equal_scoring_everything(demo, monkeypatch, top):
+    engine, companies = demo
+    engine.shortcut_from = 0
+    full_rank, fallbacks = FullSearch.rank, []
+    monkeypatch.setattr(FullSearch, "rank", lambda self, e, r: fallbacks.append(1) or full_rank(self, e, r))
+    filled = 0
+    for company in companies:
+        q, notes = engine.query_for(company)
+        if q.naf_idx < 0 or q.confidential:
+            continue
+        req = Request(q, None, top)
+        fallbacks.clear()
+        a = LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
+        searched_in_full = bool(fallbacks)
+        assert a == FULL.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows(), company["siren"]
+        # listed without scoring everything: an option tied by a pole only, from the held candidates
+        filled += not searched_in_full and any(not r["trade_link"] and r["explanation"].get("pole", 0) > 0 for r in a)
+    if top == 80:
+        assert filled > 0
