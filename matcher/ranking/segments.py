@@ -111,6 +111,18 @@ class SegmentedIndex:
     def ties_in_reach(self, lat: float, lon: float, *, ties):
         return self._join(self.base.ties_in_reach(lat, lon, ties=ties), self.delta.ties_in_reach(lat, lon, ties=ties))
 
+    def ties_in_box(self, lat: float, lon: float, *, ties):
+        return self._join(self.base.ties_in_box(lat, lon, ties=ties), self.delta.ties_in_box(lat, lon, ties=ties))
+
+    def tagged_in_reach(self, lat: float, lon: float, cand: np.ndarray, tags: np.ndarray):
+        cand = np.asarray(cand, dtype=np.int64)
+        d = cand >= self.n
+        return self._join(self.base.tagged_in_reach(lat, lon, cand[~d], tags[~d]),
+                          self.delta.tagged_in_reach(lat, lon, cand[d] - self.n, tags[d]))
+
+    def in_divisions(self, positions: np.ndarray, divisions: list[int]) -> np.ndarray:
+        return CandidateIndex.in_divisions(self, positions, divisions)  # over the joined column
+
     def trade_near(self, lat: float, lon: float, near_km: float | None, *, divisions: list[int],
                    skip: np.ndarray, kind_km: np.ndarray | None = None):
         skip = np.asarray(skip, dtype=np.int64)
