@@ -112,13 +112,14 @@ class Reach:
         none of those found is."""
         lo, hi = self.box_ranges(lat, lon, max_km=near_km)
         cand = self.division_take(divisions, lo, hi)
-        cand = cand[~_in_sorted(skip, cand, False)]
         limit = self.radius_km[cand]
         if kind_km is not None:
             limit = np.minimum(limit, kind_km[self.kind[cand]])
         elif near_km is not None:
             limit = np.minimum(limit, near_km)
-        return self._in_reach(lat, lon, cand, limit)[:2]
+        cand, dist, _ = self._in_reach(lat, lon, cand, limit)  # the box's wide cells hold many: measured first
+        keep = ~_in_sorted(skip, cand, False)
+        return cand[keep], dist[keep]
 
     def cooperative_within(self, lat: float, lon: float, km: float, dead: np.ndarray | None = None) -> bool:
         """Whether a cooperative (SCOP, SCIC) not itself in difficulty lies within ``km`` (one not
