@@ -6,7 +6,7 @@ is 0). NDCG uses the exponential gain ``2**grade - 1``; MAP and recall count a p
 from ``interested`` up (``RELEVANT_GRADE``). Companies without any relevant pair have no ideal
 ranking and are left out of every average (their count is reported). Ties in score keep the
 input order, so a scorer gains nothing from ties. With ``linked`` the options are ranked as the
-list shows them: those with a trade link first (``matcher.ranking.score.select_top``), each
+list shows them: those with a trade link first (``matcher.ranking.selection.select_top``), each
 part by score.
 
 Everything is vectorised over all pairs at once: one sort by (company, -score).

@@ -221,7 +221,7 @@ FEATURES = CANDIDATE_FEATURES + EMPLOYEE_FEATURES
 # An option has a trade link when it shares the company's NAF division (or deeper), works in an
 # upstream or downstream division, declared an interest in the trade, or a person has run it
 # (division level or deeper). The company's own employees run the trade. Options without one
-# are listed after every linked option (``matcher.ranking.score.select_top``).
+# are listed after every linked option (``matcher.ranking.selection.select_top``).
 _SECTOR, _INTEREST, _EXPERIENCE, _VALUE_CHAIN = (FEATURES.index(f) for f in
                                                  ("sector", "interest", "experience", "value_chain"))
 DIVISION_LEVEL = float(SECTOR_LEVEL_VALUE[2])

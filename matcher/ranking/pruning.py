@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.ranking.index import KINDS
-from matcher.ranking.score import Scorer, entry_thresholds, top_k
+from matcher.ranking.score import Scorer
+from matcher.ranking.selection import entry_thresholds, top_k
 
 BEST_FIRST_FROM = 500  # rows in a pass; below, scoring them all costs less than bounding
 FIRST_BATCH = 512

@@ -14,7 +14,8 @@ from matcher.ranking.compare import Query
 from matcher.ranking.explain import explained
 from matcher.ranking.index import KINDS, NOT_SCORED, REASONS, CandidateIndex
 from matcher.ranking.labels import labels_map
-from matcher.ranking.score import Scorer, select_top
+from matcher.ranking.score import Scorer
+from matcher.ranking.selection import select_top
 
 EMPLOYEES_NAME = "Employees of the company (SCOP takeover)"
 

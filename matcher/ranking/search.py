@@ -30,7 +30,7 @@ from matcher.contract.specs import CANDIDATE_KINDS
 from matcher.ranking.compare import Query
 from matcher.ranking.index import CONFIDENTIAL, KINDS, OUT_OF_RADIUS
 from matcher.ranking.results import Ranked
-from matcher.ranking.score import entry_thresholds
+from matcher.ranking.selection import entry_thresholds
 from matcher.ranking.ties import Ties
 from matcher.reference.value_chain import value_chain_matrix
 

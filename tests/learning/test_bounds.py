@@ -13,7 +13,7 @@ from matcher.ranking.compare import FEATURES
 from matcher.ranking.engine import Engine
 from matcher.ranking.index import KINDS
 from matcher.ranking.pruning import _deciding
-from matcher.ranking.score import entry_thresholds
+from matcher.ranking.selection import entry_thresholds
 from matcher.store.records import company_rows
 
 

@@ -14,7 +14,8 @@ from matcher.cli.main import main
 from matcher.contract.imports import import_frame
 from matcher.ranking.engine import Engine
 from matcher.ranking.explain import explained_score
-from matcher.ranking.score import CANDIDATE_WEIGHTS, EMPLOYEE_WEIGHTS, select_top
+from matcher.ranking.score import CANDIDATE_WEIGHTS, EMPLOYEE_WEIGHTS
+from matcher.ranking.selection import select_top
 from matcher.ranking.spatial import box_ranges
 from matcher.reference import naf
 from matcher.reference.geo import haversine_km
@@ -292,7 +293,7 @@ def test_limited_exclusions_grow_the_box_without_measuring_every_candidate(monke
 def test_an_option_below_its_kind_entry_threshold_leaves_the_list_unchanged():
     """entry_thresholds is what lets the engine skip unlinked candidates: checked against
     select_top itself on random lists, with options added just below each kind's threshold."""
-    from matcher.ranking.score import entry_thresholds, select_top
+    from matcher.ranking.selection import entry_thresholds, select_top
     rng = np.random.default_rng(7)
     checked = 0
     for _ in range(400):

@@ -14,7 +14,7 @@ from matcher.contract.imports import import_frame
 from matcher.learning.measures import ranking_metrics
 from matcher.ranking.compare import FEATURES, trade_linked
 from matcher.ranking.engine import Engine
-from matcher.ranking.score import entry_thresholds, select_top
+from matcher.ranking.selection import entry_thresholds, select_top
 from matcher.scan.digest import write_digests
 from matcher.store.records import company_rows
 
