@@ -1,4 +1,4 @@
-"""Stage 3: scoring, explanations and the ranked list.
+"""Stage 3: scoring and explanations (the list itself is selected in ``selection.py``).
 
 A scorer maps the feature matrix to scores in [0, 1] and per-feature contributions that add up
 to each score. ``TransparentScorer`` is the day-one scorer with documented weights; a learned
