@@ -13,7 +13,9 @@ how much they skip:
   the score each kind must beat to enter the list then tells how near an unlinked candidate
   of that kind must be to possibly enter it, and only those are scored next. The trade's own
   candidates beyond ``RING_KM`` are bounded the same way, before they are read: only the grid
-  cells of each radius bucket near enough are.
+  cells of each radius bucket near enough are. Candidates tied by a pole or a partnership only,
+  outside the trade's divisions, have no trade link: they can only fill places the linked options
+  leave, so they are measured and scored only then.
 """
 
 from __future__ import annotations
