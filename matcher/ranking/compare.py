@@ -7,6 +7,7 @@ have separate feature sets; the columns of the other set are 0 on their rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -84,6 +85,26 @@ class Comparison:
         raise NotImplementedError
 
 
+@lru_cache(maxsize=1024)
+def _sector_table(naf_idx: int) -> np.ndarray:
+    """The sector feature of a company of sub-class ``naf_idx`` against every sub-class (by
+    index), then 0 for an unknown one (index -1): one gather per candidate."""
+    table = SECTOR_LEVEL_VALUE[naf.level_table(naf_idx)]
+    table.setflags(write=False)
+    return table
+
+
+@lru_cache(maxsize=128)
+def _chain_table(division: int) -> np.ndarray:
+    """The value-chain feature of a company of ``division`` against every sub-class (by index),
+    then 0 for an unknown one (index -1)."""
+    divisions = naf.nomenclature().divisions
+    table = np.zeros(len(divisions) + 1, dtype=np.float32)
+    table[:len(divisions)] = value_chain_matrix()[division, divisions]
+    table.setflags(write=False)
+    return table
+
+
 class Sector(Comparison):
     """Deepest level of the NAF tree shared by the candidate's activity and the company's."""
     name = "sector"
@@ -91,7 +112,7 @@ class Sector(Comparison):
     def compute(self, q, ix, pos, dist):
         if q.naf_idx < 0:
             return np.zeros(len(pos), np.float32)
-        return SECTOR_LEVEL_VALUE[naf.shared_levels(q.naf_idx, ix.naf_idx[pos])]
+        return _sector_table(q.naf_idx)[ix.naf_idx[pos]]
 
 
 class Interest(Comparison):
@@ -119,8 +140,7 @@ class ValueChain(Comparison):
     def compute(self, q, ix, pos, dist):
         if q.division < 0:
             return np.zeros(len(pos), np.float32)
-        cand_div = np.where(ix.naf_idx[pos] >= 0, naf.nomenclature().divisions[np.maximum(ix.naf_idx[pos], 0)], 0)
-        return value_chain_matrix()[q.division, cand_div].astype(np.float32) * (ix.naf_idx[pos] >= 0)
+        return _chain_table(q.division)[ix.naf_idx[pos]]
 
 
 class Proximity(Comparison):
