@@ -36,9 +36,15 @@ def test_largest_reachable_leaf_bounds_every_row_and_is_the_score_when_all_is_kn
     random_rows = rng.random((2000, len(FEATURES))) * rng.integers(0, 2, (2000, len(FEATURES)))
     for X in (random_rows, _option_rows(db, ranker)):
         scores = ranker.predict(X)
-        bounds = ranker.score_bounds(X)
-        assert (bounds >= scores - 1e-12).all()
-        assert np.median(bounds - scores) < 0.2  # a bound per row, not a constant
+        slack = []
+        for level in range(ranker.bound_levels):  # each level a bound, each tighter than the one before
+            bounds = ranker.score_bounds(X, level=level)
+            assert (bounds >= scores - 1e-12).all()
+            if slack:
+                assert (bounds - scores <= slack[-1] + 1e-12).all()
+            slack.append(bounds - scores)
+        assert np.median(slack[-1]) < 0.2 and np.median(slack[0]) < 0.4  # a bound per row, not a constant
+        assert np.median(slack[-1]) < np.median(slack[0])
         every = ReachableMax(tables, list(range(len(FEATURES))), [])
         assert np.clip(base + every.bounds(X), 0, 1) == pytest.approx(scores, abs=1e-12)
         none = ReachableMax(tables, [], [])  # nothing known: each tree's largest leaf
@@ -46,18 +52,26 @@ def test_largest_reachable_leaf_bounds_every_row_and_is_the_score_when_all_is_kn
         assert none.bounds(X) == pytest.approx(np.full(len(X), largest))
 
 
-@pytest.mark.parametrize("method", ["score_bounds", "plain_scores"])
-def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch, method):
-    """The lists' checks against scoring everything (``test_learn``) have teeth: a bound below a
-    row's score (or a score without contributions below the score), by 0.01 only, drops options
-    that should rank."""
+@pytest.mark.parametrize(("method", "level"), [("score_bounds", 0), ("score_bounds", 1), ("plain_scores", None)])
+def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch, method, level):
+    """The lists' checks against scoring everything (``test_learn``) have teeth: a bound of any
+    level below a row's score (or a score without contributions below the score), by 0.01 only,
+    drops options that should rank."""
+    from matcher.learning.ranker import LearnedRanker
     from matcher.ranking import engine as engine_module
     from matcher.ranking import pruning
     monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", 0)
     monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
     db, result = trained
     ranker = result.ranker
-    monkeypatch.setattr(type(ranker), method, lambda self, X: self.predict(X) - 0.01)
+    assert ranker.bound_levels == 2
+    if method == "score_bounds":
+        right = LearnedRanker.score_bounds
+        monkeypatch.setattr(LearnedRanker, method, lambda self, X, level=0: (
+            self.predict(X) - 0.01 if level == wrong else right(self, X, level)))
+        wrong = level
+    else:
+        monkeypatch.setattr(LearnedRanker, method, lambda self, X: self.predict(X) - 0.01)
     scorer = LearnedScorer(ranker, model_id="test")
     bounded, full = Engine.from_store(db, scorer=scorer), Engine.from_store(db, scorer=scorer)
     bounded.shortcut_from = 0
@@ -67,10 +81,13 @@ def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch, m
 
 
 def test_plain_scores_are_the_scores(trained):
+    """Exact, missing values included: best-first scoring takes its thresholds from them."""
     db, result = trained
     rng = np.random.default_rng(9)
+    missing = rng.random((500, len(FEATURES)))
+    missing[rng.random(missing.shape) < 0.2] = np.nan
     for X in (rng.random((2000, len(FEATURES))) * rng.integers(0, 2, (2000, len(FEATURES))),
-              _option_rows(db, result.ranker)):
+              _option_rows(db, result.ranker), missing):
         assert result.ranker.plain_scores(X) == pytest.approx(result.ranker.predict(X), abs=1e-12)
 
 
