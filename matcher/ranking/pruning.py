@@ -49,25 +49,28 @@ def score_best_first(scorer: Scorer, X: np.ndarray, is_emp: np.ndarray, kinds: n
     scored = _Scored(scorer, X, is_emp, kinds, linked, top,
                      _deciding(*prior, top) if prior is not None else None)
     finer_bounds = tuple(getattr(scorer, "finer_bounds", ()))
-    bound = scorer.score_bounds(X)
-    bound[is_emp] = np.inf
+    bound = _bounds(scorer.score_bounds, X, None, is_emp)
+    finest = np.full(len(X), np.nan)  # the finest bound, where made already
     need = scored.need()
     if need is None:  # nothing to beat yet: the rows of highest (finest) bound first
         first = _highest(bound, SHORTLIST * max(FIRST_BATCH, 4 * top))
         if finer_bounds:
-            finest = finer_bounds[-1](X[first])
-            finest[is_emp[first]] = np.inf
-            first = first[_highest(finest, max(FIRST_BATCH, 4 * top))]
+            finest[first] = _bounds(finer_bounds[-1], X, first, is_emp)
+            first = first[_highest(finest[first], max(FIRST_BATCH, 4 * top))]
         scored.add(first)
         need = scored.need()
     todo = np.flatnonzero(bound >= need - MARGIN)
     todo = todo[~scored.seen[todo]]
     bound = bound[todo]
-    for finer in finer_bounds:
+    for level, finer in enumerate(finer_bounds, start=1):
         if not len(todo):
             break
-        bound = finer(X[todo])
-        bound[is_emp[todo]] = np.inf
+        if level == len(finer_bounds):
+            bound = finest[todo]
+            missing = np.isnan(bound)
+            bound[missing] = _bounds(finer, X, todo[missing], is_emp)
+        else:
+            bound = _bounds(finer, X, todo, is_emp)
         keep = bound >= scored.need(todo) - MARGIN
         todo, bound = todo[keep], bound[keep]
     order = np.argsort(-bound, kind="stable")
@@ -80,6 +83,21 @@ def score_best_first(scorer: Scorer, X: np.ndarray, is_emp: np.ndarray, kinds: n
         todo, bound = todo[keep], bound[keep]
         batch *= 2
     return scored.options()
+
+
+def _bounds(bounds, X: np.ndarray, rows: np.ndarray | None, is_emp: np.ndarray) -> np.ndarray:
+    """``bounds`` of the rows ``rows`` of ``X`` (all when None); the employees' rows, always
+    scored, are not bounded (inf), so their own columns vary in no row bounded."""
+    emp = is_emp if rows is None else is_emp[rows]
+    if not emp.any():
+        return bounds(X if rows is None else X[rows])
+    out = np.full(len(emp), np.inf)
+    k = int(emp.sum())
+    if rows is None and emp[-k:].all():  # the employees' row last (as the engine adds it): a view
+        out[:-k] = bounds(X[:-k]) if k < len(X) else out[:0]
+    else:
+        out[~emp] = bounds(X[np.flatnonzero(~emp) if rows is None else rows[~emp]])
+    return out
 
 
 def _highest(values: np.ndarray, k: int) -> np.ndarray:

@@ -54,7 +54,7 @@ def _lists(monkeypatch, margin: float = pruning.MARGIN, with_prior: bool = False
         kinds = rng.integers(0, 6, n).astype(np.int8)
         linked = rng.random(n) < rng.random()
         is_emp = np.zeros(n, dtype=bool)
-        is_emp[-1] = rng.random() < 0.5
+        is_emp[-1 if rng.random() < 0.5 else int(rng.integers(0, n))] = rng.random() < 0.7  # last, or anywhere
         scorer = _Cascade(scores, rng, widths)
         X = np.arange(n, dtype=np.float64)[:, None]
         prior = None
