@@ -12,9 +12,12 @@ raw prediction. Never below it: the row's own leaf is among those left.
 
 :class:`ReachableMax` bounds rows from the features with few bins (NAF levels, flags, a kind's
 readiness, the employees' columns) taken at their bin, and from the slice of the bins the value of
-a feature with many (the distance's proximity) lies in, the other features left free: rows
-sharing those bins and slice share a bound, so a pass of tens of thousands of rows costs one AND
-per group of rows and feature, not one per row.
+a feature with many (the distance's proximity) lies in, the other features left free (or some
+taken at their bin too, for a tighter bound): rows sharing those bins and slices share a bound,
+so a pass of tens of thousands of rows costs one AND per group of rows and feature, not one per
+row. A feature whose bin is the same in every row (a constant column) is applied once. Rows of
+float32 are compared with the thresholds rounded down to float32, which a float32 value exceeds
+exactly when it exceeds the threshold itself (the same bins, without converting the rows).
 """
 
 from __future__ import annotations

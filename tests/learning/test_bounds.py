@@ -109,3 +109,27 @@ def test_an_earlier_pass_reduced_to_what_decides_gives_the_same_thresholds(seed)
             assert (a is None) == (b is None)
             if a is not None:
                 assert np.array_equal(a, b)
+
+
+def test_float32_rows_are_bounded_as_their_float64_values_at_every_threshold(trained):
+    """The bounds compare float32 rows with the thresholds rounded down to float32: the same bins
+    as the float64 values, at, just below and just above every threshold."""
+    _, result = trained
+    ranker = result.ranker
+    finder = ranker._leaf_finder()
+    rng = np.random.default_rng(21)
+    rows = []
+    for feature, thresholds in zip(finder.features, finder.thresholds):
+        for t in np.unique(thresholds):
+            t32 = np.float32(t)
+            for value in (t32, np.nextafter(t32, np.float32(-1)), np.nextafter(t32, np.float32(2))):
+                x = rng.random(ranker.n_features_in_).astype(np.float32) * rng.integers(0, 2, ranker.n_features_in_)
+                x[feature] = value
+                rows.append(x)
+    X = np.array(rows, dtype=np.float32)
+    assert len(X) > 300
+    for level in range(ranker.bound_levels):
+        assert np.array_equal(ranker.score_bounds(X, level=level), ranker.score_bounds(X.astype(np.float64), level=level))
+    tables = [pred.nodes for (pred,) in ranker.model_._predictors]
+    every = ReachableMax(tables, list(range(len(FEATURES))), [])
+    assert np.array_equal(every.bounds(X), every.bounds(X.astype(np.float64)))
