@@ -67,8 +67,9 @@ class ReachableMax:
             if f in exact:
                 self.exact.append((f, _cuts(distinct), below & above))
             elif f in sliced:  # a value in slice c: the bins from its first to its last
-                first = -(-np.arange(slices) * len(below) // slices)
-                last = np.maximum(first, -(-np.arange(1, slices + 1) * len(below) // slices) - 1)
+                n = min(slices, len(below))
+                first = -(-np.arange(n) * len(below) // n)
+                last = np.maximum(first, -(-np.arange(1, n + 1) * len(below) // n) - 1)
                 # a value's slice is the number of slices after the first whose first bin it
                 # reaches (bin b needs b thresholds below the value; an empty slice repeats a cut)
                 cuts = np.append(distinct, np.inf)[first[1:] - 1]

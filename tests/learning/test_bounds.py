@@ -47,6 +47,9 @@ def test_largest_reachable_leaf_bounds_every_row_and_is_the_score_when_all_is_kn
         assert np.median(slack[-1]) < np.median(slack[0])
         every = ReachableMax(tables, list(range(len(FEATURES))), [])
         assert np.clip(base + every.bounds(X), 0, 1) == pytest.approx(scores, abs=1e-12)
+        many = [FEATURES.index(f) for f in ("proximity", "workforce", "budget")]
+        thin = ReachableMax(tables, [f for f in range(len(FEATURES)) if f not in many], many, 10_000)
+        assert np.clip(base + thin.bounds(X), 0, 1) == pytest.approx(scores, abs=1e-12)  # a slice per bin
         none = ReachableMax(tables, [], [])  # nothing known: each tree's largest leaf
         largest = sum(float(t["value"][t["is_leaf"].astype(bool)].max()) for t in tables)
         assert none.bounds(X) == pytest.approx(np.full(len(X), largest))
