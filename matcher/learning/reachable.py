@@ -88,18 +88,19 @@ class ReachableMax:
             return np.zeros(0)
         single = X.dtype == np.float32
         columns = np.ascontiguousarray(X.T)
+        constant = columns.min(axis=1) == columns.max(axis=1)
         start = self.valid.copy()
         parts = []  # (bin or slice of each row, its masks), for the features that vary
         for f, both, table in (*self.exact, *self.sliced):
             column, cuts = columns[f], both[1 if single else 0]
-            if column.min() == column.max():
+            if constant[f]:
                 start &= table[int(_bin(cuts, column[:1])[0])]
             else:
                 parts.append((_bin(cuts, column), table))
         if not parts:
             return np.full(len(X), self._sum(start[None, :])[0])
         key, span = np.zeros(len(X), dtype=np.int32), 1
-        room = max(4 * len(X), 2**16)  # keys below this are grouped by counting
+        room = 4 * len(X) + 64  # keys below this are grouped by counting
         for b, table in parts:
             if span * len(table) > room:  # number the groups so far
                 key, span = _renumber(key, span)
