@@ -69,6 +69,7 @@ class LeafFinder:
             self.leaf_table[tree, :len(numbers)] = numbers
         values = np.concatenate([t["value"][t["is_leaf"].astype(bool)] for t in tables]).astype(np.float64)
         self.value_table = values[self.leaf_table]  # each tree's k-th leaf from the left: its value
+        self.leaf_values = values  # by global leaf number
         self._by_bins()
 
     def _by_bins(self) -> None:

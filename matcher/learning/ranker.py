@@ -33,6 +33,10 @@ from matcher.learning.reachable import ReachableMax
 from matcher.ranking.compare import FEATURES
 
 BASELINE = "baseline"
+# Row bounds from cheap to tight: (slices; what becomes of the features with many thresholds, most
+# first: "sliced", "exact" (at their bin); those not named are left free). The first is cheap for
+# tens of thousands of rows; the next, for the few thousand left, costs a quarter of their scores.
+BOUND_LEVELS = ((8, ("sliced",)), (16, ("sliced", "exact")))
 SMALL_FIT = 100_000  # below this many pairs, fit on one thread unless n_threads says otherwise
 
 
@@ -101,49 +105,68 @@ class LearnedRanker(BaseEstimator):
 
     def raw_contributions(self, X) -> np.ndarray:
         """(n, F) path attributions of the unclipped prediction (baseline not included)."""
+        return self._paths(self._leaves(X)[0])
+
+    def _leaves(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(n, trees) global leaf numbers of the rows and (n,) the sums of their values."""
         check_is_fitted(self)
         X = np.ascontiguousarray(_as_matrix(X))
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features; the ranker was fitted on {self.n_features_in_}")
-        n, trees = len(X), len(self.leaf_predictors_)
+        finder = self._leaf_finder()
         if not np.isnan(X).any():  # every tree at once (see matcher.learning.leaves)
-            leaves = self._leaf_finder().leaves(X)
+            leaves = finder.leaves(X)
         else:  # a missing value follows each split's own default: the booster's walk
-            leaves = np.empty((n, trees), dtype=np.float64)
+            leaves = np.empty((len(X), len(self.leaf_predictors_)), dtype=np.int64)
             no_cats, f_map = np.zeros((0, 8), dtype=np.uint32), np.zeros(X.shape[1], dtype=np.uint32)
             for j, tree in enumerate(self.leaf_predictors_):  # compiled walk; returns leaf numbers
                 leaves[:, j] = tree.predict(X, no_cats, f_map, 1)
-        hits = sparse.csr_matrix((np.ones(n * trees), leaves.ravel().astype(np.int64),
-                                  np.arange(0, n * trees + 1, trees)), shape=(n, len(self.leaf_paths_)))
+        return leaves, finder.leaf_values[leaves].sum(axis=1)
+
+    def _paths(self, leaves: np.ndarray) -> np.ndarray:
+        """(n, F) path attributions of rows reaching ``leaves`` (global numbers, one per tree)."""
+        n, trees = leaves.shape
+        hits = sparse.csr_matrix((np.ones(n * trees), leaves.ravel(), np.arange(0, n * trees + 1, trees)),
+                                 shape=(n, len(self.leaf_paths_)))
         return np.asarray(hits @ self.leaf_paths_)
 
-    def score_bounds(self, X) -> np.ndarray:
+    @property
+    def bound_levels(self) -> int:
+        return len(BOUND_LEVELS)
+
+    def score_bounds(self, X, level: int = 0) -> np.ndarray:
         """Per row, an upper bound of its score: each tree's largest leaf given the row's features
         with few distinct thresholds and a slice of the values of the one with the most
-        (``reachable.ReachableMax``). Rows sharing those share their bound, so a pass costs a
-        fraction of its scoring."""
-        X = np.ascontiguousarray(_as_matrix(X))
+        (``reachable.ReachableMax``); from ``level`` 1 on, tighter (more features taken at their
+        value, finer slices) for more work. Rows sharing those share their bound, so a pass
+        costs a fraction of its scoring."""
+        X = _rows(X)
         if np.isnan(X).any():
             return np.ones(len(X))
-        reachable = self.__dict__.get("_reachable")
-        if reachable is None:
+        levels = self.__dict__.get("_reachable")
+        if levels is None:
             finder = self._leaf_finder()
             exact = [finder.features[i] for i in finder.grouped]
-            many = sorted(finder.single, key=lambda i: -len(finder.bins[i]))[:1]
+            many = [finder.features[i] for i in sorted(finder.single, key=lambda i: -len(finder.bins[i]))]
             tables = [pred.nodes for (pred,) in self.model_._predictors]
-            reachable = self.__dict__["_reachable"] = ReachableMax(tables, exact, [finder.features[i] for i in many])
+            levels = self.__dict__["_reachable"] = [
+                ReachableMax(tables, exact + [f for f, r in zip(many, roles) if r == "exact"],
+                             [f for f, r in zip(many, roles) if r == "sliced"], slices)
+                for slices, roles in BOUND_LEVELS]
         base = float(np.ravel(self.model_._baseline_prediction)[0])  # the booster's, before any tree
-        return np.clip(base + reachable.bounds(X), 0.0, 1.0)
+        return np.clip(base + levels[level].bounds(X), 0.0, 1.0)
 
     def plain_scores(self, X) -> np.ndarray:
         """Scores in [0, 1] from the leaves' values alone: the booster's baseline plus each
         tree's leaf value, clipped (``predict`` up to the order of the sums, without the paths
-        the contributions need). Rows with a missing value get 1 (no bound)."""
+        the contributions need)."""
         X = np.ascontiguousarray(_as_matrix(X))
         if np.isnan(X).any():
-            return np.ones(len(X))
+            sums = self._leaves(X)[1]
+        else:
+            sums = self._leaf_finder().leaves(X, values=True).sum(axis=1)
         base = float(np.ravel(self.model_._baseline_prediction)[0])
-        return np.clip(base + self._leaf_finder().leaves(X, values=True).sum(axis=1), 0.0, 1.0)
+        return np.clip(base + sums, 0.0, 1.0)
 
     def _leaf_finder(self) -> LeafFinder:
         finder = self.__dict__.get("_finder")  # derived from the trees, built once per process
@@ -158,7 +181,9 @@ class LearnedRanker(BaseEstimator):
     def predict_contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Scores (n,) in [0, 1] and contributions (n, F + 1) adding up to them, the last column
         the baseline (columns named by ``get_feature_names_out``)."""
-        contrib = self.raw_contributions(X)
+        return self._options(self.raw_contributions(X))
+
+    def _options(self, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         base = float(np.clip(self.baseline_, 0.0, 1.0))
         moved = contrib.sum(axis=1)
         raw = self.baseline_ + moved
@@ -173,6 +198,12 @@ class LearnedRanker(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Scores in [0, 1] (higher = better option)."""
         return self.predict_contributions(X)[0]
+
+
+def _rows(X) -> np.ndarray:
+    """Feature rows as they come (float32 rows are not copied: the bounds compare them exactly)."""
+    X = np.asarray(X)
+    return X if X.dtype in (np.float32, np.float64) and X.ndim == 2 else _as_matrix(X)
 
 
 def _as_matrix(X) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,11 @@ class LearnedScorer(Scorer):
     def score_bounds(self, X: np.ndarray) -> np.ndarray:
         """Upper bounds of the rows' scores, for a fraction of the cost of scoring them."""
         return self.ranker.score_bounds(X)
+
+    @property
+    def finer_bounds(self) -> tuple:
+        """Tighter upper bounds than ``score_bounds``, each for more work per row, loosest first."""
+        return tuple(partial(self.ranker.score_bounds, level=k) for k in range(1, self.ranker.bound_levels))
 
     def plain_scores(self, X: np.ndarray) -> np.ndarray:
         """The rows' scores without their contributions (equal to ``score_options``' up to the

@@ -36,28 +36,45 @@ def test_largest_reachable_leaf_bounds_every_row_and_is_the_score_when_all_is_kn
     random_rows = rng.random((2000, len(FEATURES))) * rng.integers(0, 2, (2000, len(FEATURES)))
     for X in (random_rows, _option_rows(db, ranker)):
         scores = ranker.predict(X)
-        bounds = ranker.score_bounds(X)
-        assert (bounds >= scores - 1e-12).all()
-        assert np.median(bounds - scores) < 0.2  # a bound per row, not a constant
+        slack = []
+        for level in range(ranker.bound_levels):  # each level a bound, each tighter than the one before
+            bounds = ranker.score_bounds(X, level=level)
+            assert (bounds >= scores - 1e-12).all()
+            if slack:
+                assert (bounds - scores <= slack[-1] + 1e-12).all()
+            slack.append(bounds - scores)
+        assert np.median(slack[-1]) < 0.2 and np.median(slack[0]) < 0.4  # a bound per row, not a constant
+        assert np.median(slack[-1]) < np.median(slack[0])
         every = ReachableMax(tables, list(range(len(FEATURES))), [])
         assert np.clip(base + every.bounds(X), 0, 1) == pytest.approx(scores, abs=1e-12)
+        many = [FEATURES.index(f) for f in ("proximity", "workforce", "budget")]
+        thin = ReachableMax(tables, [f for f in range(len(FEATURES)) if f not in many], many, 10_000)
+        assert np.clip(base + thin.bounds(X), 0, 1) == pytest.approx(scores, abs=1e-12)  # a slice per bin
         none = ReachableMax(tables, [], [])  # nothing known: each tree's largest leaf
         largest = sum(float(t["value"][t["is_leaf"].astype(bool)].max()) for t in tables)
         assert none.bounds(X) == pytest.approx(np.full(len(X), largest))
 
 
-@pytest.mark.parametrize("method", ["score_bounds", "plain_scores"])
-def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch, method):
-    """The lists' checks against scoring everything (``test_learn``) have teeth: a bound below a
-    row's score (or a score without contributions below the score), by 0.01 only, drops options
-    that should rank."""
+@pytest.mark.parametrize(("method", "level"), [("score_bounds", 0), ("score_bounds", 1), ("plain_scores", None)])
+def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch, method, level):
+    """The lists' checks against scoring everything (``test_learn``) have teeth: a bound of any
+    level below a row's score (or a score without contributions below the score), by 0.01 only,
+    drops options that should rank."""
+    from matcher.learning.ranker import LearnedRanker
     from matcher.ranking import engine as engine_module
     from matcher.ranking import pruning
     monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", 0)
     monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
     db, result = trained
     ranker = result.ranker
-    monkeypatch.setattr(type(ranker), method, lambda self, X: self.predict(X) - 0.01)
+    assert ranker.bound_levels == 2
+    if method == "score_bounds":
+        right = LearnedRanker.score_bounds
+        monkeypatch.setattr(LearnedRanker, method, lambda self, X, level=0: (
+            self.predict(X) - 0.01 if level == wrong else right(self, X, level)))
+        wrong = level
+    else:
+        monkeypatch.setattr(LearnedRanker, method, lambda self, X: self.predict(X) - 0.01)
     scorer = LearnedScorer(ranker, model_id="test")
     bounded, full = Engine.from_store(db, scorer=scorer), Engine.from_store(db, scorer=scorer)
     bounded.shortcut_from = 0
@@ -67,10 +84,13 @@ def test_lists_differ_when_the_bound_is_a_little_too_low(trained, monkeypatch, m
 
 
 def test_plain_scores_are_the_scores(trained):
+    """Exact, missing values included: best-first scoring takes its thresholds from them."""
     db, result = trained
     rng = np.random.default_rng(9)
+    missing = rng.random((500, len(FEATURES)))
+    missing[rng.random(missing.shape) < 0.2] = np.nan
     for X in (rng.random((2000, len(FEATURES))) * rng.integers(0, 2, (2000, len(FEATURES))),
-              _option_rows(db, result.ranker)):
+              _option_rows(db, result.ranker), missing):
         assert result.ranker.plain_scores(X) == pytest.approx(result.ranker.predict(X), abs=1e-12)
 
 
@@ -92,3 +112,27 @@ def test_an_earlier_pass_reduced_to_what_decides_gives_the_same_thresholds(seed)
             assert (a is None) == (b is None)
             if a is not None:
                 assert np.array_equal(a, b)
+
+
+def test_float32_rows_are_bounded_as_their_float64_values_at_every_threshold(trained):
+    """The bounds compare float32 rows with the thresholds rounded down to float32: the same bins
+    as the float64 values, at, just below and just above every threshold."""
+    _, result = trained
+    ranker = result.ranker
+    finder = ranker._leaf_finder()
+    rng = np.random.default_rng(21)
+    rows = []
+    for feature, thresholds in zip(finder.features, finder.thresholds):
+        for t in np.unique(thresholds):
+            t32 = np.float32(t)
+            for value in (t32, np.nextafter(t32, np.float32(-1)), np.nextafter(t32, np.float32(2))):
+                x = rng.random(ranker.n_features_in_).astype(np.float32) * rng.integers(0, 2, ranker.n_features_in_)
+                x[feature] = value
+                rows.append(x)
+    X = np.array(rows, dtype=np.float32)
+    assert len(X) > 300
+    for level in range(ranker.bound_levels):
+        assert np.array_equal(ranker.score_bounds(X, level=level), ranker.score_bounds(X.astype(np.float64), level=level))
+    tables = [pred.nodes for (pred,) in ranker.model_._predictors]
+    every = ReachableMax(tables, list(range(len(FEATURES))), [])
+    assert np.array_equal(every.bounds(X), every.bounds(X.astype(np.float64)))

@@ -303,7 +303,7 @@ def test_best_first_scoring_depends_on_its_bound(trained, monkeypatch):
     from matcher.ranking import pruning
     monkeypatch.setattr(engine_module, "BEST_FIRST_FROM", 0)
     monkeypatch.setattr(pruning, "FIRST_BATCH", 4)
-    monkeypatch.setattr(LearnedRanker, "score_bounds", lambda self, X: np.zeros(len(X)))
+    monkeypatch.setattr(LearnedRanker, "score_bounds", lambda self, X, level=0: np.zeros(len(X)))
     demo_db, result = trained
     scorer = LearnedScorer(result.ranker, model_id="test")
     bounded, full = Engine.from_store(demo_db, scorer=scorer), Engine.from_store(demo_db, scorer=scorer)
