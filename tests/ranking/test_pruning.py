@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from matcher.ranking import pruning
-from matcher.ranking.score import select_top
+from matcher.ranking.selection import select_top
 
 
 class _Cascade:
