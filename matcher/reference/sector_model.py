@@ -72,7 +72,8 @@ class DivisionModel:
             TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32),
         )
         X = self.vectorizer_.fit_transform(list(texts))
-        self.svm_ = LinearSVC(C=C, random_state=0).fit(X, divisions, sample_weight=weights)
+        # dual: what "auto" picks with more n-grams than texts (scikit-learn >= 1.5), said for older ones
+        self.svm_ = LinearSVC(C=C, dual=True, random_state=0).fit(X, divisions, sample_weight=weights)
         self.divisions_ = self.svm_.classes_.astype(np.int16)
         self.coef_ = np.ascontiguousarray(self.svm_.coef_.T, dtype=np.float32)
         self.intercept_ = self.svm_.intercept_.astype(np.float32)
