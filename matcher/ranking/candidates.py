@@ -38,7 +38,7 @@ class Considered:
     excluded_reasons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # code into REASONS
     excluded_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
     excluded_total: int = 0  # reported exclusions before ``explain_limit``
-    # with the candidates read from a company's postings (``Reach.ties_in_reach``): those
+    # with the candidates read from a company's postings (``Reach.ties_in_box``): those
     # postings (a ``ties.Ties``) and each kept candidate's tags, from which its features are drawn
     ties: Any = None
     tags: np.ndarray | None = None

@@ -21,7 +21,7 @@ from matcher.ranking.spatial import take as _take
 from matcher.reference.geo import haversine_km
 
 N_KINDS = len(OPTION_KINDS)
-TAG_BITS = 6  # a posting's bit number, packed under a position (see ``ties_in_reach``)
+TAG_BITS = 6  # a posting's bit number, packed under a position (see ``ties_in_box``)
 COOP_SCAN_MAX = 20_000
 COOP_STEP = 512
 COOP_CELL_DEG = 0.25  # cells of the cooperatives' own grid (see ``cooperative_within``)
@@ -70,12 +70,6 @@ class Reach:
         kept, dist = within(lat, lon, self.lat[cand], self.lon[cand], limit)
         return cand[kept].astype(np.int64), dist, kept
 
-    def ties_in_reach(self, lat: float, lon: float, *, ties) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Candidates in reach held by a posting of ``ties`` (:class:`~matcher.ranking.ties.Ties`),
-        in increasing position: positions, distances (km), and each one's tags (bit b set when
-        the posting of bit b holds it)."""
-        return self.tagged_in_reach(lat, lon, *self.ties_in_box(lat, lon, ties=ties))
-
     def ties_in_box(self, lat: float, lon: float, *, ties) -> tuple[np.ndarray, np.ndarray]:
         """The candidates of the box around (lat, lon) held by a posting of ``ties``, in
         increasing position, and their tags; their distances are not measured yet."""
@@ -108,7 +102,7 @@ class Reach:
         any distance; ``kind_km`` narrows it per kind code), leaving out the sorted positions
         ``skip``: positions and distances (km), grouped by division, each group in increasing
         position. Only the grid cells of each radius bucket within ``near_km`` are read. With
-        ``skip`` holding every candidate in reach tied by a posting (:meth:`ties_in_reach`),
+        ``skip`` holding every candidate tied by a posting (:meth:`ties_in_box`),
         none of those found is."""
         lo, hi = self.box_ranges(lat, lon, max_km=near_km)
         cand = self.division_take(divisions, lo, hi)

@@ -108,9 +108,6 @@ class SegmentedIndex:
         return self._join(self.base.linked_in_reach(lat, lon, divisions=divisions, linked=linked[0]),
                           self.delta.linked_in_reach(lat, lon, divisions=divisions, linked=linked[1]))
 
-    def ties_in_reach(self, lat: float, lon: float, *, ties):
-        return self._join(self.base.ties_in_reach(lat, lon, ties=ties), self.delta.ties_in_reach(lat, lon, ties=ties))
-
     def ties_in_box(self, lat: float, lon: float, *, ties):
         return self._join(self.base.ties_in_box(lat, lon, ties=ties), self.delta.ties_in_box(lat, lon, ties=ties))
 

@@ -3,7 +3,7 @@
 A candidate is tied to a company by a declared interest in its trade (posted under the NAF
 prefixes of each level), a person's experience of it (likewise), membership of one of its poles
 or partnership with it. :class:`Ties` numbers those postings for one company, one bit each;
-reading the candidates in reach from them (:meth:`~matcher.ranking.reach.Reach.ties_in_reach`)
+reading the candidates in reach from them (:meth:`~matcher.ranking.reach.Reach.ties_in_box`)
 records, per candidate, the bits of the postings that hold it (its tags). The features drawn from
 postings then come from the tags (:meth:`Ties.column`) instead of a binary search of every
 posting for every candidate (``CandidateIndex.deepest``, ``membership``): the same values, since

@@ -42,7 +42,7 @@ def test_features_from_tags_equal_those_looked_up(demo, monkeypatch, table_bits)
     for company in companies:
         q, _ = engine.query_for(company)
         ties = Ties.of(q.naf, q.poles, q.siren)
-        pos, dist, tags = ix.ties_in_reach(q.lat, q.lon, ties=ties)
+        pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, *ix.ties_in_box(q.lat, q.lon, ties=ties))
         reach, _ = ix.within_reach(q.lat, q.lon)
         linked = np.zeros(len(reach), dtype=bool)
         for post in ix.linked(naf_code=q.naf, poles=q.poles, siren=q.siren):
