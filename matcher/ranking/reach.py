@@ -164,9 +164,7 @@ class Reach:
         ``divisions`` nor in the ``linked`` postings, with their distances (km), in increasing
         position. ``kind_km`` narrows the distance per kind (indexed by kind code)."""
         cand = _expand(*self.box_ranges(lat, lon, max_km=near_km))
-        in_divisions = np.zeros(100, dtype=bool)
-        in_divisions[np.asarray(divisions, dtype=np.int64)] = True
-        keep = ~in_divisions[self.division_of[cand]]
+        keep = ~self.in_divisions(cand, divisions)
         for post in linked:
             keep &= ~_in_sorted(post, cand, True)
         cand = cand[keep]

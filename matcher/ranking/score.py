@@ -113,8 +113,6 @@ class TransparentScorer(Scorer):
         same sum whatever the layout of ``X`` (a row's score does not depend on which rows are
         scored with it), and contiguous additions for the column-ordered features of a query."""
         contrib = np.multiply(X, self.weights, order="F")
-        if not contrib.shape[1]:
-            return np.zeros(len(contrib), np.float32), contrib
         scores = contrib[:, 0].copy()
         for j in range(1, contrib.shape[1]):
             scores += contrib[:, j]
