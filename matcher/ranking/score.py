@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from matcher.ranking.compare import (
+    CANDIDATE_COMPARISONS,
     CANDIDATE_FEATURES,
     EMPLOYEE_FEATURES,
     FEATURES,
@@ -22,6 +23,8 @@ from matcher.ranking.compare import (
     Query,
 )
 from matcher.reference.value_chain import value_chain_matrix
+
+MARGIN = 1e-5  # a bound is a float32 sum of the same terms as a score, in another order
 
 # Weights of the transparent scorer: each contribution is weight × feature (features lie in
 # [0, 1]). A candidate's weights sum to 1, so its score lies in [0, 1].
@@ -169,6 +172,34 @@ class TransparentScorer(Scorer):
     def trade_reach_km(self, q: Query, threshold: float, *, own_division: bool | None = None) -> float | None:
         """:meth:`unlinked_reach_km` for candidates tied to the trade by their own activity only."""
         return _reach_km(self.trade_bound(q, own_division=own_division), threshold)
+
+
+    def posted_bounds(self, q: Query, ix, pos: np.ndarray, ties, tags: np.ndarray) -> np.ndarray:
+        """Per candidate read from the company's postings (``ties``, each one's ``tags``), before
+        its distance is measured: an upper bound of its score. Every feature is taken at its value
+        but those measured from the distance or the candidate's own figures (proximity,
+        workforce, budget), taken at 1, their largest: a few gathers per candidate instead of a
+        distance and every feature."""
+        out = np.full(len(pos), sum(float(self.weights[j]) for j, c in enumerate(CANDIDATE_COMPARISONS)
+                                    if c.measured), dtype=np.float32)
+        for j, comp in enumerate(CANDIDATE_COMPARISONS):
+            if comp.measured or not self.weights[j]:
+                continue
+            out += self.weights[j] * (ties.column(comp.name, tags) if comp.postings_only
+                                      else comp.compute(q, ix, pos, None))
+        return out
+
+    def posted_reach_km(self, bounds: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """Per candidate of score at most ``bounds`` next door (``posted_bounds``), the distance
+        beyond which its score stays below ``need`` (0: never reaches it; inf: distance cannot
+        tell): its proximity term, counted at 1 in the bound, is w·e^(−d/30)."""
+        w = CANDIDATE_WEIGHTS["proximity"]
+        room = np.asarray(need, dtype=np.float64) - (np.asarray(bounds, dtype=np.float64) + MARGIN - w)
+        km = np.full(len(room), np.inf)
+        short = room > 0
+        km[short] = -PROXIMITY_SCALE_KM * np.log(np.minimum(room[short] / w, 1.0)) + 0.5  # margin for rounding
+        km[bounds + MARGIN < need] = 0.0
+        return km
 
 
 def _reach_km(bound: float, threshold: float) -> float | None:

@@ -42,6 +42,12 @@ if TYPE_CHECKING:
 # In a dense region, the candidates of the company's trade in reach run to tens of thousands: those
 # beyond RING_KM are read (from the grid cells near enough) only if their bound says they could rank.
 RING_KM = 3.0
+# Posted candidates linked to the trade run to 200,000 in reach of a company at national scale:
+# from this many, a scorer that bounds them before their distances are measured has only the
+# POSTED_FIRST of highest bound measured and scored first; the others, only where the list's
+# thresholds leave their bound room (most fall short of them without a distance measured).
+POSTED_BOUND_FROM = 8192
+POSTED_FIRST = 2048
 
 
 @dataclass(frozen=True)
@@ -115,15 +121,21 @@ class LinkedFirstSearch(Search):
         ties = Ties.of(q.naf, q.poles, q.siren)
         cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
         trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
-        posted = ix.tagged_in_reach(q.lat, q.lon, cand[trade], tags[trade])
         held = cand[~trade], tags[~trade]  # tied by a pole or a partnership only, without a trade link
-        near = ix.trade_near(q.lat, q.lon, RING_KM, divisions=divisions, skip=posted[0])
+        linked_cand, linked_tags = cand[trade], tags[trade]
+        first, rest = _posted_first(engine, q, ties, linked_cand, linked_tags)
+        posted = ix.tagged_in_reach(q.lat, q.lon, linked_cand[first], linked_tags[first])
+        near = ix.trade_near(q.lat, q.lon, RING_KM, divisions=divisions, skip=linked_cand)
         order = np.argsort(near[0], kind="stable")  # a few: put in place among the posted, in position order
         at = np.searchsorted(posted[0], near[0][order])
         pos, dist = np.insert(posted[0], at, near[0][order]), np.insert(posted[1], at, near[1][order])
         tags = np.insert(posted[2], at, 0)
         ranked = engine.score(req, engine.consider(req, found=(pos, dist), ties=ties, tags=tags),
                               unseen=len(ix) - len(pos), best_first=True)
+        if rest is not None:
+            ranked = _posted_rest(engine, req, ranked, ties, linked_cand[~first], linked_tags[~first], rest)
+        # read already (or ruled out by their bound): the posted candidates, and the ring's
+        read = np.insert(linked_cand, np.searchsorted(linked_cand, near[0][order]), near[0][order])
         for own, group in ((True, divisions[:1]), (False, divisions[1:])):  # the company's division, neighbours'
             if not group:
                 continue
@@ -135,7 +147,7 @@ class LinkedFirstSearch(Search):
             far = float(kind_km.max())
             if far <= RING_KM:
                 continue
-            more = ix.trade_near(q.lat, q.lon, None if np.isinf(far) else far, divisions=group, skip=pos,
+            more = ix.trade_near(q.lat, q.lon, None if np.isinf(far) else far, divisions=group, skip=read,
                                  kind_km=kind_km)
             if len(more[0]):
                 ranked = ranked.merge(engine.score(req, engine.consider(req, found=more), with_employees=False,
@@ -147,6 +159,47 @@ class LinkedFirstSearch(Search):
                                     with_employees=False, best_first=True, prior=ranked)
                 ranked = ranked.merge(more, req.top)
         return ranked
+
+
+def _posted_first(engine: Engine, q: Query, ties: Ties, cand: np.ndarray, tags: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which of the posted candidates linked to the trade (``cand``, ``tags``) the first pass
+    measures and scores: all of them, or, when they are many and the scorer bounds them before
+    their distances (``posted_bounds``), the ``POSTED_FIRST`` of highest bound. Returns the
+    mask of those, and the bounds of the others (None when there are none)."""
+    bounds = getattr(engine.scorer.bound, "posted_bounds", None)
+    if bounds is None or len(cand) < POSTED_BOUND_FROM or len(cand) <= POSTED_FIRST:
+        return np.ones(len(cand), dtype=bool), None
+    b = bounds(q, engine.index, cand, ties, tags)
+    last = -np.partition(-b, POSTED_FIRST - 1)[POSTED_FIRST - 1]  # the POSTED_FIRST-th highest bound
+    first = b > last
+    tied = np.flatnonzero(b == last)  # those of the canonical order first: as a fresh index would take them
+    tied = tied[np.argsort(engine.index.order_of(cand[tied]), kind="stable")[:POSTED_FIRST - int(first.sum())]]
+    first[tied] = True
+    return first, b[~first]
+
+
+def _posted_rest(engine: Engine, req: Request, ranked: Ranked, ties: Ties, cand: np.ndarray,
+                 tags: np.ndarray, bounds: np.ndarray) -> Ranked:
+    """The posted candidates the first pass left, measured and scored only where their bound
+    (``posted_bounds``) reaches the score their kind needs to enter the list, and only within
+    the distance at which their proximity still lets it."""
+    ix, q, bound = engine.index, req.q, engine.scorer.bound
+    thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, req.top, len(KINDS), ranked.linked)
+    if thresholds is not None:  # else every one of them could enter: all are measured
+        maybe = np.flatnonzero(bounds + 1e-3 >= thresholds.min())  # most fall below every kind's
+        cand, tags, bounds = cand[maybe], tags[maybe], bounds[maybe]
+        km = bound.posted_reach_km(bounds, thresholds[ix.kind[cand]])
+        keep = km > 0
+        cand, tags, km = cand[keep], tags[keep], km[keep]
+    else:
+        km = None
+    pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, cand, tags, km)
+    if not len(pos):
+        return ranked
+    more = engine.score(req, engine.consider(req, found=(pos, dist), ties=ties, tags=tags), with_employees=False,
+                        best_first=True, prior=ranked)
+    return ranked.merge(more, req.top)
 
 
 def reach_by_kind(ranked: Ranked, top: int, reach, q: Query, *, newcomer_linked: bool

@@ -111,11 +111,13 @@ class SegmentedIndex:
     def ties_in_box(self, lat: float, lon: float, *, ties):
         return self._join(self.base.ties_in_box(lat, lon, ties=ties), self.delta.ties_in_box(lat, lon, ties=ties))
 
-    def tagged_in_reach(self, lat: float, lon: float, cand: np.ndarray, tags: np.ndarray):
+    def tagged_in_reach(self, lat: float, lon: float, cand: np.ndarray, tags: np.ndarray,
+                        near_km: np.ndarray | None = None):
         cand = np.asarray(cand, dtype=np.int64)
         d = cand >= self.n
-        return self._join(self.base.tagged_in_reach(lat, lon, cand[~d], tags[~d]),
-                          self.delta.tagged_in_reach(lat, lon, cand[d] - self.n, tags[d]))
+        km = (None, None) if near_km is None else (near_km[~d], near_km[d])
+        return self._join(self.base.tagged_in_reach(lat, lon, cand[~d], tags[~d], km[0]),
+                          self.delta.tagged_in_reach(lat, lon, cand[d] - self.n, tags[d], km[1]))
 
     def in_divisions(self, positions: np.ndarray, divisions: list[int]) -> np.ndarray:
         return CandidateIndex.in_divisions(self, positions, divisions)  # over the joined column

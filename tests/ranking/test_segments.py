@@ -9,6 +9,8 @@ engine built from scratch from the store, on the full search and on the bounded 
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from matcher import store
 from matcher.contract.confidentiality import OPERATOR, Viewer
 from matcher.contract.imports import import_file
 from matcher.demo.build import generate
+from matcher.ranking import search as search_module
 from matcher.ranking.engine import Engine
 from matcher.ranking.segments import SegmentedIndex
 from matcher.store import changes
@@ -54,6 +57,9 @@ def _compare(segmented: Engine, db, rng) -> None:
     assert len(segmented.index) == len(fresh.index)
     for shortcut in (20_000, 0):  # every candidate in reach; then linked first with the score bound
         segmented.shortcut_from = fresh.shortcut_from = shortcut
+        assert _answers(segmented, sample) == _answers(fresh, sample)
+    # and with the posted candidates bounded before their distances are measured, as at national scale
+    with patch.multiple(search_module, POSTED_BOUND_FROM=0, POSTED_FIRST=20):
         assert _answers(segmented, sample) == _answers(fresh, sample)
 
 

@@ -11,9 +11,11 @@ import pytest
 from matcher import store
 from matcher.contract.imports import import_file
 from matcher.demo.build import generate
+from matcher.ranking import search as search_module
 from matcher.ranking import ties as ties_module
-from matcher.ranking.compare import FEATURES, candidate_features, trade_linked
+from matcher.ranking.compare import CANDIDATE_COMPARISONS, FEATURES, candidate_features, trade_linked
 from matcher.ranking.engine import Engine
+from matcher.ranking.score import TransparentScorer
 from matcher.ranking.search import FULL, LINKED_FIRST, FullSearch, Request
 from matcher.ranking.spatial import in_sorted
 from matcher.ranking.ties import Ties
@@ -107,3 +109,110 @@ def test_lists_with_held_candidates_equal_scoring_everything(demo, monkeypatch, 
         filled += not searched_in_full and any(not r["trade_link"] and r["explanation"].get("pole", 0) > 0 for r in a)
     if top == 80:
         assert filled > 0
+
+
+def _posted(engine, q):
+    """The posted candidates linked to the trade in reach of a company, their tags, distances and scores."""
+    ix = engine.index
+    ties = Ties.of(q.naf, q.poles, q.siren)
+    divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
+    cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
+    trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
+    pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, cand[trade], tags[trade])
+    X = candidate_features(q, ix, pos, dist, ties=ties, tags=tags)
+    scores, _ = engine.scorer.score_options(X, np.zeros(len(pos), dtype=bool))
+    return ties, pos, dist, tags, X, scores
+
+
+def test_posted_bounds_hold_every_score_and_are_tight_at_the_measured_features_largest(demo):
+    """Before a distance is measured, a posted candidate's bound is its score with proximity,
+    workforce and budget at 1: never below its score, equal to it when those are 1."""
+    engine, companies = demo
+    scorer = engine.scorer
+    measured = [j for j, c in enumerate(CANDIDATE_COMPARISONS) if c.measured]
+    assert [FEATURES[j] for j in measured] == ["proximity", "workforce", "budget"]
+    n = 0
+    for company in companies:
+        q, _ = engine.query_for(company)
+        if q.naf_idx < 0:
+            continue
+        ties, pos, _, tags, X, scores = _posted(engine, q)
+        bounds = scorer.posted_bounds(q, engine.index, pos, ties, tags)
+        assert (bounds + 1e-6 >= scores).all()
+        room = (scorer.weights[measured] * (1.0 - X[:, measured])).sum(axis=1)
+        assert np.allclose(bounds, scores + room, atol=1e-6)
+        n += len(pos)
+    assert n > 1000
+
+
+def test_posted_reach_is_where_a_bound_can_still_reach_a_score(demo):
+    """Beyond ``posted_reach_km`` a candidate's score is below the score asked, at its own distance."""
+    engine, companies = demo
+    scorer = engine.scorer
+    rng = np.random.default_rng(3)
+    beyond = within = 0
+    for company in companies:
+        q, _ = engine.query_for(company)
+        if q.naf_idx < 0:
+            continue
+        ties, pos, dist, tags, _, scores = _posted(engine, q)
+        bounds = scorer.posted_bounds(q, engine.index, pos, ties, tags)
+        need = scores + rng.uniform(-0.15, 0.05, len(scores)).astype(np.float32)
+        km = scorer.posted_reach_km(bounds, need)
+        assert (scores[dist > km] < need[dist > km]).all()
+        assert (km[bounds + 1e-5 < need] == 0).all()
+        beyond, within = beyond + int((dist > km).sum()), within + int(((dist <= km) & (scores < need)).sum())
+    assert beyond > 100 and within > 100  # both sides met
+
+
+@pytest.fixture
+def posted_bound_always(monkeypatch):
+    """The posted candidates bounded before their distances at any count, a first pass of 20."""
+    monkeypatch.setattr(search_module, "POSTED_BOUND_FROM", 0)
+    monkeypatch.setattr(search_module, "POSTED_FIRST", 20)
+
+
+@pytest.mark.parametrize("top", [3, 10, 80])
+def test_lists_with_posted_candidates_bounded_equal_scoring_everything(demo, posted_bound_always, monkeypatch, top):
+    engine, companies = demo
+    engine.shortcut_from = 0
+    measured, plain = [0], engine.index.tagged_in_reach
+
+    def counting(lat, lon, cand, *rest):
+        measured[0] += len(cand)
+        return plain(lat, lon, cand, *rest)
+
+    monkeypatch.setattr(engine.index, "tagged_in_reach", counting)
+    ruled_out = 0
+    for company in companies:
+        q, notes = engine.query_for(company)
+        if q.naf_idx < 0 or q.confidential:
+            continue
+        req = Request(q, None, top)
+        measured[0] = 0
+        a = LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
+        assert a == FULL.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows(), company["siren"]
+        bounded, measured[0] = measured[0], 0
+        with monkeypatch.context() as m:
+            m.setattr(search_module, "POSTED_BOUND_FROM", 10**9)
+            assert LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows() == a
+        ruled_out += measured[0] - bounded
+    if top <= 10:  # candidates whose distance was never measured (at 80 the linked options leave places)
+        assert ruled_out > 500
+
+
+def test_a_posted_bound_too_low_changes_a_list(demo, posted_bound_always, monkeypatch):
+    """The exactness above depends on the bound: 0.03 too low, a list changes."""
+    engine, companies = demo
+    engine.shortcut_from = 0
+    real = TransparentScorer.posted_bounds
+    monkeypatch.setattr(TransparentScorer, "posted_bounds", lambda self, *a: real(self, *a) - np.float32(0.03))
+    changed = 0
+    for company in companies:
+        q, notes = engine.query_for(company)
+        if q.naf_idx < 0 or q.confidential:
+            continue
+        req = Request(q, None, 10)
+        a = LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
+        changed += a != FULL.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
+    assert changed > 0
