@@ -26,7 +26,7 @@ from matcher.contract.specs import OPTION_KINDS
 from matcher.ranking.columns import IdLookup, StringColumn
 from matcher.ranking.postings import naf_ancestors
 from matcher.ranking.reach import Reach
-from matcher.ranking.spatial import box_ranges
+from matcher.ranking.spatial import box_ranges, union_sorted
 from matcher.ranking.spatial import expand as _expand
 from matcher.ranking.spatial import in_sorted as _in_sorted
 from matcher.ranking.spatial import is_sorted as _is_sorted
@@ -153,7 +153,7 @@ class CandidateIndex(Reach):
 
     def count_distinct(self, parts: list[np.ndarray]) -> int:
         """How many candidates the postings ``parts`` hold together."""
-        return len(np.unique(np.concatenate(parts))) if parts else 0
+        return len(union_sorted(parts))
 
     def linked(self, *, naf_code: str | None, poles: list[str], siren: str) -> list[np.ndarray]:
         """Postings of candidates linked to a company: declared interest or experience in its

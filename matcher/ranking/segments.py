@@ -19,6 +19,7 @@ import bisect
 import numpy as np
 
 from matcher.ranking.index import CandidateIndex
+from matcher.ranking.spatial import union_sorted
 
 ORDER_SHIFT = 21  # room for 2 million delta candidates between two base positions
 
@@ -101,7 +102,7 @@ class SegmentedIndex:
         return self.base.postings_of(family, keys), self.delta.postings_of(family, keys)
 
     def count_distinct(self, parts: tuple[list, list]) -> int:
-        base = np.unique(np.concatenate(parts[0])) if parts[0] else np.zeros(0, np.int64)
+        base = union_sorted(parts[0])
         return len(self._alive(base)[0]) + self.delta.count_distinct(parts[1])
 
     def linked_in_reach(self, lat: float, lon: float, *, divisions: list[int], linked: tuple[list, list]):

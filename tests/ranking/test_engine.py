@@ -16,7 +16,7 @@ from matcher.ranking.engine import Engine
 from matcher.ranking.explain import explained_score
 from matcher.ranking.score import CANDIDATE_WEIGHTS, EMPLOYEE_WEIGHTS
 from matcher.ranking.selection import select_top
-from matcher.ranking.spatial import box_ranges
+from matcher.ranking.spatial import box_ranges, union_sorted
 from matcher.reference import naf
 from matcher.reference.geo import haversine_km
 from matcher.store.records import company_rows
@@ -312,3 +312,11 @@ def test_an_option_below_its_kind_entry_threshold_leaves_the_list_unchanged():
                 assert after.tolist() == before.tolist(), (scores, kinds, top, kind, extra)
                 checked += 1
     assert checked > 2000
+
+
+def test_union_of_sorted_postings_is_their_distinct_positions():
+    rng = np.random.default_rng(5)
+    parts = [np.unique(rng.integers(0, 5_000, n)).astype(np.int32) for n in (0, 1, 300, 2_000, 4_000)]
+    for k in range(len(parts) + 1):
+        assert np.array_equal(union_sorted(parts[:k]), np.unique(np.concatenate([np.zeros(0, np.int32), *parts[:k]])))
+    assert np.array_equal(union_sorted(parts[-1:]), parts[-1])
