@@ -216,3 +216,21 @@ def test_a_posted_bound_too_low_changes_a_list(demo, posted_bound_always, monkey
         a = LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
         changed += a != FULL.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
     assert changed > 0
+
+
+def test_tags_hold_every_posting_up_to_the_last_bit(demo):
+    """A tag is the bits of the postings holding a candidate, up to bit 62: the same postings
+    posted under 61 bits give each candidate every bit of each posting holding it."""
+    engine, companies = demo
+    ix = engine.index
+    q = next(q for q in (engine.query_for(c)[0] for c in companies) if q.naf and q.poles)
+    real = Ties.of(q.naf, q.poles, q.siren)
+    rows = [r for r in zip(real.family, real.key, real.feature, real.value)
+            if len(getattr(ix, r[0]).get(r[1], ()))]
+    many = Ties(*(tuple(c) for c in zip(*(rows * 61)[:ties_module.MAX_TIES])))
+    cand, tags = ix.ties_in_box(q.lat, q.lon, ties=many)
+    expected = np.zeros(len(cand), dtype=np.int64)
+    for bit, post in enumerate(many.postings(ix)):
+        expected[in_sorted(post, cand)] |= np.int64(1) << bit
+    assert np.array_equal(tags, expected)
+    assert (tags < 0).sum() == 0 and int(tags.max()) >= 2**61  # bits up to the last one
