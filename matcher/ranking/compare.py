@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -83,9 +84,32 @@ class Comparison:
     # measured from the distance or from the candidate's own figures (workforce, budget): a bound
     # made before those are read (``TransparentScorer.posted_bounds``) takes them at 1, their largest
     measured = False
+    # the one index column its value depends on (besides the company), if there is one: its
+    # values for every value of that column make a table (``value_table``)
+    reads: str | None = None
 
     def compute(self, q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+def _column_values(column: str) -> np.ndarray:
+    """Every value a column of the index can hold, in the order ``value_table`` lists them: its
+    own values as indices into the table (a NAF index of -1, unknown, reads the last entry)."""
+    if column == "naf_idx":
+        return np.r_[np.arange(len(naf.nomenclature().divisions)), -1].astype(np.int16)
+    if column == "flags":
+        return np.arange(256, dtype=np.uint8)
+    if column == "kind":
+        return np.arange(len(KIND_CODE), dtype=np.int8)
+    raise ValueError(f"no table of the values of column {column!r}")
+
+
+def value_table(comp: Comparison, q: Query) -> np.ndarray:
+    """The feature for a company against every value of the one column ``comp.reads``: indexed
+    by a candidate's value of that column, it gives the candidate's feature (one gather). Made by
+    the comparison itself, on a stand-in index holding every value once."""
+    values = _column_values(comp.reads)
+    return comp.compute(q, SimpleNamespace(**{comp.reads: values}), np.arange(len(values)), None)
 
 
 @lru_cache(maxsize=1024)
@@ -111,6 +135,7 @@ def _chain_table(division: int) -> np.ndarray:
 class Sector(Comparison):
     """Deepest level of the NAF tree shared by the candidate's activity and the company's."""
     name = "sector"
+    reads = "naf_idx"
 
     def compute(self, q, ix, pos, dist):
         if q.naf_idx < 0:
@@ -139,6 +164,7 @@ class Experience(Comparison):
 class ValueChain(Comparison):
     """The candidate works upstream or downstream of the company (a bakery and a flour mill)."""
     name = "value_chain"
+    reads = "naf_idx"
 
     def compute(self, q, ix, pos, dist):
         if q.division < 0:
@@ -183,6 +209,7 @@ class Budget(Comparison):
 class SocialEconomy(Comparison):
     """ESUS approval (1), ESS membership (0.6, 1 when the company is ESS too)."""
     name = "ess"
+    reads = "flags"
 
     def compute(self, q, ix, pos, dist):
         f = ix.flags[pos]
@@ -211,6 +238,7 @@ class Partnership(Comparison):
 class Apprentices(Comparison):
     """The candidate trains apprentices: skills stay local."""
     name = "apprentices"
+    reads = "flags"
 
     def compute(self, q, ix, pos, dist):
         return ((ix.flags[pos] & TRAINS) > 0).astype(np.float32)
@@ -219,6 +247,7 @@ class Apprentices(Comparison):
 class Urgency(Comparison):
     """Procedure urgency times the candidate's readiness to act fast (an established firm)."""
     name = "urgency"
+    reads = "kind"
 
     def compute(self, q, ix, pos, dist):
         return (PROCEDURE_URGENCY.get(q.procedure, 0.1) * READINESS[ix.kind[pos]]).astype(np.float32)

@@ -74,13 +74,18 @@ class Reach:
         """The candidates of the box around (lat, lon) held by a posting of ``ties``, in
         increasing position, and their tags; their distances are not measured yet."""
         lo, hi = self.box_ranges(lat, lon)
-        parts = [(_take(post, lo, hi).astype(np.int64) << TAG_BITS) | b
-                 for b, post in enumerate(ties.postings(self)) if len(post)]
-        if not parts:
+        parts = [(b, _take(post, lo, hi)) for b, post in enumerate(ties.postings(self)) if len(post)]
+        packed = np.empty(sum(len(p) for _, p in parts), dtype=np.int64)  # position << TAG_BITS | bit
+        at = 0
+        for b, part in parts:
+            np.left_shift(part, TAG_BITS, out=packed[at:at + len(part)], dtype=np.int64)
+            packed[at:at + len(part)] |= b
+            at += len(part)
+        if not at:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         # each part is sorted: the stable sort (a merge sort, timsort, for int64) merges the runs
         # in n log(parts) instead of sorting from scratch (5x faster for 300,000 at 10M)
-        packed = np.sort(np.concatenate(parts), kind="stable")  # by position, then bit
+        packed.sort(kind="stable")  # by position, then bit
         cand = packed >> TAG_BITS
         last = np.flatnonzero(np.r_[cand[1:] != cand[:-1], True])  # each candidate's last posting
         # a candidate's tag: the sum of its postings' bits (each once), as differences of a running

@@ -21,6 +21,7 @@ from matcher.ranking.compare import (
     PROXIMITY_SCALE_KM,
     SECTOR_LEVEL_VALUE,
     Query,
+    value_table,
 )
 from matcher.reference.value_chain import value_chain_matrix
 
@@ -178,15 +179,27 @@ class TransparentScorer(Scorer):
         """Per candidate read from the company's postings (``ties``, each one's ``tags``), before
         its distance is measured: an upper bound of its score. Every feature is taken at its value
         but those measured from the distance or the candidate's own figures (proximity,
-        workforce, budget), taken at 1, their largest: a few gathers per candidate instead of a
-        distance and every feature."""
-        out = np.full(len(pos), sum(float(self.weights[j]) for j, c in enumerate(CANDIDATE_COMPARISONS)
-                                    if c.measured), dtype=np.float32)
+        workforce, budget), taken at 1, their largest. The features drawn from one column (its
+        activity, its flags, its kind) come from a table of that column's values, the postings'
+        from one of the tags: a few gathers per candidate instead of a distance and every feature."""
+        measured = sum(self.weights[j] for j, c in enumerate(CANDIDATE_COMPARISONS) if c.measured)
+        out = np.full(len(pos), measured, dtype=np.float32)
+        posted: dict[str, float] = {}
+        tables: dict[str, np.ndarray] = {}
         for j, comp in enumerate(CANDIDATE_COMPARISONS):
-            if comp.measured or not self.weights[j]:
+            w = self.weights[j]
+            if comp.measured or not w:
                 continue
-            out += self.weights[j] * (ties.column(comp.name, tags) if comp.postings_only
-                                      else comp.compute(q, ix, pos, None))
+            elif comp.postings_only:
+                posted[comp.name] = float(w)
+            elif comp.reads is not None:
+                tables[comp.reads] = tables.get(comp.reads, np.float32(0)) + w * value_table(comp, q)
+            else:
+                out += w * comp.compute(q, ix, pos, None)
+        for column, table in tables.items():
+            out += table[getattr(ix, column)[pos]]
+        if posted:
+            out += ties.weighted(posted, tags)
         return out
 
     def posted_reach_km(self, bounds: np.ndarray, need: np.ndarray) -> np.ndarray:

@@ -171,7 +171,7 @@ def _posted_first(engine: Engine, q: Query, ties: Ties, cand: np.ndarray, tags: 
     if bounds is None or len(cand) < POSTED_BOUND_FROM or len(cand) <= POSTED_FIRST:
         return np.ones(len(cand), dtype=bool), None
     b = bounds(q, engine.index, cand, ties, tags)
-    last = -np.partition(-b, POSTED_FIRST - 1)[POSTED_FIRST - 1]  # the POSTED_FIRST-th highest bound
+    last = np.partition(b, len(b) - POSTED_FIRST)[len(b) - POSTED_FIRST]  # the POSTED_FIRST-th highest bound
     first = b > last
     tied = np.flatnonzero(b == last)  # those of the canonical order first: as a fresh index would take them
     tied = tied[np.argsort(engine.index.order_of(cand[tied]), kind="stable")[:POSTED_FIRST - int(first.sum())]]

@@ -57,6 +57,14 @@ class Ties:
         empty = np.zeros(0, np.int32)
         return [getattr(index, f).get(k, empty) for f, k in zip(self.family, self.key)]
 
+    def weighted(self, weights: dict[str, float], tags: np.ndarray) -> np.ndarray:
+        """The sum of the features ``weights`` names, each times its weight, for candidates with
+        ``tags``: one gather in a table of every tag when the postings are few."""
+        if len(self.feature) <= TABLE_BITS:
+            codes = np.arange(1 << len(self.feature))
+            return sum(np.float32(w) * self.column(f, codes) for f, w in weights.items())[tags]
+        return sum(np.float32(w) * self.column(f, tags) for f, w in weights.items())
+
     def column(self, feature: str, tags: np.ndarray) -> np.ndarray:
         """The feature's value for candidates with ``tags``: the largest value among the
         postings of that feature holding each (0 when none does)."""
