@@ -84,8 +84,9 @@ def generate(index: CandidateIndex, q: Query, *, kinds: set[str] | None, viewer:
     if hidden.any() and (viewer.sees_all or viewer.poles):
         known = hidden if viewer.sees_all else hidden & index.membership("hidden_poles", viewer.poles, pos)
         drop(known, IN_DIFFICULTY_REASON)
-    if q.confidential:
-        in_pole = index.membership("poles", q.poles, pos)
+    if q.confidential:  # the tags, when given, say which postings hold each candidate
+        in_pole = ((tags & ties.bits_of("poles")) != 0 if tags is not None and ties is not None
+                   else index.membership("poles", q.poles, pos))
         drop(~in_pole, CONFIDENTIAL)
     if kinds:
         codes = [KIND_CODE[k] for k in kinds if k in KIND_CODE]

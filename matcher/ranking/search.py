@@ -81,8 +81,16 @@ class ConfidentialSearch(Search):
     def rank(self, engine: Engine, req: Request) -> Ranked:
         ix, q = engine.index, req.q
         members = ix.postings_of("poles", q.poles)
-        pos, dist, _ = ix.linked_in_reach(q.lat, q.lon, divisions=[], linked=members)
-        ranked = engine.score(req, engine.consider(req, found=(pos, dist)), best_first=True)
+        ties = Ties.of(q.naf, q.poles, q.siren)
+        if ties is None:  # more postings than a tag holds: the members, their features looked up
+            pos, dist, _ = ix.linked_in_reach(q.lat, q.lon, divisions=[], linked=members)
+            cons = engine.consider(req, found=(pos, dist))
+        else:  # read with the company's other postings, whose tags give the members' features
+            cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
+            member = (tags & ties.bits_of("poles")) != 0
+            pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, cand[member], tags[member])
+            cons = engine.consider(req, found=(pos, dist), ties=ties, tags=tags)
+        ranked = engine.score(req, cons, best_first=True)
         n_members = ix.count_distinct(members)
         counts = ranked.cons.excluded_counts
         counts[CONFIDENTIAL] = counts.get(CONFIDENTIAL, 0) + len(ix) - n_members

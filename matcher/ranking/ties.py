@@ -52,6 +52,10 @@ class Ties:
         return sum(1 << b for b, (f, v) in enumerate(zip(self.feature, self.value))
                    if (f == "interest" and v > 0) or (f == "experience" and v >= DIVISION_LEVEL))
 
+    def bits_of(self, family: str) -> int:
+        """The bits of the postings of a family (``poles``: a candidate with one is a member)."""
+        return sum(1 << b for b, f in enumerate(self.family) if f == family)
+
     def postings(self, index) -> list[np.ndarray]:
         """The index's posting of each bit (empty where it has none)."""
         empty = np.zeros(0, np.int32)

@@ -16,7 +16,7 @@ from matcher.ranking import ties as ties_module
 from matcher.ranking.compare import CANDIDATE_COMPARISONS, FEATURES, candidate_features, trade_linked
 from matcher.ranking.engine import Engine
 from matcher.ranking.score import TransparentScorer
-from matcher.ranking.search import FULL, LINKED_FIRST, FullSearch, Request
+from matcher.ranking.search import CONFIDENTIAL_ONLY, FULL, LINKED_FIRST, FullSearch, Request
 from matcher.ranking.spatial import in_sorted
 from matcher.ranking.ties import Ties
 from matcher.reference.value_chain import value_chain_matrix
@@ -234,3 +234,21 @@ def test_tags_hold_every_posting_up_to_the_last_bit(demo):
         expected[in_sorted(post, cand)] |= np.int64(1) << bit
     assert np.array_equal(tags, expected)
     assert (tags < 0).sum() == 0 and int(tags.max()) >= 2**61  # bits up to the last one
+
+
+def test_a_confidential_case_lists_from_its_members_tags_what_scoring_everything_lists(demo, monkeypatch):
+    """The pole's members of a confidential case are read with the company's postings, whose
+    tags give their features: the list is the one scoring everything in reach gives, also when
+    the company has more postings than a tag holds (members looked up one by one)."""
+    engine, companies = demo
+    engine.shortcut_from = 0
+    listed = 0
+    for company in companies:
+        secret = dict(company, procedure="conciliation", confidential=True)
+        q, notes = engine.query_for(secret)
+        for poles in (q.poles, [*q.poles, *(f"P-{i}" for i in range(70))]):
+            req = Request(dataclasses.replace(q, poles=poles), None, 10)
+            a = CONFIDENTIAL_ONLY.rank(engine, req).result(req.q, notes, engine.scorer, explain=False).rows()
+            assert a == FULL.rank(engine, req).result(req.q, notes, engine.scorer, explain=False).rows()
+            listed += sum(not r["candidate_id"].startswith("employees:") for r in a)
+    assert listed > 100  # members listed, with their features
