@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -85,31 +84,11 @@ class Comparison:
     # made before those are read (``TransparentScorer.posted_bounds``) takes them at 1, their largest
     measured = False
     # the one index column its value depends on (besides the company), if there is one: its
-    # values for every value of that column make a table (``value_table``)
+    # values for every value of that column make a table (``score.value_table``)
     reads: str | None = None
 
     def compute(self, q: Query, ix: CandidateIndex, pos: np.ndarray, dist: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-
-def _column_values(column: str) -> np.ndarray:
-    """Every value a column of the index can hold, in the order ``value_table`` lists them: its
-    own values as indices into the table (a NAF index of -1, unknown, reads the last entry)."""
-    if column == "naf_idx":
-        return np.r_[np.arange(len(naf.nomenclature().divisions)), -1].astype(np.int16)
-    if column == "flags":
-        return np.arange(256, dtype=np.uint8)
-    if column == "kind":
-        return np.arange(len(KIND_CODE), dtype=np.int8)
-    raise ValueError(f"no table of the values of column {column!r}")
-
-
-def value_table(comp: Comparison, q: Query) -> np.ndarray:
-    """The feature for a company against every value of the one column ``comp.reads``: indexed
-    by a candidate's value of that column, it gives the candidate's feature (one gather). Made by
-    the comparison itself, on a stand-in index holding every value once."""
-    values = _column_values(comp.reads)
-    return comp.compute(q, SimpleNamespace(**{comp.reads: values}), np.arange(len(values)), None)
 
 
 @lru_cache(maxsize=1024)

@@ -8,6 +8,7 @@ ranker (``matcher.learning.ranker``) follows the same protocol.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,12 +18,14 @@ from matcher.ranking.compare import (
     CANDIDATE_FEATURES,
     EMPLOYEE_FEATURES,
     FEATURES,
+    KIND_CODE,
     PROCEDURE_URGENCY,
     PROXIMITY_SCALE_KM,
     SECTOR_LEVEL_VALUE,
+    Comparison,
     Query,
-    value_table,
 )
+from matcher.reference import naf
 from matcher.reference.value_chain import value_chain_matrix
 
 MARGIN = 1e-5  # a bound is a float32 sum of the same terms as a score, in another order
@@ -225,3 +228,23 @@ def _reach_km(bound: float, threshold: float) -> float | None:
     if room <= 0:
         return None
     return float(-PROXIMITY_SCALE_KM * np.log(room / w)) + 0.5  # margin for rounding
+
+
+def _column_values(column: str) -> np.ndarray:
+    """Every value a column of the index can hold, in the order ``value_table`` lists them: its
+    own values as indices into the table (a NAF index of -1, unknown, reads the last entry)."""
+    if column == "naf_idx":
+        return np.r_[np.arange(len(naf.nomenclature().divisions)), -1].astype(np.int16)
+    if column == "flags":
+        return np.arange(256, dtype=np.uint8)
+    if column == "kind":
+        return np.arange(len(KIND_CODE), dtype=np.int8)
+    raise ValueError(f"no table of the values of column {column!r}")
+
+
+def value_table(comp: Comparison, q: Query) -> np.ndarray:
+    """The feature for a company against every value of the one column ``comp.reads``: indexed
+    by a candidate's value of that column, it gives the candidate's feature (one gather). Made by
+    the comparison itself, on a stand-in index holding every value once."""
+    values = _column_values(comp.reads)
+    return comp.compute(q, SimpleNamespace(**{comp.reads: values}), np.arange(len(values)), None)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from matcher.ranking import compare
+from matcher.ranking.score import value_table
 from matcher.reference import naf
 from matcher.reference.value_chain import value_chain_matrix
 
@@ -50,4 +51,4 @@ def test_a_feature_of_one_column_equals_its_table_of_that_columns_values():
                               legal_form=None, poles=[], cooperative_support=False)
             for comp in readers:
                 expected = comp.compute(q, ix, pos, None)
-                assert np.array_equal(compare.value_table(comp, q)[getattr(ix, comp.reads)[pos]], expected), comp.name
+                assert np.array_equal(value_table(comp, q)[getattr(ix, comp.reads)[pos]], expected), comp.name
