@@ -195,9 +195,10 @@ def _posted_rest(engine: Engine, req: Request, ranked: Ranked, ties: Ties, cand:
     ix, q, bound = engine.index, req.q, engine.scorer.bound
     thresholds = entry_thresholds(ranked.scores, ranked.kind_codes, req.top, len(KINDS), ranked.linked)
     if thresholds is not None:  # else every one of them could enter: all are measured
-        maybe = np.flatnonzero(bounds + 1e-3 >= thresholds.min())  # most fall below every kind's
-        cand, tags, bounds = cand[maybe], tags[maybe], bounds[maybe]
-        km = bound.posted_reach_km(bounds, thresholds[ix.kind[cand]])
+        need = thresholds[ix.kind[cand]]
+        maybe = np.flatnonzero(bounds + 1e-3 >= need)  # most fall below their kind's
+        cand, tags = cand[maybe], tags[maybe]
+        km = bound.posted_reach_km(bounds[maybe], need[maybe])
         keep = km > 0
         cand, tags, km = cand[keep], tags[keep], km[keep]
     else:
