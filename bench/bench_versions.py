@@ -83,6 +83,17 @@ def run(tree: Path, args: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def interleaved(run_one, versions: dict, reps: int) -> dict[str, list[dict]]:
+    """``reps`` runs of each version (``run_one(tree, args)``), which goes first alternating."""
+    results: dict[str, list[dict]] = {"old": [], "new": []}
+    for r in range(reps):
+        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+            load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+            results[name].append(run_one(versions[name][1], versions[name][2]))
+            print(f"  rep {r + 1} {name} done ({load})", flush=True)
+    return results
+
+
 def match_all(tree: Path, folder: Path, index: str) -> tuple[float, str, str]:
     """``reprise match --all`` with the code of ``tree``: seconds, its summary line, the output's hash."""
     empty = Path(tempfile.mkdtemp())  # no promoted model: the transparent scorer
@@ -117,12 +128,7 @@ def main() -> None:
     print(machine(), "\nold", versions["old"][0], "| new", versions["new"][0])
     for _, tree, child in versions.values():  # build each snapshot once, untimed
         run(tree, {**child, "queries": 1, "model": None})
-    results: dict[str, list[dict]] = {"old": [], "new": []}
-    for r in range(args.reps):
-        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
-            load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-            results[name].append(run(versions[name][1], versions[name][2]))
-            print(f"  rep {r + 1} {name} done ({load})", flush=True)
+    results = interleaved(run, versions, args.reps)
     for label in results["old"][0]:
         print(f"\n{label}: {args.queries} companies, best of {args.reps} per company")
         best = {}

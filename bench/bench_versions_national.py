@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from bench_versions import export
+from bench_versions import export, interleaved
 from common import ROOT, machine, percentiles
 
 CHILD = r'''
@@ -31,18 +31,11 @@ from pathlib import Path
 import numpy as np
 args = json.loads(sys.argv[1])
 sys.path.insert(0, args["bench"])
-from bench_snapshot import QUERY_SEED
-from common import places
-from matcher.contract.imports import validate_frame
-from matcher.demo.build import synth_companies
+from national_build import query_companies
 from matcher.ranking import snapshot
 from matcher.ranking.engine import Engine
 engine = Engine(snapshot.open_generation(snapshot.current(Path(args["dir"]) / "index")))
-raw = synth_companies(400, seed=QUERY_SEED, places=places())
-clean, reasons = validate_frame("companies", raw)
-clean = clean[reasons.fillna("") == ""]
-comps = clean.astype(object).where(clean.notna(), None).to_dict("records")
-picks = [comps[i] for i in np.random.default_rng(0).choice(len(comps), size=args["queries"])]
+picks = query_companies(args["queries"])
 for c in picks[:20]:
     engine.match(c, top=10)
 times, lists = [], []
@@ -79,12 +72,7 @@ def main() -> None:
             (tree.parent / "shared").symlink_to(ROOT.parent / "shared")
         versions[name] = (sha, tree, {"dir": str(folder), "queries": args.queries})
     print(machine(), "\nold", versions["old"][0], "| new", versions["new"][0])
-    results: dict[str, list[dict]] = {"old": [], "new": []}
-    for r in range(args.reps):
-        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
-            load = "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-            results[name].append(run(versions[name][1], versions[name][2]))
-            print(f"  rep {r + 1} {name} done ({load})", flush=True)
+    results = interleaved(run, versions, args.reps)
     print(f"\n10M, transparent scorer, top 10: {args.queries} companies, best of {args.reps} per company")
     best = {}
     for name in ("old", "new"):

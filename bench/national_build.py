@@ -48,9 +48,19 @@ def build(n: int, folder: Path) -> dict:
             "bytes": size, "gen": str(gen)}
 
 
+def query_companies(n: int) -> list[dict]:
+    """The companies the 10M queries are about: ``n`` drawn (with repeats) from 400 generated."""
+    from matcher.contract.imports import validate_frame
+    from matcher.demo.build import synth_companies
+    raw = synth_companies(400, seed=QUERY_SEED, places=places())
+    clean, reasons = validate_frame("companies", raw)  # as stored: NAF normalised, missing values None
+    clean = clean[reasons.fillna("") == ""]
+    comps = clean.astype(object).where(clean.notna(), None).to_dict("records")
+    return [comps[i] for i in np.random.default_rng(0).choice(len(comps), size=n)]
+
+
 def query(gen: str, n_queries: int) -> dict:
     before = memory_mb()
-    from matcher.demo.build import synth_companies
     from matcher.ranking import snapshot
     from matcher.ranking.engine import Engine
     from matcher.ranking.index import CandidateIndex
@@ -59,13 +69,7 @@ def query(gen: str, n_queries: int) -> dict:
     _, t_unverified = timed(lambda: snapshot.index_from_arrays(CandidateIndex, snapshot.load(Path(gen), verify=False)[0]))
     opened = memory_mb()
     engine = Engine(index)
-    from matcher.contract.imports import validate_frame
-    raw = synth_companies(400, seed=QUERY_SEED, places=places())
-    clean, reasons = validate_frame("companies", raw)  # as stored: NAF normalised, missing values None
-    clean = clean[reasons.fillna("") == ""]
-    comps = clean.astype(object).where(clean.notna(), None).to_dict("records")
-    rng = np.random.default_rng(0)
-    picks = [comps[i] for i in rng.choice(len(comps), size=n_queries)]
+    picks = query_companies(n_queries)
     for c in picks[:20]:
         engine.match(c, top=10)
     samples, scored = [], []

@@ -111,17 +111,22 @@ def test_lists_with_held_candidates_equal_scoring_everything(demo, monkeypatch, 
         assert filled > 0
 
 
-def _posted(engine, q):
-    """The posted candidates linked to the trade in reach of a company, their tags, distances and scores."""
+def _posted(engine, companies):
+    """Per company with a sector, the posted candidates linked to its trade in reach: their
+    distances, features, scores, and bounds before distances (``posted_bounds``)."""
     ix = engine.index
-    ties = Ties.of(q.naf, q.poles, q.siren)
-    divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
-    cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
-    trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
-    pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, cand[trade], tags[trade])
-    X = candidate_features(q, ix, pos, dist, ties=ties, tags=tags)
-    scores, _ = engine.scorer.score_options(X, np.zeros(len(pos), dtype=bool))
-    return ties, pos, dist, tags, X, scores
+    for company in companies:
+        q, _ = engine.query_for(company)
+        if q.naf_idx < 0:
+            continue
+        ties = Ties.of(q.naf, q.poles, q.siren)
+        divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
+        cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
+        trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
+        pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, cand[trade], tags[trade])
+        X = candidate_features(q, ix, pos, dist, ties=ties, tags=tags)
+        scores, _ = engine.scorer.score_options(X, np.zeros(len(pos), dtype=bool))
+        yield dist, X, scores, engine.scorer.posted_bounds(q, ix, pos, ties, tags)
 
 
 def test_posted_bounds_hold_every_score_and_are_tight_at_the_measured_features_largest(demo):
@@ -132,16 +137,11 @@ def test_posted_bounds_hold_every_score_and_are_tight_at_the_measured_features_l
     measured = [j for j, c in enumerate(CANDIDATE_COMPARISONS) if c.measured]
     assert [FEATURES[j] for j in measured] == ["proximity", "workforce", "budget"]
     n = 0
-    for company in companies:
-        q, _ = engine.query_for(company)
-        if q.naf_idx < 0:
-            continue
-        ties, pos, _, tags, X, scores = _posted(engine, q)
-        bounds = scorer.posted_bounds(q, engine.index, pos, ties, tags)
+    for _, X, scores, bounds in _posted(engine, companies):
         assert (bounds + 1e-6 >= scores).all()
         room = (scorer.weights[measured] * (1.0 - X[:, measured])).sum(axis=1)
         assert np.allclose(bounds, scores + room, atol=1e-6)
-        n += len(pos)
+        n += len(X)
     assert n > 1000
 
 
@@ -151,12 +151,7 @@ def test_posted_reach_is_where_a_bound_can_still_reach_a_score(demo):
     scorer = engine.scorer
     rng = np.random.default_rng(3)
     beyond = within = 0
-    for company in companies:
-        q, _ = engine.query_for(company)
-        if q.naf_idx < 0:
-            continue
-        ties, pos, dist, tags, _, scores = _posted(engine, q)
-        bounds = scorer.posted_bounds(q, engine.index, pos, ties, tags)
+    for dist, _, scores, bounds in _posted(engine, companies):
         need = scores + rng.uniform(-0.15, 0.05, len(scores)).astype(np.float32)
         km = scorer.posted_reach_km(bounds, need)
         assert (scores[dist > km] < need[dist > km]).all()
