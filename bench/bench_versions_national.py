@@ -30,10 +30,10 @@ import json, sys, time
 from pathlib import Path
 import numpy as np
 args = json.loads(sys.argv[1])
+from matcher.ranking import snapshot  # the tree's code, imported before the benchmarks' folder is on the path
+from matcher.ranking.engine import Engine
 sys.path.insert(0, args["bench"])
 from national_build import query_companies
-from matcher.ranking import snapshot
-from matcher.ranking.engine import Engine
 engine = Engine(snapshot.open_generation(snapshot.current(Path(args["dir"]) / "index")))
 picks = query_companies(args["queries"])
 for c in picks[:20]:
@@ -50,8 +50,11 @@ print(json.dumps({"times": times, "lists": lists}))
 
 def run(tree: Path, args: dict) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps({**args, "bench": str(tree / "bench")})],
-                          cwd=tree, env=env, capture_output=True, text=True, check=True)
+    # the companies come from this script's folder (the same for both versions), the engine from the tree's code
+    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps({**args, "bench": str(Path(__file__).parent)})],
+                          cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the run of {tree.name} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
