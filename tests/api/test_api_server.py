@@ -234,3 +234,24 @@ def pid_alive(pid: int) -> bool:
             return fh.read().split(")")[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _trained_before_the_fork(queue) -> None:
+    from matcher.reference.sector_model import default_model
+    queue.put(default_model.cache_info().currsize)
+
+
+def test_workers_find_the_sector_model_trained_by_the_fork_server():
+    """The fork server trains the sector inferer's model once (``api.preload``): a worker forked
+    from it holds it already, shared copy-on-write, instead of training its own (~20 MB each)."""
+    from api.server import worker_context
+    ctx = worker_context()
+    if ctx.get_start_method() != "forkserver":
+        pytest.skip("no fork server on this platform: each worker is spawned and trains its own")
+    queue = ctx.Queue()
+    worker = ctx.Process(target=_trained_before_the_fork, args=(queue,))
+    worker.start()
+    try:
+        assert queue.get(timeout=STARTUP_S) == 1
+    finally:
+        worker.join(STARTUP_S)
