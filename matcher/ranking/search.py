@@ -15,7 +15,10 @@ how much they skip:
   candidates beyond ``RING_KM`` are bounded the same way, before they are read: only the grid
   cells of each radius bucket near enough are. Candidates tied by a pole or a partnership only,
   outside the trade's divisions, have no trade link: they can only fill places the linked options
-  leave, so they are measured and scored only then.
+  leave, so they are measured and scored only then. When the posted candidates linked to the
+  trade are many and the scorer bounds them before their distances (``posted_bounds``), those of
+  highest bound are scored first and the others measured only where their bound reaches their
+  kind's entry threshold.
 """
 
 from __future__ import annotations
