@@ -68,12 +68,10 @@ def test_a_company_with_more_postings_than_a_tag_holds_is_searched_in_full(demo)
     assert answers[0] == answers[1] and answers[0]
 
 
-def test_posted_candidates_held_back_are_those_without_a_trade_link(demo):
-    """Candidates tied by a pole or a partnership only, outside the trade's divisions, are read
-    last (``LinkedFirstSearch``): exactly the posted candidates ``trade_linked`` finds unlinked."""
-    engine, companies = demo
+def _tied(engine, companies):
+    """Per company with a sector: its view, its postings, the candidates of its box they hold
+    with their tags, and which of those have a trade link (as ``LinkedFirstSearch`` splits them)."""
     ix = engine.index
-    held = linked = 0
     for company in companies:
         q, _ = engine.query_for(company)
         if q.naf_idx < 0:
@@ -81,12 +79,34 @@ def test_posted_candidates_held_back_are_those_without_a_trade_link(demo):
         ties = Ties.of(q.naf, q.poles, q.siren)
         divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
         cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
-        trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
+        yield q, ties, cand, tags, ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
+
+
+def test_posted_candidates_held_back_are_those_without_a_trade_link(demo):
+    """Candidates tied by a pole or a partnership only, outside the trade's divisions, are read
+    last (``LinkedFirstSearch``): exactly the posted candidates ``trade_linked`` finds unlinked."""
+    engine, companies = demo
+    ix = engine.index
+    held = linked = 0
+    for q, _, cand, tags, trade in _tied(engine, companies):
         pos, dist, _ = ix.tagged_in_reach(q.lat, q.lon, cand, tags)
         expected = trade_linked(candidate_features(q, ix, pos, dist), np.zeros(len(pos), dtype=bool))
         assert np.array_equal(trade[np.searchsorted(cand, pos)], expected)
         held, linked = held + int((~expected).sum()), linked + int(expected.sum())
     assert held > 50 and linked > 50  # both sides met
+
+
+def _requests(engine, companies, top: int):
+    """A request of ``top`` options per company with a sector and no confidential case (the
+    linked-first search's), with its notes."""
+    for company in companies:
+        q, notes = engine.query_for(company)
+        if q.naf_idx >= 0 and not q.confidential:
+            yield Request(q, None, top), notes
+
+
+def _rows(search, engine, req: Request, notes) -> list[dict]:
+    return search.rank(engine, req).result(req.q, notes, engine.scorer, explain=False).rows()
 
 
 @pytest.mark.parametrize("top", [10, 80])  # at 80 the linked options leave places: the held ones fill them
@@ -96,15 +116,11 @@ def test_lists_with_held_candidates_equal_scoring_everything(demo, monkeypatch, 
     full_rank, fallbacks = FullSearch.rank, []
     monkeypatch.setattr(FullSearch, "rank", lambda self, e, r: fallbacks.append(1) or full_rank(self, e, r))
     filled = 0
-    for company in companies:
-        q, notes = engine.query_for(company)
-        if q.naf_idx < 0 or q.confidential:
-            continue
-        req = Request(q, None, top)
+    for req, notes in _requests(engine, companies, top):
         fallbacks.clear()
-        a = LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
+        a = _rows(LINKED_FIRST, engine, req, notes)
         searched_in_full = bool(fallbacks)
-        assert a == FULL.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows(), company["siren"]
+        assert a == _rows(FULL, engine, req, notes), req.q.siren
         # listed without scoring everything: an option tied by a pole only, from the held candidates
         filled += not searched_in_full and any(not r["trade_link"] and r["explanation"].get("pole", 0) > 0 for r in a)
     if top == 80:
@@ -115,15 +131,8 @@ def _posted(engine, companies):
     """Per company with a sector, the posted candidates linked to its trade in reach: their
     distances, features, scores, and bounds before distances (``posted_bounds``)."""
     ix = engine.index
-    for company in companies:
-        q, _ = engine.query_for(company)
-        if q.naf_idx < 0:
-            continue
-        ties = Ties.of(q.naf, q.poles, q.siren)
-        divisions = [q.division, *map(int, np.flatnonzero(value_chain_matrix()[q.division]))]
-        cand, tags = ix.ties_in_box(q.lat, q.lon, ties=ties)
-        trade = ((tags & ties.linking) != 0) | ix.in_divisions(cand, divisions)
-        pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, cand[trade], tags[trade])
+    for q, ties, cand, box_tags, trade in _tied(engine, companies):
+        pos, dist, tags = ix.tagged_in_reach(q.lat, q.lon, cand[trade], box_tags[trade])
         X = candidate_features(q, ix, pos, dist, ties=ties, tags=tags)
         scores, _ = engine.scorer.score_options(X, np.zeros(len(pos), dtype=bool))
         yield dist, X, scores, engine.scorer.posted_bounds(q, ix, pos, ties, tags)
@@ -179,18 +188,14 @@ def test_lists_with_posted_candidates_bounded_equal_scoring_everything(demo, pos
 
     monkeypatch.setattr(engine.index, "tagged_in_reach", counting)
     ruled_out = 0
-    for company in companies:
-        q, notes = engine.query_for(company)
-        if q.naf_idx < 0 or q.confidential:
-            continue
-        req = Request(q, None, top)
+    for req, notes in _requests(engine, companies, top):
         measured[0] = 0
-        a = LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
-        assert a == FULL.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows(), company["siren"]
+        a = _rows(LINKED_FIRST, engine, req, notes)
+        assert a == _rows(FULL, engine, req, notes), req.q.siren
         bounded, measured[0] = measured[0], 0
         with monkeypatch.context() as m:
             m.setattr(search_module, "POSTED_BOUND_FROM", 10**9)
-            assert LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows() == a
+            assert _rows(LINKED_FIRST, engine, req, notes) == a
         ruled_out += measured[0] - bounded
     if top <= 10:  # candidates whose distance was never measured (at 80 the linked options leave places)
         assert ruled_out > 500
@@ -202,14 +207,8 @@ def test_a_posted_bound_too_low_changes_a_list(demo, posted_bound_always, monkey
     engine.shortcut_from = 0
     real = TransparentScorer.posted_bounds
     monkeypatch.setattr(TransparentScorer, "posted_bounds", lambda self, *a: real(self, *a) - np.float32(0.03))
-    changed = 0
-    for company in companies:
-        q, notes = engine.query_for(company)
-        if q.naf_idx < 0 or q.confidential:
-            continue
-        req = Request(q, None, 10)
-        a = LINKED_FIRST.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
-        changed += a != FULL.rank(engine, req).result(q, notes, engine.scorer, explain=False).rows()
+    changed = sum(_rows(LINKED_FIRST, engine, req, notes) != _rows(FULL, engine, req, notes)
+                  for req, notes in _requests(engine, companies, 10))
     assert changed > 0
 
 
