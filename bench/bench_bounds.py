@@ -7,8 +7,8 @@ at ``--old``) is loaded beside this one and both answer the same requests on the
 index, alternately (which goes first alternates too), ``--reps`` times per company; the best time
 per company is kept (the machine is shared). The earlier search must call the index as this
 code offers it (it did not once the postings were read with their tags, ``Reach.ties_in_box``,
-instead of ``posted_in_reach``); to compare two commits whose change reaches beyond the search, ``bench_versions.py`` runs each
-commit's whole code in its own processes. Reports p50/p99 of those, the candidates scored per
+instead of ``posted_in_reach``); to compare two commits whose change reaches beyond the search,
+``bench_versions.py`` runs each commit's whole code in its own processes. Reports p50/p99 of those, the candidates scored per
 query (which does not depend on the load), the distances measured per query (``_in_reach``),
 and checks that both give the same lists, and the list of scoring everything in reach on a
 sample. With ``--model``, the same for the promoted learned ranker of that registry.

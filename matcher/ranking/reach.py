@@ -90,9 +90,8 @@ class Reach:
         last = np.flatnonzero(np.r_[cand[1:] != cand[:-1], True])  # each candidate's last posting
         # a candidate's tag: the sum of its postings' bits (each once), as differences of a running
         # sum (which may wrap around int64: the differences, each below 2**63, are exact all the same)
-        bits = np.cumsum(np.left_shift(1, packed & (2**TAG_BITS - 1)))[last]
-        bits[1:] -= bits[:-1].copy()
-        return cand[last], bits
+        running = np.cumsum(np.left_shift(1, packed & (2**TAG_BITS - 1)))[last]
+        return cand[last], np.diff(running, prepend=0)
 
     def tagged_in_reach(self, lat: float, lon: float, cand: np.ndarray, tags: np.ndarray,
                         near_km: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

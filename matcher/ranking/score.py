@@ -177,7 +177,6 @@ class TransparentScorer(Scorer):
         """:meth:`unlinked_reach_km` for candidates tied to the trade by their own activity only."""
         return _reach_km(self.trade_bound(q, own_division=own_division), threshold)
 
-
     def posted_bounds(self, q: Query, ix, pos: np.ndarray, ties, tags: np.ndarray) -> np.ndarray:
         """Per candidate read from the company's postings (``ties``, each one's ``tags``), before
         its distance is measured: an upper bound of its score. Every feature is taken at its value
@@ -209,25 +208,26 @@ class TransparentScorer(Scorer):
         """Per candidate of score at most ``bounds`` next door (``posted_bounds``), the distance
         beyond which its score stays below ``need`` (0: never reaches it; inf: distance cannot
         tell): its proximity term, counted at 1 in the bound, is w·e^(−d/30)."""
-        w = CANDIDATE_WEIGHTS["proximity"]
-        room = np.asarray(need, dtype=np.float64) - (np.asarray(bounds, dtype=np.float64) + MARGIN - w)
-        km = np.full(len(room), np.inf)
-        short = room > 0
-        km[short] = -PROXIMITY_SCALE_KM * np.log(np.minimum(room[short] / w, 1.0)) + 0.5  # margin for rounding
-        km[bounds + MARGIN < need] = 0.0
-        return km
+        return _reach(np.asarray(bounds, dtype=np.float64) + MARGIN, np.asarray(need, dtype=np.float64))
+
+
+def _reach(bounds: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Per score of at most ``bounds`` next door, whose proximity term decays as w·e^(−d/30),
+    the distance beyond which it stays below ``need`` (0: never reaches it; inf: distance cannot
+    tell)."""
+    w = CANDIDATE_WEIGHTS["proximity"]
+    room = need - (bounds - w)  # what proximity may add and stay below the threshold
+    km = np.full(len(room), np.inf)
+    short = room > 0
+    km[short] = -PROXIMITY_SCALE_KM * np.log(np.minimum(room[short] / w, 1.0)) + 0.5  # margin for rounding
+    km[bounds < need] = 0.0
+    return km
 
 
 def _reach_km(bound: float, threshold: float) -> float | None:
-    """Distance beyond which a score of at most ``bound`` next door, whose proximity term decays
-    as w·e^(−d/30), stays below ``threshold`` (0: never reaches it; None: distance cannot tell)."""
-    if bound < threshold:
-        return 0.0
-    w = CANDIDATE_WEIGHTS["proximity"]
-    room = threshold - (bound - w)  # what proximity may add and stay below the threshold
-    if room <= 0:
-        return None
-    return float(-PROXIMITY_SCALE_KM * np.log(room / w)) + 0.5  # margin for rounding
+    """:func:`_reach` of one bound (None: distance cannot tell)."""
+    km = float(_reach(np.array([bound]), np.array([threshold]))[0])
+    return None if np.isinf(km) else km
 
 
 def _column_values(column: str) -> np.ndarray:
