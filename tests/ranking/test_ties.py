@@ -246,3 +246,14 @@ def test_a_confidential_case_lists_from_its_members_tags_what_scoring_everything
             assert a == FULL.rank(engine, req).result(req.q, notes, engine.scorer, explain=False).rows()
             listed += sum(not r["candidate_id"].startswith("employees:") for r in a)
     assert listed > 100  # members listed, with their features
+
+
+def test_postings_with_none_of_their_candidates_in_the_box_read_nothing(demo):
+    """A company whose postings hold candidates, none of them near it, reads an empty box
+    (the read once failed on postings that were all empty inside the box)."""
+    engine, companies = demo
+    q = next(q for q in (engine.query_for(c)[0] for c in companies) if q.naf and q.poles)
+    ties = Ties.of(q.naf, q.poles, q.siren)
+    assert any(len(p) for p in ties.postings(engine.index))
+    cand, tags = engine.index.ties_in_box(-21.11, 55.53, ties=ties)  # La Réunion, far from the demo's territory
+    assert len(cand) == 0 and len(tags) == 0
